@@ -1,0 +1,2 @@
+/* placeholder: replaced by the clone3 spawn helper */
+int rund_spawn_placeholder;
