@@ -1,0 +1,355 @@
+package io.rund.job;
+
+import io.rund.cgroup.Accounting;
+import io.rund.cgroup.Cgroup;
+import io.rund.cgroup.CgroupException;
+import io.rund.linux.ProcessExit;
+import io.rund.linux.Signals;
+import io.rund.logs.LogStore;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Owns one job: its cgroup, its process and its log, from spawn to removal. A job has ended when its main
+ * process has exited, its cgroup is empty (whatever the job left running is killed) and its output has been
+ * read to the end; only then is the cgroup removed and the final status published. Stop sends SIGTERM to
+ * every process of the job and kills the whole cgroup after the grace period. All blocking work runs on the
+ * job dispatcher and comes back as messages; the actor outlives its job to answer with the final status.
+ */
+public final class JobActor extends AbstractBehavior<JobActor.Command> {
+
+    public sealed interface Command {}
+
+    /** Stop the job; the reply is its final status once it has ended. */
+    public record Stop(ActorRef<JobRegistry.StatusResult> replyTo) implements Command {}
+
+    public record OpenLog(ActorRef<JobRegistry.LogResult> replyTo) implements Command {}
+
+    private record Launched(JobLauncher.Launch launch) implements Command {}
+
+    private record LaunchFailed(JobError error) implements Command {}
+
+    private record ProcessExited(ProcessExit exit) implements Command {}
+
+    private record OutputClosed() implements Command {}
+
+    private record CgroupEmptied(boolean empty) implements Command {}
+
+    private record TerminationSent(boolean killedInstead) implements Command {}
+
+    private record GraceExpired() implements Command {}
+
+    private record Finished(Accounting usage, boolean oomKilled) implements Command {}
+
+    private static final int SIGTERM = 15;
+    /** How long one attempt waits for a killed cgroup to empty before it is tried again. */
+    private static final Duration EMPTY_WAIT = Duration.ofSeconds(5);
+    private static final Object GRACE_TIMER = "grace";
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JobActor.class);
+
+    static JobStatus initialStatus(String id, JobSpec spec, Instant now) {
+        return new JobStatus(id, spec.command(), spec.args(), JobState.STARTING, null, null, null,
+                false, false, false, now, null, null, null, null);
+    }
+
+    static Behavior<Command> create(JobStatus initial, JobSpec spec, JobRuntime runtime,
+                                    ActorRef<JobRegistry.Command> registry,
+                                    ActorRef<JobRegistry.StartResult> startReplyTo) {
+        return Behaviors.setup(context -> Behaviors.withTimers(timers ->
+                new JobActor(context, timers, initial, spec, runtime, registry, startReplyTo)));
+    }
+
+    private final TimerScheduler<Command> timers;
+    private final JobRuntime runtime;
+    private final ActorRef<JobRegistry.Command> registry;
+    private final ActorRef<JobRegistry.StartResult> startReplyTo;
+    private final List<ActorRef<JobRegistry.StatusResult>> stopWaiters = new ArrayList<>();
+    private final List<ActorRef<JobRegistry.LogResult>> logWaiters = new ArrayList<>();
+
+    private JobStatus status;
+    private Cgroup cgroup;
+    private LogStore log;
+    private ProcessExit exit;
+    private boolean stopRequested;
+    private boolean outputClosed;
+    private boolean cgroupEmpty;
+    private boolean finishing;
+
+    private JobActor(ActorContext<Command> context, TimerScheduler<Command> timers, JobStatus initial, JobSpec spec,
+                     JobRuntime runtime, ActorRef<JobRegistry.Command> registry,
+                     ActorRef<JobRegistry.StartResult> startReplyTo) {
+        super(context);
+        this.timers = timers;
+        this.runtime = runtime;
+        this.registry = registry;
+        this.startReplyTo = startReplyTo;
+        this.status = initial;
+        JobLauncher launcher = new JobLauncher(runtime);
+        context.pipeToSelf(
+                CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return launcher.launch(initial.id(), spec);
+                    } catch (JobLauncher.LaunchFailed e) {
+                        throw new java.util.concurrent.CompletionException(e);
+                    }
+                }, runtime.blocking()),
+                (launch, failure) -> launch != null ? new Launched(launch) : new LaunchFailed(errorOf(failure)));
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(Launched.class, this::onLaunched)
+                .onMessage(LaunchFailed.class, this::onLaunchFailed)
+                .onMessage(Stop.class, this::onStop)
+                .onMessage(OpenLog.class, this::onOpenLog)
+                .onMessage(ProcessExited.class, this::onProcessExited)
+                .onMessage(OutputClosed.class, this::onOutputClosed)
+                .onMessage(CgroupEmptied.class, this::onCgroupEmptied)
+                .onMessage(TerminationSent.class, this::onTerminationSent)
+                .onMessage(GraceExpired.class, this::onGraceExpired)
+                .onMessage(Finished.class, this::onFinished)
+                .onSignal(PostStop.class, signal -> onPostStop())
+                .build();
+    }
+
+    private Behavior<Command> onLaunched(Launched launched) {
+        JobLauncher.Launch launch = launched.launch();
+        cgroup = launch.cgroup();
+        log = launch.log();
+        ActorRef<Command> self = getContext().getSelf();
+        runtime.exits().watch(launch.process().pid(), launch.process().pidfd(), exit -> self.tell(new ProcessExited(exit)));
+        runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(), new LogSink(log, () -> self.tell(new OutputClosed())));
+        update(with(JobState.RUNNING, launch.process().pid(), runtime.clock().instant()));
+        startReplyTo.tell(new JobRegistry.JobStarted(status.id(), status));
+        logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));
+        logWaiters.clear();
+        if (stopRequested) {
+            beginStop();
+        }
+        return this;
+    }
+
+    private Behavior<Command> onLaunchFailed(LaunchFailed failed) {
+        getContext().getLog().info("Job {} failed to start: {}", status.id(), failed.error());
+        status = new JobStatus(status.id(), status.command(), status.args(), JobState.FAILED_TO_START, null, null, null,
+                false, false, false, status.createdAt(), null, runtime.clock().instant(), null, failed.error().toString());
+        registry.tell(new JobRegistry.JobUpdated(status));
+        startReplyTo.tell(new JobRegistry.StartRejected(failed.error()));
+        stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
+        logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.JobNotFound(status.id())));
+        return Behaviors.stopped();
+    }
+
+    private Behavior<Command> onStop(Stop stop) {
+        if (status.state().isFinal()) {
+            stop.replyTo().tell(new JobRegistry.StatusReport(status));
+            return this;
+        }
+        stopWaiters.add(stop.replyTo());
+        if (status.state() == JobState.STARTING) {
+            stopRequested = true;
+        } else if (status.state() == JobState.RUNNING && exit == null) {
+            beginStop();
+        }
+        return this;
+    }
+
+    /** SIGTERM to every process of the job, then the whole cgroup is killed once the grace period is over. */
+    private void beginStop() {
+        update(withStopping());
+        Cgroup target = cgroup;
+        String id = status.id();
+        getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> signalAll(target, id), runtime.blocking()),
+                (killedInstead, failure) -> new TerminationSent(failure != null || killedInstead));
+        timers.startSingleTimer(GRACE_TIMER, new GraceExpired(), runtime.settings().stopGracePeriod());
+    }
+
+    /**
+     * Freezing the cgroup first makes its pid list stable: a frozen process cannot exit, so no pid can be
+     * reused by a stranger between reading cgroup.procs and signalling. Returns true if the job had to be
+     * killed outright because it could not be frozen.
+     */
+    private static boolean signalAll(Cgroup cgroup, String jobId) {
+        try {
+            cgroup.freeze();
+            try {
+                for (int pid : cgroup.pids()) {
+                    Signals.kill(pid, SIGTERM);
+                }
+            } finally {
+                cgroup.thaw();
+            }
+            return false;
+        } catch (IOException e) {
+            LOG
+                    .warn("Job {}: cannot deliver SIGTERM to its processes ({}); killing it instead", jobId, e.getMessage());
+            killQuietly(cgroup, jobId);
+            return true;
+        }
+    }
+
+    private Behavior<Command> onTerminationSent(TerminationSent sent) {
+        if (sent.killedInstead()) {
+            timers.cancel(GRACE_TIMER);
+        }
+        return this;
+    }
+
+    private Behavior<Command> onGraceExpired(GraceExpired expired) {
+        if (exit == null) {
+            getContext().getLog().info("Job {} outlived its {} grace period; killing its cgroup",
+                    status.id(), runtime.settings().stopGracePeriod());
+            Cgroup target = cgroup;
+            String id = status.id();
+            runtime.blocking().execute(() -> killQuietly(target, id));
+        }
+        return this;
+    }
+
+    private Behavior<Command> onProcessExited(ProcessExited exited) {
+        exit = exited.exit();
+        timers.cancel(GRACE_TIMER);
+        emptyCgroup();
+        return this;
+    }
+
+    /** Whatever the job left running dies with it; then the cgroup can be removed. */
+    private void emptyCgroup() {
+        Cgroup target = cgroup;
+        String id = status.id();
+        getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> {
+            try {
+                if (!target.populated()) {
+                    return true;
+                }
+                target.kill();
+                return target.awaitEmpty(EMPTY_WAIT);
+            } catch (CgroupException e) {
+                LOG.warn("Job {}: {}", id, e.getMessage());
+                return false;
+            }
+        }, runtime.blocking()), (empty, failure) -> new CgroupEmptied(failure == null && empty));
+    }
+
+    private Behavior<Command> onCgroupEmptied(CgroupEmptied emptied) {
+        if (!emptied.empty()) {
+            getContext().getLog().warn("Job {}: its cgroup {} is not empty yet; killing it again", status.id(), cgroup.path());
+            emptyCgroup();
+            return this;
+        }
+        cgroupEmpty = true;
+        return finishIfEnded();
+    }
+
+    private Behavior<Command> onOutputClosed(OutputClosed closed) {
+        outputClosed = true;
+        return finishIfEnded();
+    }
+
+    private Behavior<Command> finishIfEnded() {
+        if (exit == null || !outputClosed || !cgroupEmpty || finishing) {
+            return this;
+        }
+        finishing = true;
+        Cgroup target = cgroup;
+        String id = status.id();
+        getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> collectAndRemove(target, id), runtime.blocking()),
+                (finished, failure) -> failure == null ? finished : new Finished(null, false));
+        return this;
+    }
+
+    private static Finished collectAndRemove(Cgroup cgroup, String jobId) {
+        Accounting usage = null;
+        boolean oomKilled = false;
+        try {
+            usage = cgroup.accounting();
+            oomKilled = cgroup.oomKilled();
+        } catch (CgroupException e) {
+            LOG.warn("Job {}: cannot read its accounting: {}", jobId, e.getMessage());
+        }
+        try {
+            cgroup.remove();
+        } catch (CgroupException e) {
+            LOG.error("Job {}: cannot remove its cgroup: {}", jobId, e.getMessage());
+        }
+        return new Finished(usage, oomKilled);
+    }
+
+    private Behavior<Command> onFinished(Finished finished) {
+        status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
+                exit.exitCode(), exit.signal(), exit.coreDumped(), finished.oomKilled(), stopRequested,
+                status.createdAt(), status.startedAt(), exit.at(), finished.usage(), null);
+        registry.tell(new JobRegistry.JobUpdated(status));
+        stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
+        stopWaiters.clear();
+        getContext().getLog().debug("Job {} ended: {}", status.id(), exit.describe());
+        return this;
+    }
+
+    private Behavior<Command> onOpenLog(OpenLog open) {
+        if (log != null) {
+            open.replyTo().tell(new JobRegistry.LogAvailable(status.id(), log));
+        } else {
+            logWaiters.add(open.replyTo());
+        }
+        return this;
+    }
+
+    private Behavior<Command> onPostStop() {
+        if (log != null) {
+            try {
+                log.close();
+            } catch (IOException e) {
+                getContext().getLog().warn("Job {}: cannot close its log: {}", status.id(), e.getMessage());
+            }
+        }
+        return this;
+    }
+
+    private void update(JobStatus newStatus) {
+        status = newStatus;
+        registry.tell(new JobRegistry.JobUpdated(status));
+    }
+
+    private JobStatus with(JobState state, int pid, Instant startedAt) {
+        return new JobStatus(status.id(), status.command(), status.args(), state, pid, null, null,
+                false, false, false, status.createdAt(), startedAt, null, null, null);
+    }
+
+    private JobStatus withStopping() {
+        stopRequested = true;
+        return new JobStatus(status.id(), status.command(), status.args(), JobState.STOPPING, status.pid(), null, null,
+                false, false, true, status.createdAt(), status.startedAt(), null, null, null);
+    }
+
+    private static void killQuietly(Cgroup cgroup, String jobId) {
+        try {
+            cgroup.kill();
+        } catch (CgroupException e) {
+            LOG.error("Job {}: cannot kill its cgroup: {}", jobId, e.getMessage());
+        }
+    }
+
+    private static JobError errorOf(Throwable failure) {
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
+        if (cause instanceof JobLauncher.LaunchFailed launchFailed) {
+            return launchFailed.error();
+        }
+        LOG.error("Launching a job failed unexpectedly", cause);
+        return JobError.unavailable("internal error while starting the job: " + cause);
+    }
+}

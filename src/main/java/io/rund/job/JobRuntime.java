@@ -1,0 +1,33 @@
+package io.rund.job;
+
+import io.rund.cgroup.CgroupManager;
+import io.rund.linux.ExitWatcher;
+import io.rund.linux.OutputPump;
+import io.rund.logs.LogStore;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Executor;
+
+/**
+ * What every job actor shares: settings, the cgroup subtree, the one exit-watcher thread, the one output-pump
+ * thread, and the dispatcher on which blocking work (cgroup files, spawning, log files) runs.
+ */
+public record JobRuntime(
+        JobSettings settings,
+        CgroupManager cgroups,
+        ExitWatcher exits,
+        OutputPump output,
+        Executor blocking,
+        Clock clock) {
+
+    /** Directory of the job logs, beneath the 0700 state directory. */
+    public Path logDirectory() {
+        return settings.stateDirectory().resolve("logs");
+    }
+
+    LogStore createLog(String jobId) throws IOException {
+        return LogStore.create(logDirectory().resolve(jobId + ".log"));
+    }
+}

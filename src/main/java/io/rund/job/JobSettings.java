@@ -1,0 +1,76 @@
+package io.rund.job;
+
+import com.typesafe.config.Config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+
+/**
+ * The {@code rund.jobs} settings, read once from configuration.
+ *
+ * @param stateDirectory    where job logs live; created with mode 0700 so jobs cannot read it
+ * @param stopGracePeriod   how long Stop waits after SIGTERM before killing the job's whole cgroup
+ * @param defaultUser       the unprivileged account jobs run as when they name none
+ * @param allowedUsers      accounts a job may ask to run as; empty means only the default
+ * @param adminSans         certificate SANs that may see and stop every job
+ * @param maxActiveJobs     jobs not yet ended that this host accepts at once
+ * @param defaultWorkingDirectory where a job starts when it names no directory
+ * @param defaultPath       PATH given to a job whose environment has none
+ * @param noNewPrivileges   whether jobs run with no_new_privs (setuid binaries cannot raise them)
+ */
+public record JobSettings(
+        Path stateDirectory,
+        Duration stopGracePeriod,
+        String defaultUser,
+        Set<String> allowedUsers,
+        Set<String> adminSans,
+        int maxActiveJobs,
+        Path defaultWorkingDirectory,
+        String defaultPath,
+        boolean noNewPrivileges) {
+
+    public JobSettings {
+        allowedUsers = Set.copyOf(allowedUsers);
+        adminSans = Set.copyOf(adminSans);
+    }
+
+    public static JobSettings fromConfig(Config rund) {
+        Config jobs = rund.getConfig("jobs");
+        return new JobSettings(
+                Path.of(rund.getString("state-directory")),
+                jobs.getDuration("stop-grace-period"),
+                jobs.getString("default-user"),
+                Set.copyOf(jobs.getStringList("allowed-users")),
+                Set.copyOf(rund.getStringList("admin-sans")),
+                jobs.getInt("max-active"),
+                Path.of(jobs.getString("default-working-directory")),
+                jobs.getString("default-path"),
+                jobs.getBoolean("no-new-privileges"));
+    }
+
+    public JobSettings withStateDirectory(Path dir) {
+        return new JobSettings(dir, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
+                defaultWorkingDirectory, defaultPath, noNewPrivileges);
+    }
+
+    public JobSettings withStopGracePeriod(Duration grace) {
+        return new JobSettings(stateDirectory, grace, defaultUser, allowedUsers, adminSans, maxActiveJobs,
+                defaultWorkingDirectory, defaultPath, noNewPrivileges);
+    }
+
+    public JobSettings withAdminSans(Set<String> sans) {
+        return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, sans, maxActiveJobs,
+                defaultWorkingDirectory, defaultPath, noNewPrivileges);
+    }
+
+    public JobSettings withAllowedUsers(Set<String> users) {
+        return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, users, adminSans, maxActiveJobs,
+                defaultWorkingDirectory, defaultPath, noNewPrivileges);
+    }
+
+    /** Whether a job may ask to run as {@code user}: the default account always, others only when configured. */
+    public boolean mayRunAs(String user) {
+        return user.equals(defaultUser) || allowedUsers.contains(user);
+    }
+}

@@ -1,0 +1,97 @@
+package io.rund.job;
+
+import io.rund.cgroup.Limits;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What a client asked to run. {@link #validate()} checks everything that can be checked without touching
+ * the host, so that bad input is refused before anything is created.
+ */
+public record JobSpec(
+        String command,
+        List<String> args,
+        Map<String, String> environment,
+        Optional<Path> workingDirectory,
+        Optional<String> user,
+        Limits limits) {
+
+    /** Cap on argv plus environment, in bytes; well under the kernel's ARG_MAX (a quarter of the 8 MiB stack). */
+    public static final int MAX_ARGV_ENV_BYTES = 1 << 20;
+
+    public JobSpec {
+        args = List.copyOf(args);
+        environment = Map.copyOf(environment);
+    }
+
+    public static JobSpec of(String command, String... args) {
+        return new JobSpec(command, List.of(args), Map.of(), Optional.empty(), Optional.empty(), Limits.none());
+    }
+
+    public JobSpec withWorkingDirectory(Path dir) {
+        return new JobSpec(command, args, environment, Optional.of(dir), user, limits);
+    }
+
+    public JobSpec withEnvironment(Map<String, String> env) {
+        return new JobSpec(command, args, env, workingDirectory, user, limits);
+    }
+
+    public JobSpec withUser(String name) {
+        return new JobSpec(command, args, environment, workingDirectory, Optional.of(name), limits);
+    }
+
+    public JobSpec withLimits(Limits newLimits) {
+        return new JobSpec(command, args, environment, workingDirectory, user, newLimits);
+    }
+
+    /** The first problem with this spec, naming the field, or empty when it may be run. */
+    public Optional<JobError> validate() {
+        if (command == null || command.isEmpty()) {
+            return Optional.of(JobError.invalid("command", "must not be empty"));
+        }
+        if (command.indexOf('\0') >= 0) {
+            return Optional.of(JobError.invalid("command", "contains a NUL byte"));
+        }
+        long bytes = utf8Length(command) + 1;
+        for (int i = 0; i < args.size(); i++) {
+            String arg = args.get(i);
+            if (arg.indexOf('\0') >= 0) {
+                return Optional.of(JobError.invalid("args[" + i + "]", "contains a NUL byte"));
+            }
+            bytes += utf8Length(arg) + 1;
+        }
+        for (Map.Entry<String, String> e : environment.entrySet()) {
+            String name = e.getKey();
+            if (name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0) {
+                return Optional.of(JobError.invalid("env", "invalid variable name '" + printable(name) + "'"));
+            }
+            if (e.getValue().indexOf('\0') >= 0) {
+                return Optional.of(JobError.invalid("env[" + name + "]", "contains a NUL byte"));
+            }
+            bytes += utf8Length(name) + utf8Length(e.getValue()) + 2;
+        }
+        if (bytes > MAX_ARGV_ENV_BYTES) {
+            return Optional.of(JobError.invalid("args",
+                    "command, arguments and environment take " + bytes + " bytes; the cap is " + MAX_ARGV_ENV_BYTES));
+        }
+        if (workingDirectory.isPresent() && !workingDirectory.get().isAbsolute()) {
+            return Optional.of(JobError.invalid("working-directory", "must be an absolute path: " + workingDirectory.get()));
+        }
+        if (user.isPresent() && user.get().isBlank()) {
+            return Optional.of(JobError.invalid("user", "must not be blank"));
+        }
+        return Optional.empty();
+    }
+
+    private static long utf8Length(String s) {
+        return s.getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    private static String printable(String s) {
+        return s.replace("\0", "\\0");
+    }
+}
