@@ -131,7 +131,13 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         cgroup = launch.cgroup();
         log = launch.log();
         ActorRef<Command> self = getContext().getSelf();
-        runtime.exits().watch(launch.process().pid(), launch.process().pidfd(), exit -> self.tell(new ProcessExited(exit)));
+        try {
+            runtime.exits().watch(launch.process().pid(), launch.process().pidfd(), exit -> self.tell(new ProcessExited(exit)));
+        } catch (io.rund.linux.LinuxException e) {
+            // Without its exit watch the job could never be reaped: a bug. Kill the job and fail the actor.
+            killQuietly(cgroup, status.id());
+            throw new IllegalStateException("cannot watch job " + status.id() + "'s process", e);
+        }
         runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(), new LogSink(log, () -> self.tell(new OutputClosed())));
         update(with(JobState.RUNNING, launch.process().pid(), runtime.clock().instant()));
         startReplyTo.tell(new JobRegistry.JobStarted(status.id(), status));

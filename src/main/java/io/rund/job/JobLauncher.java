@@ -108,7 +108,7 @@ final class JobLauncher {
         try {
             return runtime.cgroups().create(jobId, spec.limits(), cwd);
         } catch (InvalidLimitException e) {
-            throw new LaunchFailed(JobError.invalid(e.field(), e.getMessage()), e);
+            throw new LaunchFailed(JobError.invalid(e.field(), e.reason()), e);
         } catch (MissingControllerException e) {
             throw new LaunchFailed(JobError.precondition("limits", e.getMessage()), e);
         } catch (CgroupException e) {
@@ -134,7 +134,11 @@ final class JobLauncher {
         } catch (SpawnException e) {
             throw new LaunchFailed(errorOf(e), e);
         } finally {
-            Fds.closeQuietly(cgroupFd);
+            try {
+                Fds.close(cgroupFd);
+            } catch (LinuxException e) {
+                org.slf4j.LoggerFactory.getLogger(JobLauncher.class).warn("Cannot close {}: {}", cgroup.path(), e.getMessage());
+            }
         }
     }
 

@@ -1,6 +1,6 @@
 package io.rund.job;
 
-import io.rund.linux.OutputPump;
+import io.rund.linux.OutputSink;
 import io.rund.logs.LogStore;
 import io.rund.logs.LogStream;
 
@@ -13,7 +13,7 @@ import java.nio.ByteBuffer;
  * written on the pump thread (so a job can never outrun the disk by more than its pipe buffer); end of output
  * seals the log and tells the job's actor.
  */
-final class LogSink implements OutputPump.OutputSink {
+final class LogSink implements OutputSink {
 
     private final LogStore log;
     private final Runnable onEnd;

@@ -1,0 +1,133 @@
+package io.rund;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.rund.cgroup.CgroupManager;
+import io.rund.job.JobRegistry;
+import io.rund.job.JobSettings;
+import io.rund.job.StateDirectory;
+import io.rund.linux.ExitWatcher;
+import io.rund.linux.OutputPump;
+import io.rund.linux.ResourceLimits;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The running engine: state directory, cgroup subtree, the exit-watcher and output-pump threads, and the actor
+ * system with the job registry. Start-up sweeps cgroups left by a crashed predecessor; shutdown (SIGTERM, SIGINT
+ * or {@link #shutdown()}) stops every job (grace, then kill), lets their logs be sealed, removes rund's cgroups
+ * and only then lets the process exit, with status 0.
+ */
+public final class Daemon {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
+    /** Added to the stop grace period for the kill, the last output and the cgroup removal. */
+    private static final Duration SHUTDOWN_MARGIN = Duration.ofSeconds(20);
+
+    private final ActorSystem<Void> system;
+    private final ActorRef<JobRegistry.Command> registry;
+    private final JobSettings settings;
+
+    private Daemon(ActorSystem<Void> system, ActorRef<JobRegistry.Command> registry, JobSettings settings) {
+        this.system = system;
+        this.registry = registry;
+        this.settings = settings;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Daemon daemon = start(ConfigFactory.load());
+        daemon.stopOnSignals();
+        daemon.awaitTermination();
+        System.exit(0);
+    }
+
+    public static Daemon start(Config config) throws IOException {
+        long openFiles = ResourceLimits.raiseOpenFilesToHard();
+        LOG.info("Open-file limit raised to {}", openFiles);
+        Config rund = config.getConfig("rund");
+        JobSettings settings = JobSettings.fromConfig(rund);
+        StateDirectory.prepare(settings.stateDirectory());
+
+        String root = rund.getString("cgroup.root");
+        CgroupManager cgroups = CgroupManager.open(root.isEmpty() ? Optional.empty() : Optional.of(Path.of(root)));
+        for (String orphan : cgroups.removeOrphans()) {
+            LOG.warn("Removed cgroup {} left by an earlier rund, and killed what ran in it", orphan);
+        }
+        LOG.info("Jobs run in cgroups under {} with controllers {}", cgroups.subtree(), cgroups.availableControllers());
+
+        ExitWatcher exits = new ExitWatcher();
+        OutputPump output = new OutputPump();
+        Duration stopAllTimeout = settings.stopGracePeriod().plus(SHUTDOWN_MARGIN);
+        Config withShutdownTimeout = ConfigFactory.parseString(
+                "pekko.coordinated-shutdown.phases.service-stop.timeout = " + stopAllTimeout.toMillis() + "ms")
+                .withFallback(config);
+        CompletableFuture<ActorRef<JobRegistry.Command>> registry = new CompletableFuture<>();
+        ActorSystem<Void> system = ActorSystem.create(
+                Guardian.create(settings, cgroups, exits, output, registry), "rund", withShutdownTimeout);
+        Daemon daemon = new Daemon(system, registry.join(), settings);
+
+        CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-all-jobs", () ->
+                AskPattern.<JobRegistry.Command, JobRegistry.AllStopped>ask(daemon.registry, JobRegistry.StopAll::new,
+                                stopAllTimeout, system.scheduler())
+                        .thenApply(stopped -> {
+                            LOG.info("Stopped {} running jobs", stopped.jobsStopped());
+                            return Done.getInstance();
+                        }));
+        shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "release-host-resources", () -> {
+            output.close();
+            exits.close();
+            try {
+                cgroups.close();
+            } catch (IOException e) {
+                LOG.error("Cannot remove rund's cgroup subtree: {}", e.getMessage());
+            }
+            return CompletableFuture.completedFuture(Done.getInstance());
+        });
+        return daemon;
+    }
+
+    public ActorSystem<Void> system() {
+        return system;
+    }
+
+    public ActorRef<JobRegistry.Command> registry() {
+        return registry;
+    }
+
+    public JobSettings settings() {
+        return settings;
+    }
+
+    /** SIGTERM and SIGINT run the orderly shutdown instead of the JVM's default exit with status 143. */
+    public void stopOnSignals() {
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), signal -> {
+                LOG.info("Received SIG{}: stopping every job", name);
+                shutdown();
+            });
+        }
+    }
+
+    /** Runs the coordinated shutdown; completes when every job has ended and the actor system has terminated. */
+    public CompletableFuture<Done> shutdown() {
+        return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason()).toCompletableFuture();
+    }
+
+    public void awaitTermination() throws Exception {
+        system.getWhenTerminated().toCompletableFuture().get(Long.MAX_VALUE, TimeUnit.DAYS);
+    }
+}

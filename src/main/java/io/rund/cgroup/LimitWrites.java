@@ -1,0 +1,69 @@
+package io.rund.cgroup;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+
+/**
+ * The control-file writes that enforce one job's {@link Limits}: values validated, io devices
+ * resolved to whole disks, exactly one line per limit asked for and none for the rest. Planned
+ * before the cgroup exists, so a refusal leaves nothing behind.
+ */
+final class LimitWrites {
+
+    /** Write {@code value} to the control file {@code file} of the job's cgroup. */
+    record Write(String file, String value) {
+    }
+
+    private LimitWrites() {
+    }
+
+    static List<Write> plan(Limits limits, Path workingDirectory) throws InvalidLimitException {
+        limits.validate();
+        List<Write> writes = new ArrayList<>();
+        limits.cpuMaxQuotaMicros().ifPresent(quota -> writes.add(new Write("cpu.max",
+                quota + " " + limits.cpuMaxPeriodMicros().orElse(Limits.DEFAULT_CPU_PERIOD_MICROS))));
+        limits.memoryMaxBytes().ifPresent(bytes -> writes.add(new Write("memory.max", Long.toString(bytes))));
+        limits.memorySwapMaxBytes().ifPresent(bytes -> writes.add(new Write("memory.swap.max", Long.toString(bytes))));
+        limits.pidsMax().ifPresent(pids -> writes.add(new Write("pids.max", Long.toString(pids))));
+        for (Map.Entry<BlockDevice, IoLimit> device : byDevice(limits.io(), workingDirectory).entrySet()) {
+            writes.add(new Write("io.max", ioMaxLine(device.getKey(), device.getValue())));
+        }
+        return List.copyOf(writes);
+    }
+
+    private static Map<BlockDevice, IoLimit> byDevice(List<IoLimit> limits, Path workingDirectory)
+            throws InvalidLimitException {
+        Map<BlockDevice, IoLimit> byDevice = new LinkedHashMap<>();
+        for (IoLimit limit : limits) {
+            BlockDevice device = BlockDevices.resolve(limit.device(), workingDirectory);
+            IoLimit earlier = byDevice.putIfAbsent(device, limit);
+            if (earlier != null) {
+                throw new InvalidLimitException("io", "two limits for block device " + device + " ("
+                        + named(earlier) + " and " + named(limit) + "); give one per device");
+            }
+        }
+        return byDevice;
+    }
+
+    private static String named(IoLimit limit) {
+        return limit.device().orElse("the working directory's device");
+    }
+
+    /** "MAJ:MIN rbps=N wbps=N riops=N wiops=N" with only the keys given. */
+    private static String ioMaxLine(BlockDevice device, IoLimit limit) {
+        StringBuilder line = new StringBuilder(device.toString());
+        appendKey(line, "rbps", limit.rbps());
+        appendKey(line, "wbps", limit.wbps());
+        appendKey(line, "riops", limit.riops());
+        appendKey(line, "wiops", limit.wiops());
+        return line.toString();
+    }
+
+    private static void appendKey(StringBuilder line, String key, OptionalLong value) {
+        value.ifPresent(v -> line.append(' ').append(key).append('=').append(v));
+    }
+}

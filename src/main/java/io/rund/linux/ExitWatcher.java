@@ -1,0 +1,190 @@
+package io.rund.linux;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Learns of every job's exit on ONE platform thread ("rund-exit-watcher"): an epoll over the
+ * pidfds it was given, which it owns from then on. When one becomes readable the thread reaps
+ * the child with waitid(P_PIDFD), closes the pidfd and calls the callback exactly once. Thread
+ * count stays flat however many jobs run. {@link #close} stops the thread and closes what it owns.
+ *
+ * <p>The thread is a daemon thread: it holds nothing that must be flushed, and a forgotten
+ * close() must not keep the JVM alive (children of a dead daemon are re-parented and reaped).
+ */
+public final class ExitWatcher implements AutoCloseable {
+    public static final String THREAD_NAME = "rund-exit-watcher";
+    private static final Logger log = LoggerFactory.getLogger(ExitWatcher.class);
+    /** epoll data of the stop eventfd; every other key is a pidfd, which is never negative. */
+    private static final long STOP_KEY = -1;
+    private static final int MAX_EVENTS_PER_WAIT = 256;
+
+    private record Watched(int pid, int pidfd, Consumer<ProcessExit> onExit) {}
+
+    private final Epoll epoll;
+    private final EventFd stop;
+    /** Keyed by pidfd. Entries are added by {@link #watch} callers, removed by the watcher thread. */
+    private final Map<Integer, Watched> watched = new ConcurrentHashMap<>();
+    private final Object lifecycle = new Object();
+    private volatile boolean closing;
+    private final Thread thread;
+
+    public ExitWatcher() throws LinuxException {
+        epoll = new Epoll(MAX_EVENTS_PER_WAIT);
+        try {
+            stop = new EventFd();
+            epoll.add(stop.fd(), Epoll.EPOLLIN, STOP_KEY);
+        } catch (LinuxException | RuntimeException e) {
+            epoll.close();
+            throw e;
+        }
+        thread = Thread.ofPlatform().name(THREAD_NAME).daemon(true).unstarted(this::run);
+        thread.start();
+    }
+
+    /**
+     * Hands {@code pidfd} (of child {@code pid}) to the watcher, which from now on owns it: it
+     * reaps the child, closes the pidfd and calls {@code onExit} once, on the watcher thread (keep
+     * it cheap; exceptions are logged). On an exception the caller still owns the pidfd.
+     *
+     * @throws IllegalStateException if the watcher is closed
+     * @throws LinuxException if epoll cannot watch the pidfd (e.g. it is not an open fd)
+     */
+    public void watch(int pid, int pidfd, Consumer<ProcessExit> onExit) throws LinuxException {
+        synchronized (lifecycle) { // close() cannot slip in between the check and the registration
+            if (closing) {
+                throw new IllegalStateException("exit watcher is closed; cannot watch pid " + pid);
+            }
+            Watched entry = new Watched(pid, pidfd, onExit);
+            // In the map before epoll can report it; epoll_ctl is safe beside a running epoll_wait.
+            if (watched.putIfAbsent(pidfd, entry) != null) {
+                throw new IllegalArgumentException("pidfd " + pidfd + " (pid " + pid + ") is already watched");
+            }
+            try {
+                epoll.add(pidfd, Epoll.EPOLLIN, pidfd);
+            } catch (LinuxException | RuntimeException e) {
+                watched.remove(pidfd);
+                throw e;
+            }
+        }
+    }
+
+    /** Processes whose exit has not been delivered yet. */
+    public int watchedCount() {
+        return watched.size();
+    }
+
+    /** Stops the thread and closes the pidfds it still owns (their exits are not reported). Idempotent. */
+    @Override
+    public void close() {
+        synchronized (lifecycle) {
+            if (closing) {
+                return;
+            }
+            closing = true;
+        }
+        try {
+            stop.signal();
+        } catch (LinuxException e) {
+            throw new IllegalStateException("cannot wake the exit watcher to stop it", e);
+        }
+        if (Thread.currentThread() != thread) {
+            joinUninterruptibly();
+        }
+    }
+
+    private void joinUninterruptibly() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                thread.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // the thread is stopping anyway; finish waiting, then re-assert
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        try {
+            while (!closing) {
+                int ready = epoll.await(Epoll.WAIT_FOREVER);
+                for (int i = 0; i < ready && !closing; i++) {
+                    long key = epoll.data(i);
+                    if (key != STOP_KEY) {
+                        reapIfExited((int) key);
+                    }
+                }
+            }
+        } catch (LinuxException | RuntimeException e) {
+            log.error("exit watcher failed; exits of {} watched processes will not be reported", watched.size(), e);
+        } finally {
+            synchronized (lifecycle) {
+                closing = true; // a watcher that died unexpectedly refuses new work
+            }
+            releaseAll();
+        }
+    }
+
+    private void reapIfExited(int pidfd) {
+        Watched entry = watched.get(pidfd);
+        if (entry == null) {
+            return; // already delivered earlier in this round
+        }
+        ProcessExit exit;
+        try {
+            exit = Pidfd.pollExit(pidfd).orElse(null);
+        } catch (LinuxException e) {
+            // ECHILD: someone else reaped it (rund must never waitpid(-1)); the status is lost.
+            log.error("cannot reap pid {}: its exit cannot be reported", entry.pid(), e);
+            forget(entry);
+            return;
+        }
+        if (exit == null) {
+            return; // readable before the exit became reapable; level-triggered epoll asks again
+        }
+        forget(entry);
+        try {
+            entry.onExit().accept(exit);
+        } catch (RuntimeException e) {
+            log.error("exit callback for pid {} failed", entry.pid(), e);
+        }
+    }
+
+    private void forget(Watched entry) {
+        watched.remove(entry.pidfd());
+        try {
+            epoll.remove(entry.pidfd());
+        } catch (LinuxException e) {
+            log.error("cannot stop watching pidfd {} of pid {}", entry.pidfd(), entry.pid(), e);
+        }
+        closePidfd(entry);
+    }
+
+    private void releaseAll() {
+        for (Watched entry : watched.values()) {
+            log.warn("exit watcher closing: pid {} still running, its exit will not be reported", entry.pid());
+            watched.remove(entry.pidfd());
+            closePidfd(entry);
+        }
+        try {
+            epoll.close();
+        } finally {
+            stop.close();
+        }
+    }
+
+    private static void closePidfd(Watched entry) {
+        try {
+            Fds.close(entry.pidfd());
+        } catch (LinuxException e) {
+            log.error("cannot close pidfd {} of pid {}", entry.pidfd(), entry.pid(), e);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package io.rund;
+
+import com.typesafe.config.ConfigFactory;
+import io.rund.job.JobRegistry;
+import io.rund.job.JobSpec;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+
+import java.time.Duration;
+import java.util.Set;
+
+/**
+ * A real daemon in its own JVM, for {@link DaemonLifecycleTest}: args are the state directory, the cgroup root and
+ * the number of jobs to start (each of a kind that must not outlive rund: a plain sleeper, one that leaves a
+ * setsid'd grandchild, one that ignores SIGTERM). Prints READY once they run; then waits for a signal.
+ */
+public final class DaemonWithJobs {
+
+    private static final JobSpec[] KINDS = {
+            JobSpec.of("sleep", "1000"),
+            JobSpec.of("sh", "-c", "(setsid sleep 1000 &); sleep 1000"),
+            JobSpec.of("sh", "-c", "trap '' TERM; while :; do sleep 1; done"),
+    };
+
+    public static void main(String[] args) throws Exception {
+        Daemon daemon = Daemon.start(ConfigFactory.parseString(
+                "rund.state-directory = \"" + args[0] + "\"\n"
+                        + "rund.cgroup.root = \"" + args[1] + "\"\n"
+                        + "rund.jobs.stop-grace-period = 2s\n").withFallback(ConfigFactory.load()));
+        daemon.stopOnSignals();
+        int jobs = Integer.parseInt(args[2]);
+        for (int i = 0; i < jobs; i++) {
+            JobSpec spec = KINDS[i % KINDS.length];
+            JobRegistry.StartResult result = AskPattern.<JobRegistry.Command, JobRegistry.StartResult>ask(daemon.registry(),
+                    replyTo -> new JobRegistry.StartJob(spec, Set.of("DNS:test"), replyTo),
+                    Duration.ofSeconds(10), daemon.system().scheduler()).toCompletableFuture().join();
+            if (!(result instanceof JobRegistry.JobStarted)) {
+                throw new IllegalStateException("job did not start: " + result);
+            }
+        }
+        System.out.println("READY");
+        System.out.flush();
+        daemon.awaitTermination();
+        System.exit(0);
+    }
+}

@@ -1,0 +1,176 @@
+package io.rund.job;
+
+import com.typesafe.config.ConfigFactory;
+import io.rund.cgroup.CgroupManager;
+import io.rund.linux.ExitWatcher;
+import io.rund.linux.OutputPump;
+import io.rund.logs.LogRecord;
+import io.rund.logs.LogStore;
+import io.rund.logs.LogStream;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Executor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The real engine for tests: a private cgroup v2 subtree under the host's unified mount, the real exit-watcher
+ * and output-pump threads, and a job registry in an ActorTestKit. {@link #close()} stops every job, then removes
+ * the subtree, also when the test failed.
+ */
+final class EngineFixture implements AutoCloseable {
+
+    static final Path UNIFIED = Path.of("/sys/fs/cgroup/unified");
+    static final Set<String> ALICE = Set.of("DNS:alice.example", "URI:spiffe://rund/team-a");
+    static final Duration WAIT = Duration.ofSeconds(30);
+
+    final ActorTestKit testKit;
+    final CgroupManager cgroups;
+    final ExitWatcher exits;
+    final OutputPump output;
+    final ActorRef<JobRegistry.Command> registry;
+    final Path cgroupRoot;
+
+    /** Skips the calling test, saying why, on a host without a writable cgroup v2 tree. */
+    static void assumeCgroupV2() {
+        assumeTrue(Files.isDirectory(UNIFIED) && Files.exists(UNIFIED.resolve("cgroup.procs")),
+                "needs a cgroup v2 mount at " + UNIFIED + " (the VM suite proves this elsewhere)");
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to create cgroups and drop privileges");
+    }
+
+    EngineFixture(Path stateDir, Duration grace) throws IOException {
+        this(stateDir, grace, Set.of(), Set.of());
+    }
+
+    EngineFixture(Path stateDir, Duration grace, Set<String> adminSans, Set<String> allowedUsers) throws IOException {
+        assumeCgroupV2();
+        cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
+        testKit = ActorTestKit.create(ConfigFactory.load());
+        JobSettings settings = JobSettings.fromConfig(testKit.system().settings().config().getConfig("rund"))
+                .withStateDirectory(stateDir)
+                .withStopGracePeriod(grace)
+                .withAdminSans(adminSans)
+                .withAllowedUsers(allowedUsers);
+        StateDirectory.prepare(stateDir);
+        cgroups = CgroupManager.open(Optional.of(cgroupRoot));
+        exits = new ExitWatcher();
+        output = new OutputPump();
+        Executor blocking = testKit.system().dispatchers().lookup(DispatcherSelector.fromConfig("rund.blocking-dispatcher"));
+        registry = testKit.spawn(JobRegistry.create(new JobRuntime(settings, cgroups, exits, output, blocking, Clock.systemUTC())));
+    }
+
+    JobRegistry.StartResult start(JobSpec spec) {
+        return start(spec, ALICE);
+    }
+
+    JobRegistry.StartResult start(JobSpec spec, Set<String> owner) {
+        TestProbe<JobRegistry.StartResult> probe = testKit.createTestProbe();
+        registry.tell(new JobRegistry.StartJob(spec, owner, probe.ref()));
+        return probe.receiveMessage(WAIT);
+    }
+
+    String started(JobSpec spec) {
+        return assertInstanceOf(JobRegistry.JobStarted.class, start(spec)).jobId();
+    }
+
+    JobRegistry.StatusResult status(String id, Set<String> caller) {
+        TestProbe<JobRegistry.StatusResult> probe = testKit.createTestProbe();
+        registry.tell(new JobRegistry.GetStatus(id, caller, probe.ref()));
+        return probe.receiveMessage(WAIT);
+    }
+
+    JobStatus status(String id) {
+        return assertInstanceOf(JobRegistry.StatusReport.class, status(id, ALICE)).status();
+    }
+
+    JobStatus stop(String id, Duration wait) {
+        TestProbe<JobRegistry.StatusResult> probe = testKit.createTestProbe();
+        registry.tell(new JobRegistry.StopJob(id, ALICE, probe.ref()));
+        return assertInstanceOf(JobRegistry.StatusReport.class, probe.receiveMessage(wait)).status();
+    }
+
+    List<JobStatus> list(Set<String> caller) {
+        TestProbe<JobRegistry.JobList> probe = testKit.createTestProbe();
+        registry.tell(new JobRegistry.ListJobs(caller, probe.ref()));
+        return probe.receiveMessage(WAIT).jobs();
+    }
+
+    /** Polls the job's status until it has ended. */
+    JobStatus awaitEnd(String id) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            JobStatus status = status(id);
+            if (status.state().isFinal()) {
+                return status;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("job " + id + " did not end within " + WAIT + ": " + status(id));
+    }
+
+    LogStore log(String id) {
+        TestProbe<JobRegistry.LogResult> probe = testKit.createTestProbe();
+        registry.tell(new JobRegistry.OpenLog(id, ALICE, probe.ref()));
+        return assertInstanceOf(JobRegistry.LogAvailable.class, probe.receiveMessage(WAIT)).log();
+    }
+
+    /** Everything the job wrote to one stream, in order. */
+    byte[] output(String id, LogStream stream) throws IOException {
+        LogStore log = log(id);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        long offset = 0;
+        while (true) {
+            List<LogRecord> records = log.read(offset, 1 << 20);
+            if (records.isEmpty()) {
+                return bytes.toByteArray();
+            }
+            for (LogRecord record : records) {
+                if (record.stream() == stream) {
+                    bytes.write(record.bytes());
+                }
+                offset = record.offset() + record.bytes().length;
+            }
+        }
+    }
+
+    String stdout(String id) throws IOException {
+        return new String(output(id, LogStream.STDOUT), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Names of the cgroups currently under the test subtree. */
+    List<String> cgroupsLeft() throws IOException {
+        try (var children = Files.list(cgroupRoot)) {
+            return children.filter(Files::isDirectory).map(p -> p.getFileName().toString()).toList();
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            TestProbe<JobRegistry.AllStopped> probe = testKit.createTestProbe();
+            registry.tell(new JobRegistry.StopAll(probe.ref()));
+            probe.receiveMessage(Duration.ofSeconds(60));
+        } finally {
+            testKit.shutdownTestKit();
+            output.close();
+            exits.close();
+            cgroups.close();
+            assertEquals(false, Files.exists(cgroupRoot), "the test's cgroup subtree must be gone: " + cgroupRoot);
+        }
+    }
+}
