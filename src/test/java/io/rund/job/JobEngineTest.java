@@ -178,6 +178,17 @@ class JobEngineTest {
     }
 
     @Test
+    void theFinalStatusCarriesTheJobsAccountingAndTimes() throws Exception {
+        String id = engine.started(JobSpec.of("sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"));
+        JobStatus status = engine.awaitEnd(id);
+        assertTrue(status.usage().cpuUsageMicros() > 0, "cpu time used by the job: " + status.usage());
+        assertTrue(status.usage().cpuUserMicros() > 0, "user time: " + status.usage());
+        assertFalse(status.oomKilled());
+        assertTrue(!status.startedAt().isBefore(status.createdAt()) && status.endedAt().isAfter(status.startedAt()),
+                status.toString());
+    }
+
+    @Test
     void aShortJobsLastLineIsNeverLost() throws Exception {
         for (int i = 0; i < 50; i++) {
             String id = engine.started(JobSpec.of("echo", "done " + i));

@@ -1,0 +1,335 @@
+package io.rund.vm;
+
+import com.typesafe.config.ConfigFactory;
+import io.rund.Daemon;
+import io.rund.cgroup.IoLimit;
+import io.rund.cgroup.Limits;
+import io.rund.job.JobRegistry;
+import io.rund.job.JobSpec;
+import io.rund.job.JobStatus;
+import io.rund.logs.LogRecord;
+import io.rund.logs.LogStore;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.japi.function.Function;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Proves, inside a VM whose kernel runs pure cgroup v2, that the limits rund writes are enforced. It drives the
+ * real daemon (cgroup manager, spawner, job actors, registry) and measures what the kernel did: each check prints
+ * one line with its figure, and the exit status is the verdict. Run by src/test/vm/limits.sh, not by the unit
+ * tests: the host is hybrid and has no limit files.
+ */
+public final class VmLimitsProof {
+
+    private static final Set<String> OWNER = Set.of("DNS:vm-proof");
+    private static final Duration ASK = Duration.ofMinutes(5);
+    private static final long MIB = 1 << 20;
+    /** The tolerance the issue allows around a measured rate. */
+    private static final double RATE_TOLERANCE = 0.20;
+    private static final Pattern DD_COPIED = Pattern.compile("(\\d+) bytes .* copied, ([\\d.]+) s");
+
+    private final Daemon daemon;
+    private final Path disk;
+    private final String diskDevice;
+    private final List<String> failures = new ArrayList<>();
+
+    private VmLimitsProof(Daemon daemon, Path disk, String diskDevice) {
+        this.daemon = daemon;
+        this.disk = disk;
+        this.diskDevice = diskDevice;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path disk = Path.of(env("RUND_VM_DISK_MOUNT"));
+        String device = env("RUND_VM_DISK");
+        Files.setPosixFilePermissions(disk, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Daemon daemon = Daemon.start(ConfigFactory.parseMap(Map.of(
+                "rund.state-directory", "/tmp/rund-vm-state",
+                "rund.cgroup.root", "rund-vm",
+                "rund.jobs.stop-grace-period", "2s")).withFallback(ConfigFactory.load()));
+        VmLimitsProof proof = new VmLimitsProof(daemon, disk, device);
+        try {
+            proof.runAll();
+        } finally {
+            daemon.shutdown().get();
+        }
+        if (proof.failures.isEmpty()) {
+            System.out.println("ALL LIMIT CHECKS PASSED");
+            System.exit(0);
+        }
+        System.out.println("FAILED: " + String.join("; ", proof.failures));
+        System.exit(1);
+    }
+
+    private void runAll() throws Exception {
+        String majMin = Files.readString(Path.of("/sys/class/block", Path.of(diskDevice).getFileName().toString(), "dev")).trim();
+        check("limits not requested are not written", this::unrequestedLimitsStayMax);
+        check("limits are written exactly", () -> limitsReadBackExactly(majMin));
+        check("memory.max", this::memoryMaxOomKills);
+        check("memory.max on a child forked after start", this::memoryMaxAppliesToLaterChildren);
+        check("cpu.max", this::cpuMaxHoldsTwentyPercent);
+        check("pids.max", this::pidsMaxStopsForks);
+        check("io.max wbps (device as MAJ:MIN)", () -> ioRate(IoLimit.onDevice(majMin).withWbps(2 * MIB), 2 * MIB,
+                "dd if=/dev/zero of=w.bin bs=64k count=128 oflag=direct", "bytes"));
+        check("io.max rbps (device as a path)", () -> ioRate(IoLimit.onDevice(diskDevice).withRbps(2 * MIB), 2 * MIB,
+                "dd if=w.bin of=/dev/null bs=64k count=128 iflag=direct", "bytes"));
+        check("io.max wiops (device as a file on it)", () -> ioRate(IoLimit.onDevice(disk.resolve("w.bin").toString()).withWiops(100), 100,
+                "dd if=/dev/zero of=iops.bin bs=4k count=300 oflag=direct", "ops"));
+        check("io.max riops (device backing the working directory)", () -> ioRate(IoLimit.onWorkingDirectoryDevice().withRiops(100), 100,
+                "dd if=iops.bin of=/dev/null bs=4k count=300 iflag=direct", "ops"));
+    }
+
+    private interface Check {
+        String run() throws Exception;
+    }
+
+    private void check(String name, Check check) {
+        try {
+            System.out.println("PASS " + name + ": " + check.run());
+        } catch (AssertionError | Exception e) {
+            System.out.println("FAIL " + name + ": " + e.getMessage());
+            failures.add(name);
+        }
+        System.out.flush();
+    }
+
+    private String unrequestedLimitsStayMax() throws Exception {
+        String id = start(JobSpec.of("sleep", "30").withLimits(Limits.none().withMemoryMax(64 * MIB)));
+        try {
+            Path cg = cgroupOf(id);
+            expect("64M written", "67108864", read(cg, "memory.max"));
+            expect("cpu.max untouched", "max 100000", read(cg, "cpu.max"));
+            expect("pids.max untouched", "max", read(cg, "pids.max"));
+            expect("io.max untouched", "", read(cg, "io.max"));
+            expect("memory.swap.max untouched", "max", read(cg, "memory.swap.max"));
+            return "only memory.max written; cpu.max, pids.max, memory.swap.max read \"max\", io.max empty";
+        } finally {
+            stop(id);
+        }
+    }
+
+    private String limitsReadBackExactly(String majMin) throws Exception {
+        Limits all = Limits.none().withCpuMax(20000, 50000).withMemoryMax(48 * MIB).withMemorySwapMax(0).withPidsMax(16)
+                .withIo(IoLimit.onDevice(majMin).withRbps(3 * MIB).withWbps(2 * MIB).withRiops(300).withWiops(200));
+        String id = start(JobSpec.of("sleep", "30").withLimits(all));
+        try {
+            Path cg = cgroupOf(id);
+            expect("cpu.max", "20000 50000", read(cg, "cpu.max"));
+            expect("memory.max", "" + 48 * MIB, read(cg, "memory.max"));
+            expect("memory.swap.max", "0", read(cg, "memory.swap.max"));
+            expect("pids.max", "16", read(cg, "pids.max"));
+            expect("io.max", majMin + " rbps=" + 3 * MIB + " wbps=" + 2 * MIB + " riops=300 wiops=200", read(cg, "io.max"));
+            return "cpu.max, memory.max, memory.swap.max, pids.max, io.max read back as written";
+        } finally {
+            stop(id);
+        }
+    }
+
+    private String memoryMaxOomKills() throws Exception {
+        // dd's 200 MiB buffer is filled from /dev/zero: every page is touched.
+        JobStatus status = run(JobSpec.of("dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1")
+                .withLimits(Limits.none().withMemoryMax(50 * MIB).withMemorySwapMax(0)));
+        expect("killed by SIGKILL", 9, status.signal());
+        expect("reported as OOM-killed", true, status.oomKilled());
+        long peak = status.usage().memoryPeakBytes().orElseThrow();
+        if (peak > 50 * MIB) {
+            throw new AssertionError("peak " + peak + " above the 50 MiB limit");
+        }
+        return String.format("memory.max 50 MiB, swap 0: a 200 MiB toucher was OOM-killed (signal 9, oomKilled), peak %.1f MiB",
+                peak / (double) MIB);
+    }
+
+    private String memoryMaxAppliesToLaterChildren() throws Exception {
+        String id = start(JobSpec.of("sh", "-c", "sleep 1; dd if=/dev/zero of=/dev/null bs=200M count=1; echo rc=$?")
+                .withLimits(Limits.none().withMemoryMax(50 * MIB).withMemorySwapMax(0)));
+        JobStatus status = awaitEnd(id);
+        String out = stdout(id);
+        expect("the parent shell survives", 0, status.exitCode());
+        if (!out.contains("rc=137")) {
+            throw new AssertionError("the child forked after start was not OOM-killed: " + out);
+        }
+        expect("reported as OOM-killed", true, status.oomKilled());
+        return "a dd forked 1 s after start was OOM-killed (rc=137), its parent lived, status oomKilled";
+    }
+
+    private String cpuMaxHoldsTwentyPercent() throws Exception {
+        String id = start(JobSpec.of("sh", "-c", "while :; do :; done")
+                .withLimits(Limits.none().withCpuMax(20000, 100000)));
+        try {
+            Path cg = cgroupOf(id);
+            Thread.sleep(1000);
+            long usage0 = stat(cg, "cpu.stat", "usage_usec");
+            long t0 = System.nanoTime();
+            Thread.sleep(3000);
+            long usage1 = stat(cg, "cpu.stat", "usage_usec");
+            long elapsedMicros = (System.nanoTime() - t0) / 1000;
+            long throttled = stat(cg, "cpu.stat", "nr_throttled");
+            double share = (usage1 - usage0) / (double) elapsedMicros;
+            if (Math.abs(share - 0.20) > 0.05) {
+                throw new AssertionError(String.format("used %.1f%% of one CPU, not 20%% ± 5%%", share * 100));
+            }
+            if (throttled == 0) {
+                throw new AssertionError("nr_throttled is 0");
+            }
+            return String.format("cpu.max 20000/100000 → %.1f%% of one CPU over %.1f s, nr_throttled %d",
+                    share * 100, elapsedMicros / 1e6, throttled);
+        } finally {
+            stop(id);
+        }
+    }
+
+    private String pidsMaxStopsForks() throws Exception {
+        String id = start(JobSpec.of("sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 60 & done; echo forked; wait")
+                .withLimits(Limits.none().withPidsMax(5)));
+        Path cg = cgroupOf(id);
+        awaitOutput(id, "forked");
+        long current = Long.parseLong(read(cg, "pids.current"));
+        long refused = stat(cg, "pids.events", "max");
+        if (current > 5 || refused == 0) {
+            throw new AssertionError("pids.current " + current + ", forks refused " + refused);
+        }
+        JobStatus stopped = stop(id);
+        expect("stopped cleanly", "EXITED", stopped.state().name());
+        if (Files.exists(cg)) {
+            throw new AssertionError("cgroup " + cg + " left after stop");
+        }
+        return "pids.max 5: 12 forks attempted, pids.current " + current + ", " + refused
+                + " forks refused (pids.events max), job stopped cleanly and its cgroup removed";
+    }
+
+    /** Runs a dd under an io.max limit in the disk's directory and compares dd's own rate with the limit. */
+    private String ioRate(IoLimit limit, long expectedPerSecond, String ddCommand, String unit) throws Exception {
+        JobSpec spec = JobSpec.of("sh", "-c", ddCommand).withWorkingDirectory(disk).withLimits(Limits.none().withIo(limit));
+        String id = start(spec);
+        JobStatus status = awaitEnd(id);
+        String err = stderr(id);
+        expect("dd exit code (" + err.strip() + ")", 0, status.exitCode());
+        Matcher m = DD_COPIED.matcher(err);
+        if (!m.find()) {
+            throw new AssertionError("no dd summary in: " + err);
+        }
+        long bytes = Long.parseLong(m.group(1));
+        double seconds = Double.parseDouble(m.group(2));
+        long blockSize = ddCommand.contains("bs=4k") ? 4096 : 65536;
+        double measured = (unit.equals("ops") ? bytes / (double) blockSize : bytes) / seconds;
+        double ratio = measured / expectedPerSecond;
+        if (Math.abs(ratio - 1) > RATE_TOLERANCE) {
+            throw new AssertionError(String.format("%.0f %s/s measured, limit %d (%.0f%%)", measured, unit, expectedPerSecond, ratio * 100));
+        }
+        String accounting = unit.equals("bytes")
+                ? String.format(", accounting at exit: read %d B, written %d B",
+                status.usage().ioReadBytes().orElse(-1), status.usage().ioWriteBytes().orElse(-1))
+                : "";
+        return String.format("limit %d %s/s → %.0f %s/s measured (%.0f%% of the limit) over %.1f s%s",
+                expectedPerSecond, unit, measured, unit, ratio * 100, seconds, accounting);
+    }
+
+    // --- talking to the daemon -------------------------------------------------------------------------------
+
+    private String start(JobSpec spec) {
+        JobRegistry.StartResult result = ask(replyTo -> new JobRegistry.StartJob(spec, OWNER, replyTo));
+        if (result instanceof JobRegistry.JobStarted started) {
+            return started.jobId();
+        }
+        throw new AssertionError("start refused: " + result);
+    }
+
+    private JobStatus run(JobSpec spec) throws InterruptedException {
+        return awaitEnd(start(spec));
+    }
+
+    private JobStatus status(String id) {
+        JobRegistry.StatusResult result = ask(replyTo -> new JobRegistry.GetStatus(id, OWNER, replyTo));
+        return ((JobRegistry.StatusReport) result).status();
+    }
+
+    private JobStatus stop(String id) {
+        JobRegistry.StatusResult result = ask(replyTo -> new JobRegistry.StopJob(id, OWNER, replyTo));
+        return ((JobRegistry.StatusReport) result).status();
+    }
+
+    private JobStatus awaitEnd(String id) throws InterruptedException {
+        while (true) {
+            JobStatus status = status(id);
+            if (status.state().isFinal()) {
+                return status;
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private void awaitOutput(String id, String text) throws Exception {
+        for (int i = 0; i < 600 && !stdout(id).contains(text); i++) {
+            Thread.sleep(100);
+        }
+    }
+
+    private String stdout(String id) throws Exception {
+        return output(id, io.rund.logs.LogStream.STDOUT);
+    }
+
+    private String stderr(String id) throws Exception {
+        return output(id, io.rund.logs.LogStream.STDERR);
+    }
+
+    private String output(String id, io.rund.logs.LogStream stream) throws Exception {
+        JobRegistry.LogResult result = ask(replyTo -> new JobRegistry.OpenLog(id, OWNER, replyTo));
+        LogStore log = ((JobRegistry.LogAvailable) result).log();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        for (LogRecord record : log.read(0, Integer.MAX_VALUE)) {
+            if (record.stream() == stream) {
+                bytes.write(record.bytes());
+            }
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    private <T> T ask(Function<ActorRef<T>, JobRegistry.Command> message) {
+        return AskPattern.ask(daemon.registry(), message::apply, ASK, daemon.system().scheduler()).toCompletableFuture().join();
+    }
+
+    private Path cgroupOf(String id) {
+        return Path.of("/sys/fs/cgroup/rund-vm", id);
+    }
+
+    private static String read(Path cgroup, String file) throws Exception {
+        return Files.readString(cgroup.resolve(file)).strip();
+    }
+
+    private static long stat(Path cgroup, String file, String key) throws Exception {
+        for (String line : Files.readAllLines(cgroup.resolve(file))) {
+            String[] kv = line.split(" ");
+            if (kv[0].equals(key)) {
+                return Long.parseLong(kv[1]);
+            }
+        }
+        throw new AssertionError(file + " has no " + key);
+    }
+
+    private static void expect(String what, Object expected, Object actual) {
+        if (!expected.equals(actual)) {
+            throw new AssertionError(what + ": expected " + expected + ", got " + actual);
+        }
+    }
+
+    private static String env(String name) {
+        String value = System.getenv(name);
+        if (value == null) {
+            throw new IllegalStateException(name + " is not set: run this inside the VM (src/test/vm/limits.sh)");
+        }
+        return value;
+    }
+}
