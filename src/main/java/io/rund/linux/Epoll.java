@@ -3,7 +3,6 @@ package io.rund.linux;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -86,9 +85,7 @@ public final class Epoll implements AutoCloseable {
     @Override
     public void close() {
         try {
-            Fds.close(fd);
-        } catch (LinuxException e) {
-            throw new UncheckedIOException(e);
+            Fds.closeOwned(fd);
         } finally {
             arena.close();
         }

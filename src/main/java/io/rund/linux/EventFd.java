@@ -2,7 +2,6 @@ package io.rund.linux;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -49,10 +48,6 @@ public final class EventFd implements AutoCloseable {
     /** Closes the eventfd. Fails loudly: a close error here means a double close, a bug. */
     @Override
     public void close() {
-        try {
-            Fds.close(fd);
-        } catch (LinuxException e) {
-            throw new UncheckedIOException(e);
-        }
+        Fds.closeOwned(fd);
     }
 }

@@ -18,31 +18,18 @@ import org.slf4j.LoggerFactory;
 public final class ExitWatcher implements AutoCloseable {
     public static final String THREAD_NAME = "rund-exit-watcher";
     private static final Logger log = LoggerFactory.getLogger(ExitWatcher.class);
-    /** epoll data of the stop eventfd; every other key is a pidfd, which is never negative. */
-    private static final long STOP_KEY = -1;
     private static final int MAX_EVENTS_PER_WAIT = 256;
 
     private record Watched(int pid, int pidfd, Consumer<ProcessExit> onExit) {}
 
-    private final Epoll epoll;
-    private final EventFd stop;
     /** Keyed by pidfd. Entries are added by {@link #watch} callers, removed by the watcher thread. */
     private final Map<Integer, Watched> watched = new ConcurrentHashMap<>();
-    private final Object lifecycle = new Object();
-    private volatile boolean closing;
-    private final Thread thread;
+    private final EpollLoop loop;
 
     public ExitWatcher() throws LinuxException {
-        epoll = new Epoll(MAX_EVENTS_PER_WAIT);
-        try {
-            stop = new EventFd();
-            epoll.add(stop.fd(), Epoll.EPOLLIN, STOP_KEY);
-        } catch (LinuxException | RuntimeException e) {
-            epoll.close();
-            throw e;
-        }
-        thread = Thread.ofPlatform().name(THREAD_NAME).daemon(true).unstarted(this::run);
-        thread.start();
+        loop = new EpollLoop(THREAD_NAME, MAX_EVENTS_PER_WAIT,
+                this::reapIfExited, EpollLoop.IGNORE_WAKE_UPS, this::logFailure, this::releaseAll);
+        loop.start();
     }
 
     /**
@@ -54,21 +41,24 @@ public final class ExitWatcher implements AutoCloseable {
      * @throws LinuxException if epoll cannot watch the pidfd (e.g. it is not an open fd)
      */
     public void watch(int pid, int pidfd, Consumer<ProcessExit> onExit) throws LinuxException {
-        synchronized (lifecycle) { // close() cannot slip in between the check and the registration
-            if (closing) {
-                throw new IllegalStateException("exit watcher is closed; cannot watch pid " + pid);
-            }
-            Watched entry = new Watched(pid, pidfd, onExit);
-            // In the map before epoll can report it; epoll_ctl is safe beside a running epoll_wait.
-            if (watched.putIfAbsent(pidfd, entry) != null) {
-                throw new IllegalArgumentException("pidfd " + pidfd + " (pid " + pid + ") is already watched");
-            }
-            try {
-                epoll.add(pidfd, Epoll.EPOLLIN, pidfd);
-            } catch (LinuxException | RuntimeException e) {
-                watched.remove(pidfd);
-                throw e;
-            }
+        Watched entry = new Watched(pid, pidfd, onExit);
+        // close() cannot slip in between the check and the registration
+        if (!loop.runIfOpen(() -> register(entry))) {
+            throw new IllegalStateException("exit watcher is closed; cannot watch pid " + pid);
+        }
+    }
+
+    private void register(Watched entry) throws LinuxException {
+        // In the map before epoll can report it; epoll_ctl is safe beside a running epoll_wait.
+        if (watched.putIfAbsent(entry.pidfd(), entry) != null) {
+            throw new IllegalArgumentException("pidfd " + entry.pidfd() + " (pid " + entry.pid()
+                    + ") is already watched");
+        }
+        try {
+            loop.add(entry.pidfd());
+        } catch (LinuxException | RuntimeException e) {
+            watched.remove(entry.pidfd());
+            throw e;
         }
     }
 
@@ -80,59 +70,13 @@ public final class ExitWatcher implements AutoCloseable {
     /** Stops the thread and closes the pidfds it still owns (their exits are not reported). Idempotent. */
     @Override
     public void close() {
-        synchronized (lifecycle) {
-            if (closing) {
-                return;
-            }
-            closing = true;
-        }
-        try {
-            stop.signal();
-        } catch (LinuxException e) {
-            throw new IllegalStateException("cannot wake the exit watcher to stop it", e);
-        }
-        if (Thread.currentThread() != thread) {
-            joinUninterruptibly();
-        }
-    }
-
-    private void joinUninterruptibly() {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                thread.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true; // the thread is stopping anyway; finish waiting, then re-assert
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void run() {
-        try {
-            while (!closing) {
-                int ready = epoll.await(Epoll.WAIT_FOREVER);
-                for (int i = 0; i < ready && !closing; i++) {
-                    long key = epoll.data(i);
-                    if (key != STOP_KEY) {
-                        reapIfExited((int) key);
-                    }
-                }
-            }
-        } catch (LinuxException | RuntimeException e) {
-            log.error("exit watcher failed; exits of {} watched processes will not be reported", watched.size(), e);
-        } finally {
-            synchronized (lifecycle) {
-                closing = true; // a watcher that died unexpectedly refuses new work
-            }
-            releaseAll();
-        }
+        loop.close(e -> new IllegalStateException("cannot wake the exit watcher to stop it", e));
     }
 
     private void reapIfExited(int pidfd) {
+        if (loop.isClosing()) {
+            return; // asked to close: report no more exits, even those ready in this round
+        }
         Watched entry = watched.get(pidfd);
         if (entry == null) {
             return; // already delivered earlier in this round
@@ -160,11 +104,15 @@ public final class ExitWatcher implements AutoCloseable {
     private void forget(Watched entry) {
         watched.remove(entry.pidfd());
         try {
-            epoll.remove(entry.pidfd());
+            loop.remove(entry.pidfd());
         } catch (LinuxException e) {
             log.error("cannot stop watching pidfd {} of pid {}", entry.pidfd(), entry.pid(), e);
         }
         closePidfd(entry);
+    }
+
+    private void logFailure(Exception failure) {
+        log.error("exit watcher failed; exits of {} watched processes will not be reported", watched.size(), failure);
     }
 
     private void releaseAll() {
@@ -172,11 +120,6 @@ public final class ExitWatcher implements AutoCloseable {
             log.warn("exit watcher closing: pid {} still running, its exit will not be reported", entry.pid());
             watched.remove(entry.pidfd());
             closePidfd(entry);
-        }
-        try {
-            epoll.close();
-        } finally {
-            stop.close();
         }
     }
 

@@ -1,5 +1,6 @@
 package io.rund.linux;
 
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -19,6 +20,18 @@ public final class Fds {
     /** Closes {@code fd}. EINTR counts as closed: Linux releases the fd before it can report EINTR. */
     public static void close(int fd) throws LinuxException {
         Libc.callTolerating(Libc.EINTR, "close", fd, state -> (int) Libc.CLOSE.invokeExact(state, fd));
+    }
+
+    /**
+     * Closes an fd its caller created and owns alone, such as an epoll or an eventfd. Fails loudly,
+     * unchecked: a close error there means a double close, a bug.
+     */
+    static void closeOwned(int fd) {
+        try {
+            close(fd);
+        } catch (LinuxException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**

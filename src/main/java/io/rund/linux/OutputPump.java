@@ -23,8 +23,6 @@ public final class OutputPump implements AutoCloseable {
     public static final String THREAD_NAME = "rund-output-pump";
     public static final int BUFFER_BYTES = 64 * 1024;
     private static final Logger log = LoggerFactory.getLogger(OutputPump.class);
-    /** epoll data of the wake-up eventfd; every other key is a pipe fd, which is never negative. */
-    private static final long WAKE_KEY = -1;
     private static final int MAX_EVENTS_PER_WAIT = 256;
     private static final int CLOSED = -1;
 
@@ -42,25 +40,16 @@ public final class OutputPump implements AutoCloseable {
     /** One open pipe of a job: which job, and which of its streams (OutputSink.STDOUT/STDERR). */
     private record Stream(Job job, int streamNo) {}
 
-    private final Epoll epoll;
-    private final EventFd wakeup;
     private final Queue<Job> incoming = new ConcurrentLinkedQueue<>();
     private final Map<Integer, Stream> streams = new HashMap<>(); // keyed by fd; pump thread only
-    private final Object lifecycle = new Object();
-    private volatile boolean closing;
-    private final Thread thread;
+    /** The one read buffer, used by the pump thread only; the GC frees it with the pump. */
+    private final MemorySegment buffer = Arena.ofAuto().allocate(BUFFER_BYTES);
+    private final EpollLoop loop;
 
     public OutputPump() throws LinuxException {
-        epoll = new Epoll(MAX_EVENTS_PER_WAIT);
-        try {
-            wakeup = new EventFd();
-            epoll.add(wakeup.fd(), Epoll.EPOLLIN, WAKE_KEY);
-        } catch (LinuxException | RuntimeException e) {
-            epoll.close();
-            throw e;
-        }
-        thread = Thread.ofPlatform().name(THREAD_NAME).daemon(true).unstarted(this::run);
-        thread.start();
+        loop = new EpollLoop(THREAD_NAME, MAX_EVENTS_PER_WAIT,
+                this::readOnce, this::registerIncoming, this::logFailure, this::releaseAll);
+        loop.start();
     }
 
     /**
@@ -70,72 +59,28 @@ public final class OutputPump implements AutoCloseable {
      * @throws IllegalStateException if the pump is closed (the caller keeps the fds)
      */
     public void pump(int stdoutFd, int stderrFd, OutputSink sink) {
-        synchronized (lifecycle) { // close() cannot slip in between the check and the hand-over
-            if (closing) {
-                throw new IllegalStateException("output pump is closed; cannot pump fds " + stdoutFd
-                        + " and " + stderrFd);
-            }
-            incoming.add(new Job(stdoutFd, stderrFd, sink));
+        Job job = new Job(stdoutFd, stderrFd, sink);
+        // Under the loop's lock: close() cannot slip in between the check, the hand-over and the wake-up
+        // (which would otherwise signal an eventfd that close() may already have closed).
+        boolean accepted;
+        try {
+            accepted = loop.runIfOpen(() -> {
+                incoming.add(job);
+                loop.wakeUp();
+            });
+        } catch (LinuxException e) {
+            throw new UncheckedIOException("cannot wake the output pump", e);
         }
-        signalWakeup();
+        if (!accepted) {
+            throw new IllegalStateException("output pump is closed; cannot pump fds " + stdoutFd
+                    + " and " + stderrFd);
+        }
     }
 
     /** Stops the thread; every job still pumped has its fds closed and gets onClosed. Idempotent. */
     @Override
     public void close() {
-        synchronized (lifecycle) {
-            if (closing) {
-                return;
-            }
-            closing = true;
-        }
-        signalWakeup();
-        if (Thread.currentThread() != thread) {
-            boolean interrupted = false;
-            while (thread.isAlive()) {
-                try {
-                    thread.join();
-                } catch (InterruptedException e) {
-                    interrupted = true; // the thread is stopping anyway; finish waiting, then re-assert
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
-    private void signalWakeup() {
-        try {
-            wakeup.signal();
-        } catch (LinuxException e) {
-            throw new UncheckedIOException("cannot wake the output pump", e);
-        }
-    }
-
-    private void run() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buffer = arena.allocate(BUFFER_BYTES);
-            while (!closing) {
-                int ready = epoll.await(Epoll.WAIT_FOREVER);
-                for (int i = 0; i < ready; i++) {
-                    long key = epoll.data(i);
-                    if (key == WAKE_KEY) {
-                        wakeup.drain();
-                        registerIncoming();
-                    } else {
-                        readOnce((int) key, buffer);
-                    }
-                }
-            }
-        } catch (LinuxException | RuntimeException e) {
-            log.error("output pump failed; closing the pipes of all {} pumped streams", streams.size(), e);
-        } finally {
-            synchronized (lifecycle) {
-                closing = true; // a pump that died unexpectedly refuses new work
-            }
-            releaseAll();
-        }
+        loop.close(e -> new UncheckedIOException("cannot wake the output pump", e));
     }
 
     private void registerIncoming() {
@@ -143,7 +88,7 @@ public final class OutputPump implements AutoCloseable {
             for (int index = 0; index < job.fds.length; index++) {
                 int fd = job.fds[index];
                 try {
-                    epoll.add(fd, Epoll.EPOLLIN, fd);
+                    loop.add(fd);
                     streams.put(fd, new Stream(job, index + 1));
                 } catch (LinuxException e) {
                     log.error("cannot pump fd {}; closing the job's pipes", fd, e);
@@ -155,7 +100,7 @@ public final class OutputPump implements AutoCloseable {
     }
 
     /** One read of at most one buffer: the fairness rule of the pump. */
-    private void readOnce(int fd, MemorySegment buffer) {
+    private void readOnce(int fd) {
         Stream stream = streams.get(fd);
         if (stream == null) {
             return; // its job was closed earlier in this round
@@ -202,7 +147,7 @@ public final class OutputPump implements AutoCloseable {
         job.fds[index] = CLOSED;
         if (streams.remove(fd) != null) {
             try {
-                epoll.remove(fd);
+                loop.remove(fd);
             } catch (LinuxException e) {
                 log.error("cannot stop polling fd {}", fd, e);
             }
@@ -222,6 +167,10 @@ public final class OutputPump implements AutoCloseable {
         }
     }
 
+    private void logFailure(Exception failure) {
+        log.error("output pump failed; closing the pipes of all {} pumped streams", streams.size(), failure);
+    }
+
     private void releaseAll() {
         List<Job> jobs = new ArrayList<>(incoming);
         incoming.clear();
@@ -231,10 +180,5 @@ public final class OutputPump implements AutoCloseable {
             }
         }
         jobs.forEach(this::closeJob);
-        try {
-            epoll.close();
-        } finally {
-            wakeup.close();
-        }
     }
 }
