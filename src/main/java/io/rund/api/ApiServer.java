@@ -1,0 +1,70 @@
+package io.rund.api;
+
+import io.rund.auth.TlsContexts;
+import io.rund.auth.TlsSetupException;
+import io.rund.proto.v1.JobController;
+import io.rund.proto.v1.JobControllerPowerApi;
+import io.rund.proto.v1.JobControllerPowerApiHandlerFactory;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.javadsl.ServerReflection;
+import org.apache.pekko.grpc.javadsl.ServiceHandler;
+import org.apache.pekko.http.javadsl.ConnectionContext;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.japi.function.Function;
+
+import javax.net.ssl.SSLContext;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * rund's network door: the gRPC service and server reflection on a pekko-http HTTP/2 binding with mutual TLS
+ * (TLS 1.3 only, client certificate required and verified against the configured CA). Each request is given
+ * the caller's identity from its TLS session before the generated handler sees it ({@link PeerIdentityHeader}).
+ * The binding stops accepting on coordinated shutdown and lets in-flight requests finish for a while.
+ */
+public final class ApiServer {
+
+    /** How long in-flight requests may run on after shutdown begins. */
+    public static final Duration SHUTDOWN_DRAIN = Duration.ofSeconds(10);
+
+    private final ServerBinding binding;
+
+    private ApiServer(ServerBinding binding) {
+        this.binding = binding;
+    }
+
+    /** Binds the API; the stage fails if the TLS files are unusable or the port cannot be bound. */
+    public static CompletionStage<ApiServer> start(ActorSystem<?> system, ApiSettings settings, JobControllerPowerApi service)
+            throws TlsSetupException {
+        SSLContext tls = TlsContexts.server(settings.tls());
+        Function<HttpRequest, CompletionStage<HttpResponse>> grpc = ServiceHandler.concatOrNotFound(
+                JobControllerPowerApiHandlerFactory.create(service, system),
+                ServerReflection.create(List.of(JobController.description), system));
+        Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> grpc.apply(PeerIdentityHeader.attach(request));
+        return Http.get(system)
+                .newServerAt(settings.bindHost(), settings.port())
+                .enableHttps(ConnectionContext.httpsServer(() -> TlsContexts.serverEngine(tls)))
+                .adaptSettings(server -> server
+                        .withEnableHttp2(true)
+                        .withParserSettings(server.getParserSettings().withIncludeSslSessionAttribute(true)))
+                .bind(handler)
+                .thenApply(binding -> {
+                    binding.addToCoordinatedShutdown(SHUTDOWN_DRAIN, system);
+                    return new ApiServer(binding);
+                });
+    }
+
+    public InetSocketAddress localAddress() {
+        return binding.localAddress();
+    }
+
+    /** Stops accepting connections and ends those open after {@link #SHUTDOWN_DRAIN}. */
+    public CompletionStage<?> stop() {
+        return binding.terminate(SHUTDOWN_DRAIN);
+    }
+}

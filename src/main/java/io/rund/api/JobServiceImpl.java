@@ -1,0 +1,207 @@
+package io.rund.api;
+
+import com.github.f4b6a3.ulid.Ulid;
+import io.grpc.Status;
+import io.rund.cgroup.InvalidLimitException;
+import io.rund.job.JobError;
+import io.rund.job.JobRegistry;
+import io.rund.job.JobSpec;
+import io.rund.job.JobStatus;
+import io.rund.proto.v1.JobControllerPowerApi;
+import io.rund.proto.v1.ListRequest;
+import io.rund.proto.v1.ListResponse;
+import io.rund.proto.v1.LogChunk;
+import io.rund.proto.v1.LogsRequest;
+import io.rund.proto.v1.StartRequest;
+import io.rund.proto.v1.StartResponse;
+import io.rund.proto.v1.StatusRequest;
+import io.rund.proto.v1.StatusResponse;
+import io.rund.proto.v1.StopRequest;
+import io.rund.proto.v1.StopResponse;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.grpc.GrpcServiceException;
+import org.apache.pekko.grpc.javadsl.Metadata;
+import org.apache.pekko.japi.function.Function;
+import org.apache.pekko.stream.javadsl.Source;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The gRPC service: the one place where proto messages, gRPC status codes and the job layer's types meet.
+ * Each call reads the caller's SANs (put there from the TLS session by {@link ApiServer}), asks the
+ * {@link JobRegistry} with a timeout longer than a stop can take, and maps the typed reply to a response or,
+ * through {@link #statusOf}, to a gRPC status. A job the caller may not see answers NOT_FOUND, as does one that
+ * does not exist.
+ */
+public final class JobServiceImpl implements JobControllerPowerApi {
+
+    /** How often a following Logs call, whose output has ended, looks for the job's final status. */
+    static final Duration FINAL_STATUS_POLL = Duration.ofMillis(20);
+
+    private final ActorRef<JobRegistry.Command> registry;
+    private final ActorSystem<?> system;
+    private final Duration askTimeout;
+
+    /** {@code askTimeout} must exceed the stop grace period: Stop answers once the job has ended. */
+    public JobServiceImpl(ActorRef<JobRegistry.Command> registry, ActorSystem<?> system, Duration askTimeout) {
+        this.registry = registry;
+        this.system = system;
+        this.askTimeout = askTimeout;
+    }
+
+    @Override
+    public CompletionStage<StartResponse> start(StartRequest in, Metadata metadata) {
+        Set<String> caller = PeerIdentityHeader.read(metadata);
+        JobSpec spec;
+        try {
+            spec = ProtoMapping.fromProto(in);
+            // The limits' values are checked here too, so that a bad one is refused before the registry creates
+            // anything for the job (their devices can only be resolved when its cgroup is made).
+            spec.limits().validate();
+        } catch (InvalidRequestException e) {
+            return CompletableFuture.failedFuture(failure(e.error()));
+        } catch (InvalidLimitException e) {
+            return CompletableFuture.failedFuture(failure(JobError.invalid(e.field(), e.reason())));
+        }
+        return this.<JobRegistry.StartResult>ask(replyTo -> new JobRegistry.StartJob(spec, caller, replyTo))
+                .thenCompose(result -> switch (result) {
+                    case JobRegistry.JobStarted started -> CompletableFuture.completedFuture(StartResponse.newBuilder()
+                            .setJobId(started.jobId())
+                            .setStatus(ProtoMapping.toProto(started.status()))
+                            .build());
+                    case JobRegistry.StartRejected rejected -> CompletableFuture.failedFuture(failure(rejected.error()));
+                });
+    }
+
+    @Override
+    public CompletionStage<StopResponse> stop(StopRequest in, Metadata metadata) {
+        Set<String> caller = PeerIdentityHeader.read(metadata);
+        return withValidId(in.getJobId(), () -> this.<JobRegistry.StatusResult>ask(
+                        replyTo -> new JobRegistry.StopJob(in.getJobId(), caller, replyTo))
+                .thenCompose(result -> statusOrNotFound(result))
+                .thenApply(status -> StopResponse.newBuilder().setStatus(ProtoMapping.toProto(status)).build()));
+    }
+
+    @Override
+    public CompletionStage<StatusResponse> status(StatusRequest in, Metadata metadata) {
+        Set<String> caller = PeerIdentityHeader.read(metadata);
+        return withValidId(in.getJobId(), () -> currentStatus(in.getJobId(), caller)
+                .thenApply(status -> StatusResponse.newBuilder().setStatus(ProtoMapping.toProto(status)).build()));
+    }
+
+    @Override
+    public CompletionStage<ListResponse> list(ListRequest in, Metadata metadata) {
+        Set<String> caller = PeerIdentityHeader.read(metadata);
+        return this.<JobRegistry.JobList>ask(replyTo -> new JobRegistry.ListJobs(caller, replyTo))
+                .thenApply(list -> ListResponse.newBuilder()
+                        .addAllJobs(list.jobs().stream().map(ProtoMapping::toProto).toList())
+                        .build());
+    }
+
+    @Override
+    public Source<LogChunk, NotUsed> logs(LogsRequest in, Metadata metadata) {
+        Set<String> caller = PeerIdentityHeader.read(metadata);
+        String jobId = in.getJobId();
+        if (!Ulid.isValid(jobId)) {
+            return Source.failed(malformedId(jobId));
+        }
+        if (in.getFromOffset() < 0) {
+            return Source.failed(failure(JobError.invalid("from_offset", "must not be negative: " + in.getFromOffset())));
+        }
+        CompletionStage<Source<LogChunk, NotUsed>> opened = this.<JobRegistry.LogResult>ask(
+                        replyTo -> new JobRegistry.OpenLog(jobId, caller, replyTo))
+                .thenApply(result -> switch (result) {
+                    case JobRegistry.LogAvailable available -> available.log()
+                            .follow(in.getFromOffset(), in.getFollow())
+                            .map(ProtoMapping::toProto)
+                            .concat(Source.lazyCompletionStage(() -> (in.getFollow()
+                                            ? finalStatus(jobId, caller, Instant.now().plus(askTimeout))
+                                            : currentStatus(jobId, caller))
+                                    .thenApply(ProtoMapping::trailer)));
+                    case JobRegistry.JobNotFound notFound -> Source.<LogChunk>failed(notFound(notFound.jobId()));
+                });
+        return Source.completionStageSource(opened).mapMaterializedValue(ignored -> NotUsed.notUsed());
+    }
+
+    /** The gRPC status for an expected failure of the job layer: the only such mapping in rund. */
+    static Status statusOf(JobError error) {
+        Status status = switch (error.kind()) {
+            case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
+            case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
+            case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
+            case UNAVAILABLE -> Status.UNAVAILABLE;
+        };
+        return status.withDescription(error.toString());
+    }
+
+    private static GrpcServiceException failure(JobError error) {
+        return new GrpcServiceException(statusOf(error));
+    }
+
+    private static GrpcServiceException notFound(String jobId) {
+        return new GrpcServiceException(Status.NOT_FOUND.withDescription("job " + jobId + " not found"));
+    }
+
+    private static GrpcServiceException malformedId(String jobId) {
+        return failure(JobError.invalid("job_id", "'" + jobId + "' is not a job id (a 26-character ULID)"));
+    }
+
+    private interface Call<T> {
+        CompletionStage<T> run();
+    }
+
+    private static <T> CompletionStage<T> withValidId(String jobId, Call<T> call) {
+        return Ulid.isValid(jobId) ? call.run() : CompletableFuture.failedFuture(malformedId(jobId));
+    }
+
+    private CompletionStage<JobStatus> currentStatus(String jobId, Set<String> caller) {
+        return this.<JobRegistry.StatusResult>ask(replyTo -> new JobRegistry.GetStatus(jobId, caller, replyTo))
+                .thenCompose(JobServiceImpl::statusOrNotFound);
+    }
+
+    /**
+     * The job's status once it is final. Its output ends just before its exit is published (the pump drains the
+     * pipes first), so a follower that has seen the end of the output may briefly still see it running.
+     */
+    private CompletionStage<JobStatus> finalStatus(String jobId, Set<String> caller, Instant giveUpAt) {
+        return currentStatus(jobId, caller).thenCompose(status -> {
+            if (status.state().isFinal() || Instant.now().isAfter(giveUpAt)) {
+                return CompletableFuture.completedFuture(status);
+            }
+            CompletableFuture<JobStatus> later = new CompletableFuture<>();
+            system.scheduler().scheduleOnce(FINAL_STATUS_POLL, () -> finalStatus(jobId, caller, giveUpAt)
+                    .whenComplete((s, e) -> {
+                        if (e != null) {
+                            later.completeExceptionally(e);
+                        } else {
+                            later.complete(s);
+                        }
+                    }), system.executionContext());
+            return later;
+        });
+    }
+
+    private static CompletionStage<JobStatus> statusOrNotFound(JobRegistry.StatusResult result) {
+        return switch (result) {
+            case JobRegistry.StatusReport report -> CompletableFuture.completedFuture(report.status());
+            case JobRegistry.JobNotFound notFound -> CompletableFuture.failedFuture(notFound(notFound.jobId()));
+        };
+    }
+
+    private <R> CompletionStage<R> ask(Function<ActorRef<R>, JobRegistry.Command> message) {
+        return AskPattern.ask(registry, message, askTimeout, system.scheduler())
+                .exceptionallyCompose(e -> CompletableFuture.failedFuture(
+                        e instanceof TimeoutException || e.getCause() instanceof TimeoutException
+                                ? new GrpcServiceException(Status.UNAVAILABLE.withDescription(
+                                        "rund did not answer within " + askTimeout.toSeconds() + "s"))
+                                : e));
+    }
+}

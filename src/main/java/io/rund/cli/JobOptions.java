@@ -1,0 +1,49 @@
+package io.rund.cli;
+
+import io.rund.proto.v1.StartRequest;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** What to run, for {@code rund start} and {@code rund run}: the command line, its environment, directory and user. */
+public final class JobOptions {
+
+    @Option(names = {"-e", "--env"}, paramLabel = "NAME[=VALUE]",
+            description = "Set a variable in the job's environment; NAME alone passes this shell's value. Repeatable. "
+                    + "The job inherits nothing else (the server supplies a default PATH).")
+    List<String> env = new ArrayList<>();
+
+    @Option(names = {"-C", "--workdir"}, paramLabel = "DIR", description = "Absolute working directory of the job (default: the server's).")
+    String workingDirectory;
+
+    @Option(names = "--user", paramLabel = "NAME", description = "Account to run as (default: the server's unprivileged job user).")
+    String user;
+
+    @Parameters(arity = "1..*", paramLabel = "CMD [ARGS...]",
+            description = "The command and its arguments; put them after -- when an argument starts with '-'.")
+    List<String> commandLine = new ArrayList<>();
+
+    public StartRequest.Builder toProto() throws CliException {
+        StartRequest.Builder request = StartRequest.newBuilder()
+                .setCommand(commandLine.getFirst())
+                .addAllArgs(commandLine.subList(1, commandLine.size()));
+        for (String variable : env) {
+            int equals = variable.indexOf('=');
+            String name = equals < 0 ? variable : variable.substring(0, equals);
+            String value = equals < 0 ? System.getenv(name) : variable.substring(equals + 1);
+            if (value == null) {
+                throw new CliException(ExitCodes.USAGE, "--env " + name + ": not set in this environment; write " + name + "=VALUE");
+            }
+            request.putEnv(name, value);
+        }
+        if (workingDirectory != null) {
+            request.setWorkingDirectory(workingDirectory);
+        }
+        if (user != null) {
+            request.setUser(user);
+        }
+        return request;
+    }
+}

@@ -1,0 +1,91 @@
+package io.rund.cli;
+
+import com.google.protobuf.Int32Value;
+import com.google.protobuf.Int64Value;
+import com.google.protobuf.Timestamp;
+import io.rund.proto.v1.Accounting;
+import io.rund.proto.v1.JobState;
+import io.rund.proto.v1.JobStatus;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A job status as the JSON object the CLI prints: every key always present (null when unknown), times in
+ * ISO-8601 UTC, state as a lower-case word ("running", "failed-to-start"). Stable for scripts.
+ */
+public final class JobStatusJson {
+
+    private static final String STATE_PREFIX = "JOB_STATE_";
+
+    private JobStatusJson() {}
+
+    public static String of(JobStatus status) {
+        return write(new JsonWriter(), status).toString();
+    }
+
+    public static String of(List<JobStatus> statuses) {
+        JsonWriter json = new JsonWriter().beginArray();
+        statuses.forEach(status -> write(json, status));
+        return json.endArray().toString();
+    }
+
+    /** "running", "failed-to-start", ... */
+    public static String state(JobState state) {
+        String name = state.name();
+        if (name.startsWith(STATE_PREFIX)) {
+            name = name.substring(STATE_PREFIX.length());
+        }
+        return name.toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    private static JsonWriter write(JsonWriter json, JobStatus s) {
+        json.beginObject()
+                .name("id").value(s.getId())
+                .name("state").value(state(s.getState()))
+                .name("command").value(s.getCommand())
+                .name("args").strings(s.getArgsList())
+                .name("pid").value(s.hasPid() ? number(s.getPid()) : null)
+                .name("exitCode").value(s.hasExitCode() ? number(s.getExitCode()) : null)
+                .name("signal").value(s.hasSignal() ? number(s.getSignal()) : null)
+                .name("coreDumped").value(s.getCoreDumped())
+                .name("oomKilled").value(s.getOomKilled())
+                .name("stoppedByRequest").value(s.getStoppedByRequest())
+                .name("createdAt").value(s.hasCreatedAt() ? time(s.getCreatedAt()) : null)
+                .name("startedAt").value(s.hasStartedAt() ? time(s.getStartedAt()) : null)
+                .name("endedAt").value(s.hasEndedAt() ? time(s.getEndedAt()) : null)
+                .name("usage");
+        if (s.hasUsage()) {
+            usage(json, s.getUsage());
+        } else {
+            json.nullValue();
+        }
+        return json.name("failure").value(s.getFailure().isEmpty() ? null : s.getFailure()).endObject();
+    }
+
+    private static void usage(JsonWriter json, Accounting a) {
+        json.beginObject()
+                .name("cpuUsageMicros").value(a.getCpuUsageMicros())
+                .name("cpuUserMicros").value(a.getCpuUserMicros())
+                .name("cpuSystemMicros").value(a.getCpuSystemMicros())
+                .name("memoryPeakBytes").value(a.hasMemoryPeakBytes() ? number(a.getMemoryPeakBytes()) : null)
+                .name("memoryCurrentBytes").value(a.hasMemoryCurrentBytes() ? number(a.getMemoryCurrentBytes()) : null)
+                .name("ioReadBytes").value(a.hasIoReadBytes() ? number(a.getIoReadBytes()) : null)
+                .name("ioWriteBytes").value(a.hasIoWriteBytes() ? number(a.getIoWriteBytes()) : null)
+                .name("pidsCurrent").value(a.hasPidsCurrent() ? number(a.getPidsCurrent()) : null)
+                .endObject();
+    }
+
+    private static Long number(Int64Value value) {
+        return value.getValue();
+    }
+
+    private static Integer number(Int32Value value) {
+        return value.getValue();
+    }
+
+    private static String time(Timestamp t) {
+        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos()).toString();
+    }
+}

@@ -1,0 +1,107 @@
+package io.rund.api;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.rund.Daemon;
+import io.rund.auth.ExampleCertificates;
+import io.rund.auth.TlsFiles;
+import io.rund.cli.CliException;
+import io.rund.cli.HostPort;
+import io.rund.cli.RundClient;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * A real rund for API tests: the engine ({@link Daemon}) in a private cgroup v2 subtree and state directory, and
+ * the API on an ephemeral loopback port with the example certificates (admin: DNS:admin.example). {@link #close()}
+ * shuts it down the way SIGTERM would: every job stopped, the subtree removed.
+ */
+public final class ApiFixture implements AutoCloseable {
+
+    static final Path UNIFIED = Path.of("/sys/fs/cgroup/unified");
+    /** Short, so that tests stopping jobs which ignore SIGTERM do not wait long. */
+    static final Duration STOP_GRACE = Duration.ofSeconds(2);
+    private static final Duration ASK_MARGIN = Duration.ofSeconds(10);
+    private static final long STARTUP_TIMEOUT_SECONDS = 30;
+
+    private final Daemon daemon;
+    private final ApiServer server;
+    private final Path cgroupRoot;
+
+    private ApiFixture(Daemon daemon, ApiServer server, Path cgroupRoot) {
+        this.daemon = daemon;
+        this.server = server;
+        this.cgroupRoot = cgroupRoot;
+    }
+
+    /** Skips the calling test, saying why, on a host where the engine cannot run. */
+    public static void assumeEngineCanRun() {
+        assumeTrue(Files.exists(UNIFIED.resolve("cgroup.procs")),
+                "needs a cgroup v2 mount at " + UNIFIED + " to run jobs");
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to create cgroups and run jobs as another user");
+    }
+
+    public static ApiFixture start(Path stateDirectory) throws Exception {
+        assumeEngineCanRun();
+        Path cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
+        Config config = ConfigFactory.parseString(
+                        "rund.state-directory = \"" + stateDirectory + "\"\n"
+                                + "rund.cgroup.root = \"" + cgroupRoot + "\"\n"
+                                + "rund.jobs.stop-grace-period = " + STOP_GRACE.toMillis() + "ms\n"
+                                + "rund.admin-sans = [\"DNS:admin.example\"]\n")
+                .withFallback(ConfigFactory.load());
+        Daemon daemon = Daemon.start(config);
+        try {
+            Duration askTimeout = STOP_GRACE.plus(ASK_MARGIN);
+            ApiServer server = ApiServer.start(daemon.system(),
+                            new ApiSettings("127.0.0.1", 0, ExampleCertificates.server()),
+                            new JobServiceImpl(daemon.registry(), daemon.system(), askTimeout))
+                    .toCompletableFuture().get(STARTUP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            return new ApiFixture(daemon, server, cgroupRoot);
+        } catch (Exception e) {
+            daemon.shutdown().join();
+            throw e;
+        }
+    }
+
+    public int port() {
+        return server.localAddress().getPort();
+    }
+
+    public HostPort address() {
+        return new HostPort("localhost", port());
+    }
+
+    /** A client presenting the example certificate {@code name} (alice, bob, carol, admin, ...). */
+    public RundClient client(String name) throws CliException {
+        return RundClient.connect(address(), ExampleCertificates.files(name));
+    }
+
+    /** The CLI's connection flags for the example certificate {@code name}. */
+    public List<String> flags(String name) {
+        TlsFiles tls = ExampleCertificates.files(name);
+        return List.of("--addr", address().toString(), "--ca", tls.ca().toString(),
+                "--cert", tls.cert().toString(), "--key", tls.key().toString());
+    }
+
+    /** The job cgroups that exist now (jobs go directly under the fixture's subtree). */
+    public long jobCgroups() throws IOException {
+        try (Stream<Path> children = Files.list(cgroupRoot)) {
+            return children.filter(Files::isDirectory).count();
+        }
+    }
+
+    @Override
+    public void close() {
+        daemon.shutdown().join();
+    }
+}

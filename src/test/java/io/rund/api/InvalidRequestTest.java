@@ -1,0 +1,131 @@
+package io.rund.api;
+
+import com.google.protobuf.Int64Value;
+import com.google.protobuf.StringValue;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.rund.cli.RundClient;
+import io.rund.job.JobSpec;
+import io.rund.proto.v1.IoLimit;
+import io.rund.proto.v1.JobState;
+import io.rund.proto.v1.Limits;
+import io.rund.proto.v1.ListRequest;
+import io.rund.proto.v1.LogsRequest;
+import io.rund.proto.v1.StartRequest;
+import io.rund.proto.v1.StatusRequest;
+import io.rund.proto.v1.StopRequest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Bad input is refused as INVALID_ARGUMENT naming the field, and creates nothing: no job, no cgroup, no log. */
+class InvalidRequestTest {
+
+    private static final StartRequest SLEEP = StartRequest.newBuilder().setCommand("sleep").addArgs("1").build();
+
+    @TempDir
+    static Path state;
+    private static ApiFixture rund;
+
+    @BeforeAll
+    static void startRund() throws Exception {
+        rund = ApiFixture.start(state);
+    }
+
+    @AfterAll
+    static void stopRund() {
+        if (rund != null) {
+            rund.close();
+        }
+    }
+
+    @Test
+    void emptyCommand() throws Exception {
+        assertRefused(StartRequest.newBuilder().addArgs("x").build(), "command");
+    }
+
+    @Test
+    void nulBytesInArgsOrEnv() throws Exception {
+        assertRefused(SLEEP.toBuilder().addArgs("a\0b").build(), "args[1]");
+        assertRefused(SLEEP.toBuilder().putEnv("A", "x\0y").build(), "env[A]");
+        assertRefused(SLEEP.toBuilder().putEnv("A\0B", "x").build(), "env");
+        assertRefused(SLEEP.toBuilder().setWorkingDirectory("/tmp\0x").build(), "working");
+    }
+
+    @Test
+    void argvOverTheCap() throws Exception {
+        String big = "x".repeat(JobSpec.MAX_ARGV_ENV_BYTES);
+        assertRefused(SLEEP.toBuilder().addArgs(big).build(), "args");
+    }
+
+    @Test
+    void zeroNegativeAndOverflowingLimits() throws Exception {
+        assertRefused(withLimits(Limits.newBuilder().setMemoryMaxBytes(Int64Value.of(0))), "memory-max");
+        assertRefused(withLimits(Limits.newBuilder().setMemoryMaxBytes(Int64Value.of(-1))), "memory-max");
+        assertRefused(withLimits(Limits.newBuilder().setPidsMax(Int64Value.of(0))), "pids-max");
+        assertRefused(withLimits(Limits.newBuilder().setPidsMax(Int64Value.of(Long.MAX_VALUE))), "pids-max");
+        assertRefused(withLimits(Limits.newBuilder().setCpuMaxQuotaMicros(Int64Value.of(-5))), "cpu-max");
+        assertRefused(withLimits(Limits.newBuilder().setCpuMaxQuotaMicros(Int64Value.of(Long.MAX_VALUE))), "cpu-max");
+        assertRefused(withLimits(Limits.newBuilder().addIo(IoLimit.newBuilder().setRbps(Int64Value.of(0)))), "io-rbps");
+        assertRefused(withLimits(Limits.newBuilder().addIo(IoLimit.newBuilder().setWiops(Int64Value.of(1L << 40)))), "io-wiops");
+    }
+
+    @Test
+    void unknownDevice() throws Exception {
+        assertRefused(withLimits(Limits.newBuilder().addIo(IoLimit.newBuilder()
+                .setDevice(StringValue.of("/nonexistent/device")).setRbps(Int64Value.of(1 << 20)))), "io");
+    }
+
+    @Test
+    void malformedJobIds() throws Exception {
+        try (RundClient alice = rund.client("alice")) {
+            for (String id : new String[] {"", "not-a-ulid", "01ARZ3NDEKTSV4RRFFQ69G5FA", "../../etc/passwd"}) {
+                assertInvalid(() -> alice.status(StatusRequest.newBuilder().setJobId(id).build()), "job_id");
+                assertInvalid(() -> alice.stop(StopRequest.newBuilder().setJobId(id).build()), "job_id");
+                assertInvalid(() -> alice.logs(LogsRequest.newBuilder().setJobId(id).build()).hasNext(), "job_id");
+            }
+        }
+    }
+
+    private static StartRequest withLimits(Limits.Builder limits) {
+        return SLEEP.toBuilder().setLimits(limits).build();
+    }
+
+    private static void assertRefused(StartRequest request, String field) throws Exception {
+        try (RundClient alice = rund.client("alice")) {
+            long logsBefore = logFiles();
+            long cgroupsBefore = rund.jobCgroups();
+            assertInvalid(() -> alice.start(request), field);
+            assertEquals(List.of(), alice.list(ListRequest.getDefaultInstance()).getJobsList().stream()
+                    .filter(job -> job.getState() != JobState.JOB_STATE_FAILED_TO_START).toList(), "no job runs");
+            assertEquals(cgroupsBefore, rund.jobCgroups(), "no cgroup was created");
+            assertEquals(logsBefore, logFiles(), "no log was created");
+        }
+    }
+
+    private static void assertInvalid(Runnable call, String field) {
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call::run);
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.getStatus().toString());
+        assertTrue(e.getStatus().getDescription().startsWith(field), field + " named in: " + e.getStatus().getDescription());
+    }
+
+    private static long logFiles() throws Exception {
+        Path logs = state.resolve("logs");
+        if (!Files.isDirectory(logs)) {
+            return 0;
+        }
+        try (Stream<Path> files = Files.list(logs)) {
+            return files.count();
+        }
+    }
+}

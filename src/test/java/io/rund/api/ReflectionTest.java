@@ -1,0 +1,157 @@
+package io.rund.api;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
+import com.google.protobuf.UnknownFieldSet;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
+import io.rund.auth.ExampleCertificates;
+import io.rund.auth.TlsContexts;
+import io.rund.auth.TlsFiles;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * gRPC server reflection answers as grpcurl asks: the service list, and the file that defines JobController.
+ * The reflection messages are written and read as raw protobuf fields (grpc/reflection/v1alpha/reflection.proto)
+ * so that the test needs no generated reflection classes.
+ */
+class ReflectionTest {
+
+    private static final String METHOD = "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+    // ServerReflectionRequest fields.
+    private static final int FILE_CONTAINING_SYMBOL = 4;
+    private static final int LIST_SERVICES = 7;
+    // ServerReflectionResponse fields.
+    private static final int FILE_DESCRIPTOR_RESPONSE = 4;
+    private static final int LIST_SERVICES_RESPONSE = 6;
+    // Nested: ListServiceResponse.service, ServiceResponse.name, FileDescriptorResponse.file_descriptor_proto.
+    private static final int FIRST_FIELD = 1;
+
+    @TempDir
+    static Path state;
+    private static ApiFixture rund;
+
+    @BeforeAll
+    static void startRund() throws Exception {
+        rund = ApiFixture.start(state);
+    }
+
+    @AfterAll
+    static void stopRund() {
+        if (rund != null) {
+            rund.close();
+        }
+    }
+
+    @Test
+    void listsTheJobControllerService() throws Exception {
+        UnknownFieldSet response = reflect(LIST_SERVICES, "*");
+
+        List<String> services = response.getField(LIST_SERVICES_RESPONSE).getLengthDelimitedList().stream()
+                .flatMap(list -> fields(list).getField(FIRST_FIELD).getLengthDelimitedList().stream())
+                .map(service -> fields(service).getField(FIRST_FIELD).getLengthDelimitedList().getFirst().toStringUtf8())
+                .toList();
+        assertTrue(services.contains("rund.v1.JobController"), services.toString());
+    }
+
+    @Test
+    void describesTheServiceFromItsProtoFile() throws Exception {
+        UnknownFieldSet response = reflect(FILE_CONTAINING_SYMBOL, "rund.v1.JobController");
+
+        ByteString file = fields(response.getField(FILE_DESCRIPTOR_RESPONSE).getLengthDelimitedList().getFirst())
+                .getField(FIRST_FIELD).getLengthDelimitedList().getFirst();
+        FileDescriptorProto descriptor = FileDescriptorProto.parseFrom(file);
+        assertEquals("rund/v1/rund.proto", descriptor.getName());
+        assertEquals("JobController", descriptor.getService(0).getName());
+    }
+
+    private static UnknownFieldSet reflect(int requestField, String value) throws Exception {
+        byte[] request = UnknownFieldSet.newBuilder()
+                .addField(requestField, UnknownFieldSet.Field.newBuilder().addLengthDelimited(ByteString.copyFromUtf8(value)).build())
+                .build().toByteArray();
+        TlsFiles alice = ExampleCertificates.files("alice");
+        ManagedChannel channel = NettyChannelBuilder.forAddress("localhost", rund.port())
+                .sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
+                        .keyManager(TlsContexts.keyManager(alice))
+                        .trustManager(TlsContexts.trustManagers(alice))
+                        .build())
+                .build();
+        try {
+            CompletableFuture<byte[]> answer = new CompletableFuture<>();
+            StreamObserver<byte[]> requests = ClientCalls.asyncBidiStreamingCall(
+                    channel.newCall(method(), io.grpc.CallOptions.DEFAULT), new StreamObserver<>() {
+                        @Override
+                        public void onNext(byte[] value) {
+                            answer.complete(value);
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            answer.completeExceptionally(t);
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                            answer.completeExceptionally(new IllegalStateException("no reflection response"));
+                        }
+                    });
+            requests.onNext(request);
+            requests.onCompleted();
+            return UnknownFieldSet.parseFrom(answer.get());
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    private static UnknownFieldSet fields(ByteString bytes) {
+        try {
+            return UnknownFieldSet.parseFrom(bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static MethodDescriptor<byte[], byte[]> method() {
+        MethodDescriptor.Marshaller<byte[]> raw = new MethodDescriptor.Marshaller<>() {
+            @Override
+            public InputStream stream(byte[] value) {
+                return new ByteArrayInputStream(value);
+            }
+
+            @Override
+            public byte[] parse(InputStream stream) {
+                try {
+                    return stream.readAllBytes();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        };
+        return MethodDescriptor.<byte[], byte[]>newBuilder()
+                .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+                .setFullMethodName(METHOD)
+                .setRequestMarshaller(raw)
+                .setResponseMarshaller(raw)
+                .build();
+    }
+}

@@ -1,0 +1,25 @@
+package io.rund.auth;
+
+import java.nio.file.Path;
+
+/** The example certificates that tls/gen.sh made and the repository holds, by role. */
+public final class ExampleCertificates {
+
+    public static final Path DIR = Path.of("tls");
+    public static final Path CA = DIR.resolve("ca.pem");
+
+    private ExampleCertificates() {}
+
+    /** CA, certificate and key of {@code name} (alice, bob, carol, admin, server, expired, untrusted-client). */
+    public static TlsFiles files(String name) {
+        return files(CA, name);
+    }
+
+    public static TlsFiles files(Path ca, String name) {
+        return new TlsFiles(ca, DIR.resolve(name + ".pem"), DIR.resolve(name + "-key.pem"));
+    }
+
+    public static TlsFiles server() {
+        return files("server");
+    }
+}

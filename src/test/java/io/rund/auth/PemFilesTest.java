@@ -1,0 +1,81 @@
+package io.rund.auth;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.cert.X509Certificate;
+import java.security.interfaces.ECPrivateKey;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PemFilesTest {
+
+    @Test
+    void readsTheExampleP521CertificateAndItsPkcs8Key() throws Exception {
+        List<X509Certificate> chain = PemFiles.certificates(ExampleCertificates.DIR.resolve("alice.pem"));
+        PrivateKey key = PemFiles.privateKey(ExampleCertificates.DIR.resolve("alice-key.pem"));
+
+        assertEquals(1, chain.size());
+        assertEquals("SHA512withECDSA", chain.getFirst().getSigAlgName());
+        assertTrue(key instanceof ECPrivateKey ec && ec.getParams().getCurve().getField().getFieldSize() == 521);
+        Signature signer = Signature.getInstance("SHA512withECDSA");
+        signer.initSign(key);
+        signer.update(new byte[] {1, 2, 3});
+        byte[] signature = signer.sign();
+        Signature verifier = Signature.getInstance("SHA512withECDSA");
+        verifier.initVerify(chain.getFirst().getPublicKey());
+        verifier.update(new byte[] {1, 2, 3});
+        assertTrue(verifier.verify(signature), "the key belongs to the certificate");
+    }
+
+    @Test
+    void readsEveryCertificateOfABundleInOrder(@TempDir Path dir) throws Exception {
+        Path bundle = dir.resolve("bundle.pem");
+        Files.writeString(bundle, "comment before\n" + Files.readString(ExampleCertificates.CA)
+                + Files.readString(ExampleCertificates.DIR.resolve("untrusted-ca.pem")));
+
+        List<X509Certificate> certificates = PemFiles.certificates(bundle);
+
+        assertEquals(2, certificates.size());
+        assertArrayEquals(PemFiles.certificates(ExampleCertificates.CA).getFirst().getEncoded(), certificates.get(0).getEncoded());
+    }
+
+    @Test
+    void refusesASec1KeyNamingTheFileAndTheConversion(@TempDir Path dir) throws Exception {
+        Path sec1 = dir.resolve("sec1-key.pem");
+        Process openssl = new ProcessBuilder("openssl", "ecparam", "-name", "secp521r1", "-genkey", "-noout", "-out", sec1.toString())
+                .inheritIO().start();
+        assertEquals(0, openssl.waitFor());
+
+        TlsSetupException e = assertThrows(TlsSetupException.class, () -> PemFiles.privateKey(sec1));
+
+        assertTrue(e.getMessage().startsWith(sec1.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("EC PRIVATE KEY") && e.getMessage().contains("openssl pkcs8 -topk8"), e.getMessage());
+    }
+
+    @Test
+    void namesAMissingFile(@TempDir Path dir) {
+        Path missing = dir.resolve("missing.pem");
+
+        TlsSetupException e = assertThrows(TlsSetupException.class, () -> PemFiles.certificates(missing));
+
+        assertTrue(e.getMessage().startsWith(missing + ": cannot read"), e.getMessage());
+    }
+
+    @Test
+    void refusesAKeyFileAsCertificate() {
+        Path key = ExampleCertificates.DIR.resolve("alice-key.pem");
+
+        TlsSetupException e = assertThrows(TlsSetupException.class, () -> PemFiles.certificates(key));
+
+        assertTrue(e.getMessage().contains("holds no PEM certificate"), e.getMessage());
+    }
+}
