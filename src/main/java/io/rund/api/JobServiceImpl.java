@@ -2,7 +2,6 @@ package io.rund.api;
 
 import com.github.f4b6a3.ulid.Ulid;
 import io.grpc.Status;
-import io.rund.cgroup.InvalidLimitException;
 import io.rund.job.JobError;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSpec;
@@ -63,13 +62,8 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         JobSpec spec;
         try {
             spec = ProtoMapping.fromProto(in);
-            // The limits' values are checked here too, so that a bad one is refused before the registry creates
-            // anything for the job (their devices can only be resolved when its cgroup is made).
-            spec.limits().validate();
         } catch (InvalidRequestException e) {
             return CompletableFuture.failedFuture(failure(e.error()));
-        } catch (InvalidLimitException e) {
-            return CompletableFuture.failedFuture(failure(JobError.invalid(e.field(), e.reason())));
         }
         return this.<JobRegistry.StartResult>ask(replyTo -> new JobRegistry.StartJob(spec, caller, replyTo))
                 .thenCompose(result -> switch (result) {

@@ -190,7 +190,9 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     private Behavior<Command> onJobUpdated(JobUpdated updated) {
         JobStatus status = updated.status();
         Entry entry = jobs.get(status.id());
-        if (entry != null) {
+        if (entry != null && status.state() == JobState.FAILED_TO_START) {
+            jobs.remove(status.id()); // its client got the error and never learnt the id
+        } else if (entry != null) {
             jobs.put(status.id(), entry.with(status));
         }
         return replyIfAllEnded();
@@ -198,9 +200,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     private Behavior<Command> onJobTerminated(JobTerminated terminated) {
         Entry entry = jobs.get(terminated.jobId());
-        if (entry != null && entry.status().state() == JobState.FAILED_TO_START) {
-            jobs.remove(terminated.jobId());
-        } else if (entry != null && !entry.status().state().isFinal()) {
+        if (entry != null && !entry.status().state().isFinal()) {
             // Only a bug stops a job actor early; its cgroup is left for the next start's orphan sweep.
             getContext().getLog().error("Job actor {} stopped while its job was {}", terminated.jobId(), entry.status().state());
             jobs.remove(terminated.jobId());

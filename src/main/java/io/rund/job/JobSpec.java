@@ -1,5 +1,6 @@
 package io.rund.job;
 
+import io.rund.cgroup.InvalidLimitException;
 import io.rund.cgroup.Limits;
 
 import java.nio.charset.StandardCharsets;
@@ -83,6 +84,12 @@ public record JobSpec(
         }
         if (user.isPresent() && user.get().isBlank()) {
             return Optional.of(JobError.invalid("user", "must not be blank"));
+        }
+        try {
+            // Values only: devices are resolved when the job's cgroup is made.
+            limits.validate();
+        } catch (InvalidLimitException e) {
+            return Optional.of(JobError.invalid(e.field(), e.reason()));
         }
         return Optional.empty();
     }

@@ -215,6 +215,7 @@ class JobEngineTest {
         assertEquals("args[1]", rejected(JobSpec.of("echo", "ok", "nul\0byte")).field());
         assertEquals("user", rejected(JobSpec.of("/bin/true").withUser("root")).field(),
                 "root is not in allowed-users");
+        assertEquals("memory-max", rejected(JobSpec.of("/bin/true").withLimits(Limits.none().withMemoryMax(1024))).field());
     }
 
     private JobError rejected(JobSpec spec) {
