@@ -1,5 +1,8 @@
 package io.rund.cgroup;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Set;
 import java.util.SequencedMap;
 import java.util.TreeSet;
@@ -36,12 +39,13 @@ public final class MissingControllerException extends Exception {
     }
 
     private static String message(SequencedMap<String, String> missingByLimit, Set<String> offered) {
+        SequencedMap<String, List<String>> limitsByController = new LinkedHashMap<>();
+        missingByLimit.forEach((limit, controller) ->
+                limitsByController.computeIfAbsent(controller, c -> new ArrayList<>()).add(limit));
         StringBuilder text = new StringBuilder();
-        missingByLimit.forEach((limit, controller) -> {
-            text.append(text.isEmpty() ? "" : "; ")
-                    .append("limit ").append(limit)
-                    .append(" needs the ").append(controller).append(" controller");
-        });
+        limitsByController.forEach((controller, limits) -> text.append(text.isEmpty() ? "" : "; ")
+                .append(limits.size() == 1 ? "limit " : "limits ").append(String.join(", ", limits))
+                .append(limits.size() == 1 ? " needs the " : " need the ").append(controller).append(" controller"));
         String offers = offered.isEmpty() ? "none" : String.join(", ", new TreeSet<>(offered));
         return text.append("; this host's cgroup v2 subtree offers: ").append(offers).toString();
     }

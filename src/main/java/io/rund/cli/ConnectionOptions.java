@@ -36,7 +36,7 @@ public final class ConnectionOptions {
     Path key;
 
     public RundClient connect() throws CliException {
-        return RundClient.connect(HostPort.parse("--addr", address), new TlsFiles(ca, cert, key));
+        return RundClient.connect(HostPort.parse("--addr", address), new TlsFiles(ca, cert, key).resolvedAgainstRundHome());
     }
 
     /** The one-line report of a failed call to {@code client}. */

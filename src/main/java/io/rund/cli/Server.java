@@ -7,6 +7,7 @@ import io.rund.api.ApiServer;
 import io.rund.api.ApiSettings;
 import io.rund.api.JobServiceImpl;
 import io.rund.auth.PemFiles;
+import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsFiles;
 import io.rund.auth.TlsSetupException;
 import org.slf4j.Logger;
@@ -36,8 +37,14 @@ final class Server {
         TlsFiles tls = new TlsFiles(
                 ca != null ? ca : Path.of(api.getString("ca")),
                 cert != null ? cert : Path.of(api.getString("cert")),
-                key != null ? key : Path.of(api.getString("key")));
-        warnIfExampleCertificate(tls);
+                key != null ? key : Path.of(api.getString("key"))).resolvedAgainstRundHome();
+        try {
+            // Before the engine starts: a bad certificate must not leave a half-started daemon behind.
+            TlsContexts.server(tls);
+            warnIfExampleCertificate(tls);
+        } catch (TlsSetupException e) {
+            throw new CliException(ExitCodes.USAGE, "cannot serve: " + e.getMessage(), e);
+        }
 
         Daemon daemon = Daemon.start(config);
         Duration askTimeout = daemon.settings().stopGracePeriod().plus(api.getDuration("ask-margin"));

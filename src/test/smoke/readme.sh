@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the README's commands as written, on this checkout: `bin/rund serve`, then the walkthrough through the
+# real CLI, then SIGTERM to the server (by its pid), which must exit 0 and leave no cgroup behind.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+state=$(mktemp -d)
+log="$state/serve.log"
+fail() { echo "README smoke: FAIL: $*" >&2; tail -n 40 "$log" >&2 || true; exit 1; }
+
+RUND_STATE_DIR="$state/state" bin/rund serve >"$log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$state"' EXIT
+for _ in $(seq 1 120); do
+    grep -q "rund serves on" "$log" && break
+    kill -0 "$server" 2>/dev/null || fail "bin/rund serve exited early"
+    sleep 1
+done
+grep -q "rund serves on" "$log" || fail "bin/rund serve did not come up in 120 s"
+
+[ "$(bin/rund run -- echo hello)" = hello ] || fail "rund run -- echo hello"
+set +e
+bin/rund run -- sh -c 'exit 7'; [ $? -eq 7 ] || fail "rund run exit code 7"
+bin/rund run -- sh -c 'kill -9 $$'; [ $? -eq 137 ] || fail "rund run exit code 137 for SIGKILL"
+set -e
+id=$(bin/rund start -- sh -c 'echo out; echo err >&2; sleep 30')
+[[ "$id" =~ ^[0-9A-HJKMNP-TV-Z]{26}$ ]] || fail "rund start printed '$id', not a ULID"
+bin/rund status "$id" | grep -q '"state"' || fail "rund status"
+sleep 1
+[ "$(bin/rund logs "$id" 2>/dev/null)" = out ] || fail "rund logs: stdout"
+[ "$(bin/rund logs "$id" 2>&1 >/dev/null)" = err ] || fail "rund logs: stderr"
+bin/rund stop "$id" | grep -q '"stoppedByRequest": *true' || fail "rund stop"
+bin/rund list | grep -q "$id" || fail "rund list"
+
+kill -TERM "$server"
+wait "$server" || fail "bin/rund serve exited $? on SIGTERM, not 0"
+trap 'rm -rf "$state"' EXIT
+[ ! -d /sys/fs/cgroup/unified/rund ] || [ -z "$(find /sys/fs/cgroup/unified/rund -mindepth 1 -type d)" ] \
+    || fail "job cgroups left behind"
+echo "README smoke: serve, run (exit 7, 137), start, status, logs, stop, list, SIGTERM: all as documented"
