@@ -247,7 +247,7 @@ public final class CgroupManager {
     }
 
     /** A daemon restarted by exec inside its own daemon leaf keeps using the same layout. */
-    private static Path ownCgroupAboveDaemonLeaf(Path own) {
+    static Path ownCgroupAboveDaemonLeaf(Path own) {
         Path parent = own.getParent();
         boolean inDaemonLeaf = own.getFileName().toString().equals(DAEMON_LEAF_NAME)
                 && Files.isDirectory(parent.resolve(JOBS_NAME));
@@ -311,7 +311,7 @@ public final class CgroupManager {
         }
     }
 
-    private static Set<String> words(String text) {
+    static Set<String> words(String text) {
         Set<String> words = new LinkedHashSet<>();
         for (String word : text.strip().split("\\s+")) {
             if (!word.isEmpty()) {

@@ -18,7 +18,7 @@ import java.nio.charset.StandardCharsets;
         mixinStandardHelpOptions = true,
         versionProvider = RundCli.Version.class,
         description = "Runs Linux processes (jobs) in their own cgroup for clients authenticated by mutual TLS.",
-        subcommands = {ServeCommand.class, StartCommand.class, StopCommand.class, StatusCommand.class, LogsCommand.class, ListCommand.class,
+        subcommands = {ServeCommand.class, StartCommand.class, StopCommand.class, StatusCommand.class, LogsCommand.class, ListCommand.class, DoctorCommand.class,
                 RunCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {

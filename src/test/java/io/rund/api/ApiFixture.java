@@ -93,6 +93,11 @@ public final class ApiFixture implements AutoCloseable {
                 "--cert", tls.cert().toString(), "--key", tls.key().toString());
     }
 
+    /** The cgroup subtree the fixture's daemon owns. */
+    public Path subtree() {
+        return cgroupRoot;
+    }
+
     /** The job cgroups that exist now (jobs go directly under the fixture's subtree). */
     public long jobCgroups() throws IOException {
         try (Stream<Path> children = Files.list(cgroupRoot)) {
