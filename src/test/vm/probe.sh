@@ -14,7 +14,7 @@ readonly MEMORY_TOUCH_MIB=200        # 4x the limit: must be OOM-killed
 readonly MEMORY_FITS_MIB=20          # well under the limit: must succeed
 readonly CPU_QUOTA_US=20000
 readonly CPU_PERIOD_US=100000
-readonly CPU_SAMPLE_S=3
+readonly CPU_SAMPLE_S=2
 readonly CPU_TOLERANCE_PCT=5         # 20% +- 5 points
 readonly PIDS_LIMIT=5
 readonly PIDS_ATTEMPTS=20
@@ -112,16 +112,21 @@ check_cpu() {
     loop_pid=$!
     while [ -z "$(cat "$cg/cgroup.procs")" ]; do sleep 0.1; done
     sleep 0.5
-    u0="$(stat_field "$cg/cpu.stat" usage_usec)"; t0="$(now_us)"
-    sleep "$CPU_SAMPLE_S"
-    u1="$(stat_field "$cg/cpu.stat" usage_usec)"; t1="$(now_us)"
+    # Three windows, median reported: under host contention a descheduled vCPU is charged to the running job,
+    # so one window can overcount; a wrong limit is wrong in every window.
+    samples=""
+    for _ in 1 2 3; do
+        u0="$(stat_field "$cg/cpu.stat" usage_usec)"; t0="$(now_us)"
+        sleep "$CPU_SAMPLE_S"
+        u1="$(stat_field "$cg/cpu.stat" usage_usec)"; t1="$(now_us)"
+        samples="$samples $(awk -v du=$((u1 - u0)) -v dt=$((t1 - t0)) 'BEGIN { printf "%.1f", 100 * du / dt }')"
+    done
     throttled="$(stat_field "$cg/cpu.stat" nr_throttled)"
     echo 1 > "$cg/cgroup.kill"
     wait "$loop_pid" 2>/dev/null
     target_pct="$(awk -v q="$CPU_QUOTA_US" -v p="$CPU_PERIOD_US" 'BEGIN { print 100 * q / p }')"
-    pct="$(awk -v du=$((u1 - u0)) -v dt=$((t1 - t0)) 'BEGIN { printf "%.1f", 100 * du / dt }')"
-    secs="$(awk -v dt=$((t1 - t0)) 'BEGIN { printf "%.1f", dt / 1e6 }')"
-    figures="cpu.max $CPU_QUOTA_US/$CPU_PERIOD_US -> $pct% of one CPU over $secs s (nr_throttled $throttled)"
+    pct="$(echo $samples | tr ' ' '\n' | sort -n | sed -n 2p)"
+    figures="cpu.max $CPU_QUOTA_US/$CPU_PERIOD_US -> $pct% of one CPU (median of 3 windows of $CPU_SAMPLE_S s:$samples) (nr_throttled $throttled)"
     if awk -v v="$pct" -v t="$target_pct" -v d="$CPU_TOLERANCE_PCT" 'BEGIN { exit !(v >= t - d && v <= t + d) }' \
         && [ "${throttled:-0}" -gt 0 ]; then
         pass "$figures"

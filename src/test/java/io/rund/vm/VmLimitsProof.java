@@ -171,21 +171,29 @@ public final class VmLimitsProof {
         try {
             Path cg = cgroupOf(id);
             Thread.sleep(1000);
-            long usage0 = stat(cg, "cpu.stat", "usage_usec");
-            long t0 = System.nanoTime();
-            Thread.sleep(3000);
-            long usage1 = stat(cg, "cpu.stat", "usage_usec");
-            long elapsedMicros = (System.nanoTime() - t0) / 1000;
+            // Three windows, median judged: under host contention a descheduled vCPU is charged to the running job,
+            // so one window can overcount; a wrong limit is wrong in every window.
+            double[] shares = new double[3];
+            for (int i = 0; i < shares.length; i++) {
+                long usage0 = stat(cg, "cpu.stat", "usage_usec");
+                long t0 = System.nanoTime();
+                Thread.sleep(2000);
+                long usage1 = stat(cg, "cpu.stat", "usage_usec");
+                shares[i] = (usage1 - usage0) / ((System.nanoTime() - t0) / 1000.0);
+            }
+            double[] sorted = shares.clone();
+            java.util.Arrays.sort(sorted);
+            double share = sorted[1];
             long throttled = stat(cg, "cpu.stat", "nr_throttled");
-            double share = (usage1 - usage0) / (double) elapsedMicros;
+            String windows = String.format("%.1f%%, %.1f%%, %.1f%%", shares[0] * 100, shares[1] * 100, shares[2] * 100);
             if (Math.abs(share - 0.20) > 0.05) {
-                throw new AssertionError(String.format("used %.1f%% of one CPU, not 20%% ± 5%%", share * 100));
+                throw new AssertionError(String.format("used %.1f%% of one CPU (median of %s), not 20%% ± 5%%", share * 100, windows));
             }
             if (throttled == 0) {
                 throw new AssertionError("nr_throttled is 0");
             }
-            return String.format("cpu.max 20000/100000 → %.1f%% of one CPU over %.1f s, nr_throttled %d",
-                    share * 100, elapsedMicros / 1e6, throttled);
+            return String.format("cpu.max 20000/100000 → %.1f%% of one CPU (median of 3 windows of 2 s: %s), nr_throttled %d",
+                    share * 100, windows, throttled);
         } finally {
             stop(id);
         }
