@@ -154,7 +154,7 @@ class LogFollowerTest {
     @Test
     void aFollowerOfASealedLogReplaysEverythingAndCompletes() throws Exception {
         try (LogStore store = LogStore.create(dir.resolve("job.log"))) {
-            byte[] big = new byte[3 * LogFollower.BATCH_BYTES + 17];
+            byte[] big = new byte[3 * LogStore.MAX_BATCH_BYTES + 17];
             new SplittableRandom(5).nextBytes(big);
             store.append(LogStream.STDOUT, ByteBuffer.wrap(big));
             append(store, LogStream.STDERR, "bye");
