@@ -136,7 +136,8 @@ public final class JobServiceImpl implements JobControllerPowerApi {
                             .mapError(OffsetDroppedException.class, JobServiceImpl::outOfRange)
                             .mapError(FollowerLimitException.class, e -> new GrpcServiceException(
                                     Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage())))
-                            .concat(Source.lazyCompletionStage(() -> (query.follow()
+                            // concatLazy: a stream cancelled by its client never asks for the trailer's status
+                            .concatLazy(Source.lazyCompletionStage(() -> (query.follow()
                                             ? finalStatus(jobId, caller)
                                             : currentStatus(jobId, caller))
                                     .thenApply(ProtoMapping::trailer)));
