@@ -62,7 +62,7 @@ final class LogCopier {
                     switch (chunk.getKindCase()) {
                         case DATA -> {
                             LogData data = chunk.getData();
-                            if (next < 0 && data.getOffset() > 0 && request.getStartCase() == LogsRequest.StartCase.START_NOT_SET) {
+                            if (next < 0 && data.getOffset() > 0 && asksForEverything(request)) {
                                 warn.accept("the job's output before offset " + data.getOffset()
                                         + " was dropped (log size cap); what follows is the oldest output rund still holds");
                             }
@@ -95,6 +95,12 @@ final class LogCopier {
                 attempt = next >= 0 ? request.toBuilder().setFromOffset(next).build() : request;
             }
         }
+    }
+
+    /** All of both streams: then a first chunk past offset 0 means the oldest output was dropped. */
+    private static boolean asksForEverything(LogsRequest request) {
+        return request.getStartCase() == LogsRequest.StartCase.START_NOT_SET
+                && request.getStream() == io.rund.proto.v1.LogStream.LOG_STREAM_UNSPECIFIED;
     }
 
     private static Optional<Long> retainedFrom(StatusRuntimeException e) {

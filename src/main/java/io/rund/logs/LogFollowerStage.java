@@ -42,7 +42,7 @@ final class LogFollowerStage extends GraphStage<SourceShape<LogRecord>> {
         this.log = log;
         this.query = query;
         this.identity = identity;
-        this.sinceNanos = query.start() instanceof LogStart.Since since ? LogFormat.epochNanos(since.time()) : Long.MIN_VALUE;
+        this.sinceNanos = query.start() instanceof LogStart.Since since ? LogFormat.epochNanosSaturated(since.time()) : Long.MIN_VALUE;
     }
 
     @Override

@@ -247,7 +247,7 @@ public final class LogStore implements AutoCloseable {
             }
             case LogStart.Oldest oldest -> firstRetainedOffset;
             case LogStart.LastLines last -> startOfLastLines(last.lines(), streams);
-            case LogStart.Since since -> firstAtOrAfter(LogFormat.epochNanos(since.time()));
+            case LogStart.Since since -> firstAtOrAfter(LogFormat.epochNanosSaturated(since.time()));
         };
     }
 
