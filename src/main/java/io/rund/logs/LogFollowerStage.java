@@ -2,6 +2,7 @@ package io.rund.logs;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -229,7 +230,7 @@ final class LogFollowerStage extends GraphStage<SourceShape<LogRecord>> {
     private static Batch outcome(CompletableFuture<List<LogRecord>> done) {
         try {
             return new Batch(done.join(), null);
-        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+        } catch (CompletionException | CancellationException e) {
             return new Batch(null, e);
         }
     }

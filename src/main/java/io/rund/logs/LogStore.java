@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
@@ -316,7 +317,7 @@ public final class LogStore implements AutoCloseable {
     }
 
     private List<LogRecord> readAll(long from, long to) throws IOException {
-        List<LogRecord> records = new java.util.ArrayList<>();
+        List<LogRecord> records = new ArrayList<>();
         for (long cursor = from; cursor < to; ) {
             List<LogRecord> batch = read(cursor, (int) Math.min(SCAN_BYTES, to - cursor));
             records.addAll(batch);
