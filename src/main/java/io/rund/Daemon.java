@@ -9,6 +9,8 @@ import io.rund.job.StateDirectory;
 import io.rund.linux.ExitWatcher;
 import io.rund.linux.OutputPump;
 import io.rund.linux.ResourceLimits;
+import io.rund.logs.LogSettings;
+import io.rund.logs.LogSpace;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -40,11 +42,13 @@ public final class Daemon {
     private final ActorSystem<Void> system;
     private final ActorRef<JobRegistry.Command> registry;
     private final JobSettings settings;
+    private final LogSpace logs;
 
-    private Daemon(ActorSystem<Void> system, ActorRef<JobRegistry.Command> registry, JobSettings settings) {
+    private Daemon(ActorSystem<Void> system, ActorRef<JobRegistry.Command> registry, JobSettings settings, LogSpace logs) {
         this.system = system;
         this.registry = registry;
         this.settings = settings;
+        this.logs = logs;
     }
 
     public static void main(String[] args) throws Exception {
@@ -59,6 +63,7 @@ public final class Daemon {
         LOG.info("Open-file limit raised to {}", openFiles);
         Config rund = config.getConfig("rund");
         JobSettings settings = JobSettings.fromConfig(rund);
+        LogSpace logs = LogSpace.create(LogSettings.fromConfig(rund.getConfig("logs")));
         StateDirectory.prepare(settings.stateDirectory());
 
         String root = rund.getString("cgroup.root");
@@ -76,8 +81,8 @@ public final class Daemon {
                 .withFallback(config);
         CompletableFuture<ActorRef<JobRegistry.Command>> registry = new CompletableFuture<>();
         ActorSystem<Void> system = ActorSystem.create(
-                Guardian.create(settings, cgroups, exits, output, registry), "rund", withShutdownTimeout);
-        Daemon daemon = new Daemon(system, registry.join(), settings);
+                Guardian.create(settings, cgroups, exits, output, logs, registry), "rund", withShutdownTimeout);
+        Daemon daemon = new Daemon(system, registry.join(), settings, logs);
 
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
         shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-all-jobs", () ->
@@ -110,6 +115,11 @@ public final class Daemon {
 
     public JobSettings settings() {
         return settings;
+    }
+
+    /** The space all job logs share: their caps, retained bytes and follower counts. */
+    public LogSpace logs() {
+        return logs;
     }
 
     /** SIGTERM and SIGINT run the orderly shutdown instead of the JVM's default exit with status 143. */

@@ -6,6 +6,7 @@ import io.rund.job.JobSettings;
 import io.rund.cgroup.CgroupManager;
 import io.rund.linux.ExitWatcher;
 import io.rund.linux.OutputPump;
+import io.rund.logs.LogSpace;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -23,10 +24,10 @@ final class Guardian {
     private Guardian() {}
 
     static Behavior<Void> create(JobSettings settings, CgroupManager cgroups, ExitWatcher exits, OutputPump output,
-                                 CompletableFuture<ActorRef<JobRegistry.Command>> registry) {
+                                 LogSpace logs, CompletableFuture<ActorRef<JobRegistry.Command>> registry) {
         return Behaviors.setup(context -> {
             Executor blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(BLOCKING_DISPATCHER));
-            JobRuntime runtime = new JobRuntime(settings, cgroups, exits, output, blocking, Clock.systemUTC());
+            JobRuntime runtime = new JobRuntime(settings, cgroups, exits, output, logs, blocking, Clock.systemUTC());
             registry.complete(context.spawn(JobRegistry.create(runtime), "jobs"));
             return Behaviors.empty();
         });

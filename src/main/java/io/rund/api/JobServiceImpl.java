@@ -6,6 +6,9 @@ import io.rund.job.JobError;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSpec;
 import io.rund.job.JobStatus;
+import io.rund.logs.FollowerLimitException;
+import io.rund.logs.LogQuery;
+import io.rund.logs.OffsetDroppedException;
 import io.rund.proto.v1.JobControllerPowerApi;
 import io.rund.proto.v1.ListRequest;
 import io.rund.proto.v1.ListResponse;
@@ -23,12 +26,13 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.grpc.GrpcServiceException;
 import org.apache.pekko.grpc.javadsl.Metadata;
+import org.apache.pekko.grpc.javadsl.MetadataBuilder;
 import org.apache.pekko.japi.function.Function;
 import org.apache.pekko.stream.javadsl.Source;
 
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
@@ -38,12 +42,20 @@ import java.util.concurrent.TimeoutException;
  * Each call reads the caller's SANs (put there from the TLS session by {@link ApiServer}), asks the
  * {@link JobRegistry} with a timeout longer than a stop can take, and maps the typed reply to a response or,
  * through {@link #statusOf}, to a gRPC status. A job the caller may not see answers NOT_FOUND, as does one that
- * does not exist.
+ * does not exist. A Logs stream is the job's log as a Pekko Streams source (HTTP/2 flow control is its
+ * back-pressure), then a trailer with the job's status: for a following stream, the final one, which the job's
+ * actor sends once the job has ended.
  */
 public final class JobServiceImpl implements JobControllerPowerApi {
 
-    /** How often a following Logs call, whose output has ended, looks for the job's final status. */
-    static final Duration FINAL_STATUS_POLL = Duration.ofMillis(20);
+    /**
+     * How long a following Logs stream whose output has ended waits for the job to end. Normally that is at once
+     * (the output ends as the job exits); a job that closed its stdout and stderr but runs on keeps its
+     * followers waiting, up to this long, after which the trailer carries the status it has then.
+     */
+    static final Duration FINAL_STATUS_WAIT = Duration.ofDays(1);
+    /** Trailing metadata of an OUT_OF_RANGE Logs call: the offset where the retained output starts. */
+    public static final String RETAINED_FROM_KEY = "rund-retained-from";
 
     private final ActorRef<JobRegistry.Command> registry;
     private final ActorSystem<?> system;
@@ -107,22 +119,41 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         if (!Ulid.isValid(jobId)) {
             return Source.failed(malformedId(jobId));
         }
-        if (in.getFromOffset() < 0) {
-            return Source.failed(failure(JobError.invalid("from_offset", "must not be negative: " + in.getFromOffset())));
+        LogQuery query;
+        try {
+            query = ProtoMapping.fromProto(in);
+        } catch (InvalidRequestException e) {
+            return Source.failed(failure(e.error()));
         }
+        boolean timestamps = in.getTimestamps();
+        String follower = identityOf(caller);
         CompletionStage<Source<LogChunk, NotUsed>> opened = this.<JobRegistry.LogResult>ask(
                         replyTo -> new JobRegistry.OpenLog(jobId, caller, replyTo))
                 .thenApply(result -> switch (result) {
                     case JobRegistry.LogAvailable available -> available.log()
-                            .follow(in.getFromOffset(), in.getFollow())
-                            .map(ProtoMapping::toProto)
-                            .concat(Source.lazyCompletionStage(() -> (in.getFollow()
-                                            ? finalStatus(jobId, caller, Instant.now().plus(askTimeout))
+                            .follow(query, follower)
+                            .map(record -> ProtoMapping.toProto(record, timestamps))
+                            .mapError(OffsetDroppedException.class, JobServiceImpl::outOfRange)
+                            .mapError(FollowerLimitException.class, e -> new GrpcServiceException(
+                                    Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage())))
+                            // concatLazy: a stream cancelled by its client never asks for the trailer's status
+                            .concatLazy(Source.lazyCompletionStage(() -> (query.follow()
+                                            ? finalStatus(jobId, caller)
                                             : currentStatus(jobId, caller))
                                     .thenApply(ProtoMapping::trailer)));
                     case JobRegistry.JobNotFound notFound -> Source.<LogChunk>failed(notFound(notFound.jobId()));
                 });
         return Source.completionStageSource(opened).mapMaterializedValue(ignored -> NotUsed.notUsed());
+    }
+
+    /** A client's identity for the follower caps: its certificate's SAN set. */
+    private static String identityOf(Set<String> caller) {
+        return String.join(",", new TreeSet<>(caller));
+    }
+
+    private static GrpcServiceException outOfRange(OffsetDroppedException e) {
+        return new GrpcServiceException(Status.OUT_OF_RANGE.withDescription(e.getMessage()),
+                new MetadataBuilder().addText(RETAINED_FROM_KEY, Long.toString(e.firstRetainedOffset())).build());
     }
 
     /** The gRPC status for an expected failure of the job layer: the only such mapping in rund. */
@@ -162,25 +193,16 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     }
 
     /**
-     * The job's status once it is final. Its output ends just before its exit is published (the pump drains the
-     * pipes first), so a follower that has seen the end of the output may briefly still see it running.
+     * The job's status once it is final, from its actor when the job has ended. Its output ends just before its
+     * exit is published (the pump drains the pipes first), so this usually answers within milliseconds.
      */
-    private CompletionStage<JobStatus> finalStatus(String jobId, Set<String> caller, Instant giveUpAt) {
-        return currentStatus(jobId, caller).thenCompose(status -> {
-            if (status.state().isFinal() || Instant.now().isAfter(giveUpAt)) {
-                return CompletableFuture.completedFuture(status);
-            }
-            CompletableFuture<JobStatus> later = new CompletableFuture<>();
-            system.scheduler().scheduleOnce(FINAL_STATUS_POLL, () -> finalStatus(jobId, caller, giveUpAt)
-                    .whenComplete((s, e) -> {
-                        if (e != null) {
-                            later.completeExceptionally(e);
-                        } else {
-                            later.complete(s);
-                        }
-                    }), system.executionContext());
-            return later;
-        });
+    private CompletionStage<JobStatus> finalStatus(String jobId, Set<String> caller) {
+        return AskPattern.<JobRegistry.Command, JobRegistry.StatusResult>ask(registry,
+                        replyTo -> new JobRegistry.AwaitEnd(jobId, caller, replyTo), FINAL_STATUS_WAIT, system.scheduler())
+                .thenCompose(JobServiceImpl::statusOrNotFound)
+                .exceptionallyCompose(e -> e instanceof TimeoutException || e.getCause() instanceof TimeoutException
+                        ? currentStatus(jobId, caller)
+                        : CompletableFuture.failedFuture(e));
     }
 
     private static CompletionStage<JobStatus> statusOrNotFound(JobRegistry.StatusResult result) {

@@ -1,6 +1,5 @@
 package io.rund.api;
 
-import com.google.protobuf.ByteString;
 import com.google.protobuf.Int32Value;
 import com.google.protobuf.Int64Value;
 import com.google.protobuf.Timestamp;
@@ -11,19 +10,25 @@ import io.rund.job.JobError;
 import io.rund.job.JobSpec;
 import io.rund.job.JobState;
 import io.rund.job.JobStatus;
+import com.google.protobuf.UnsafeByteOperations;
+import io.rund.logs.LogQuery;
 import io.rund.logs.LogRecord;
+import io.rund.logs.LogStart;
 import io.rund.proto.v1.LogChunk;
 import io.rund.proto.v1.LogData;
 import io.rund.proto.v1.LogStream;
 import io.rund.proto.v1.LogTrailer;
+import io.rund.proto.v1.LogsRequest;
 import io.rund.proto.v1.StartRequest;
 
 import java.nio.file.InvalidPathException;
+import java.time.DateTimeException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 
 /**
  * Converts between the wire (rund.v1 proto messages) and rund's own records. Nothing here decides: an absent
@@ -129,16 +134,58 @@ final class ProtoMapping {
         return proto.build();
     }
 
-    static LogChunk toProto(LogRecord record) {
-        return LogChunk.newBuilder().setData(LogData.newBuilder()
-                        .setStream(switch (record.stream()) {
-                            case STDOUT -> LogStream.LOG_STREAM_STDOUT;
-                            case STDERR -> LogStream.LOG_STREAM_STDERR;
-                        })
-                        .setOffset(record.offset())
-                        .setTimestamp(toProto(record.timestamp()))
-                        .setData(ByteString.copyFrom(record.bytes())))
-                .build();
+    /** What a Logs request asks for, or the field that makes no sense. */
+    static LogQuery fromProto(LogsRequest request) throws InvalidRequestException {
+        LogStart start = switch (request.getStartCase()) {
+            case FROM_OFFSET -> {
+                if (request.getFromOffset() < 0) {
+                    throw new InvalidRequestException(JobError.invalid("from_offset",
+                            "must not be negative: " + request.getFromOffset()));
+                }
+                yield new LogStart.AtOffset(request.getFromOffset());
+            }
+            case TAIL_LINES -> {
+                if (request.getTailLines() < 0) {
+                    throw new InvalidRequestException(JobError.invalid("tail_lines",
+                            "must not be negative: " + request.getTailLines()));
+                }
+                yield new LogStart.LastLines(request.getTailLines());
+            }
+            case SINCE -> {
+                try {
+                    yield new LogStart.Since(Instant.ofEpochSecond(request.getSince().getSeconds(), request.getSince().getNanos()));
+                } catch (DateTimeException | ArithmeticException e) {
+                    throw new InvalidRequestException(JobError.invalid("since", "not a representable time: " + e.getMessage()));
+                }
+            }
+            case START_NOT_SET -> new LogStart.Oldest();
+        };
+        Set<io.rund.logs.LogStream> streams = switch (request.getStream()) {
+            case LOG_STREAM_UNSPECIFIED -> LogQuery.BOTH_STREAMS;
+            case LOG_STREAM_STDOUT -> Set.of(io.rund.logs.LogStream.STDOUT);
+            case LOG_STREAM_STDERR -> Set.of(io.rund.logs.LogStream.STDERR);
+            case UNRECOGNIZED -> throw new InvalidRequestException(JobError.invalid("stream",
+                    "unknown stream " + request.getStreamValue()));
+        };
+        return new LogQuery(start, request.getFollow(), streams);
+    }
+
+    /**
+     * One record as a chunk, its timestamp only if asked for. The chunk shares the record's bytes (records are
+     * immutable): with N followers the payload is copied once per follower, when the chunk is serialized.
+     */
+    static LogChunk toProto(LogRecord record, boolean withTimestamp) {
+        LogData.Builder data = LogData.newBuilder()
+                .setStream(switch (record.stream()) {
+                    case STDOUT -> LogStream.LOG_STREAM_STDOUT;
+                    case STDERR -> LogStream.LOG_STREAM_STDERR;
+                })
+                .setOffset(record.offset())
+                .setData(UnsafeByteOperations.unsafeWrap(record.bytes()));
+        if (withTimestamp) {
+            data.setTimestamp(toProto(record.timestamp()));
+        }
+        return LogChunk.newBuilder().setData(data).build();
     }
 
     static LogChunk trailer(JobStatus status) {

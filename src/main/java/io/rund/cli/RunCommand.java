@@ -10,12 +10,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.ParentCommand;
 
+import java.time.Clock;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
  * {@code rund run [LIMITS] -- CMD}: starts a job, streams its output here, and exits with the job's exit code
- * (128 + signal when it was killed), so that it can stand in for CMD in a script or CI pipeline.
+ * (128 + signal when it was killed), so that it can stand in for CMD in a script or CI pipeline. A dropped
+ * connection is resumed where it broke, as {@code rund logs -f} does.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Start a job, stream its stdout and stderr here, and exit with its exit code (128+signal if killed).")
@@ -49,7 +51,8 @@ final class RunCommand implements Callable<Integer> {
             LogsRequest follow = LogsRequest.newBuilder().setJobId(started.getJobId()).setFollow(true).build();
             Optional<JobStatus> end;
             try {
-                end = LogCopier.copy(client, follow, cli.out(), cli.err());
+                end = new LogCopier(client, new LogOutput(cli.out(), cli.err(), false), cli::error, Clock.systemUTC())
+                        .copy(follow);
             } finally {
                 removeHook(stopJob);
             }

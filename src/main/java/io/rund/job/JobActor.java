@@ -38,6 +38,9 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
     public record OpenLog(ActorRef<JobRegistry.LogResult> replyTo) implements Command {}
 
+    /** The reply is the job's final status, once it has ended (at once if it already has). */
+    public record AwaitEnd(ActorRef<JobRegistry.StatusResult> replyTo) implements Command {}
+
     private record Launched(JobLauncher.Launch launch) implements Command {}
 
     private record LaunchFailed(JobError error) implements Command {}
@@ -78,6 +81,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     private final ActorRef<JobRegistry.StartResult> startReplyTo;
     private final List<ActorRef<JobRegistry.StatusResult>> stopWaiters = new ArrayList<>();
     private final List<ActorRef<JobRegistry.LogResult>> logWaiters = new ArrayList<>();
+    private final List<ActorRef<JobRegistry.StatusResult>> endWaiters = new ArrayList<>();
 
     private JobStatus status;
     private Cgroup cgroup;
@@ -116,6 +120,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
                 .onMessage(LaunchFailed.class, this::onLaunchFailed)
                 .onMessage(Stop.class, this::onStop)
                 .onMessage(OpenLog.class, this::onOpenLog)
+                .onMessage(AwaitEnd.class, this::onAwaitEnd)
                 .onMessage(ProcessExited.class, this::onProcessExited)
                 .onMessage(OutputClosed.class, this::onOutputClosed)
                 .onMessage(CgroupEmptied.class, this::onCgroupEmptied)
@@ -156,6 +161,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         registry.tell(new JobRegistry.JobUpdated(status));
         startReplyTo.tell(new JobRegistry.StartRejected(failed.error()));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
+        endWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.JobNotFound(status.id())));
         return Behaviors.stopped();
     }
@@ -302,6 +308,8 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         registry.tell(new JobRegistry.JobUpdated(status));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         stopWaiters.clear();
+        endWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
+        endWaiters.clear();
         getContext().getLog().debug("Job {} ended: {}", status.id(), exit.describe());
         return this;
     }
@@ -311,6 +319,15 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             open.replyTo().tell(new JobRegistry.LogAvailable(status.id(), log));
         } else {
             logWaiters.add(open.replyTo());
+        }
+        return this;
+    }
+
+    private Behavior<Command> onAwaitEnd(AwaitEnd await) {
+        if (status.state().isFinal()) {
+            await.replyTo().tell(new JobRegistry.StatusReport(status));
+        } else {
+            endWaiters.add(await.replyTo());
         }
         return this;
     }

@@ -37,6 +37,12 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     public record OpenLog(String jobId, Set<String> caller, ActorRef<LogResult> replyTo) implements Command {}
 
+    /**
+     * Replies with the job's final status once it has ended (at once if it has): a following log stream asks
+     * this after the job's output has ended, to close with the job's exit.
+     */
+    public record AwaitEnd(String jobId, Set<String> caller, ActorRef<StatusResult> replyTo) implements Command {}
+
     /** Daemon shutdown: stop every job (grace, then kill) and reply once all have ended. */
     public record StopAll(ActorRef<AllStopped> replyTo) implements Command {}
 
@@ -97,6 +103,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 .onMessage(StopJob.class, this::onStopJob)
                 .onMessage(ListJobs.class, this::onListJobs)
                 .onMessage(OpenLog.class, this::onOpenLog)
+                .onMessage(AwaitEnd.class, this::onAwaitEnd)
                 .onMessage(StopAll.class, this::onStopAll)
                 .onMessage(JobUpdated.class, this::onJobUpdated)
                 .onMessage(JobTerminated.class, this::onJobTerminated)
@@ -171,6 +178,19 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         visible(open.jobId(), open.caller()).ifPresentOrElse(
                 entry -> entry.actor().tell(new JobActor.OpenLog(open.replyTo())),
                 () -> open.replyTo().tell(new JobNotFound(open.jobId())));
+        return this;
+    }
+
+    private Behavior<Command> onAwaitEnd(AwaitEnd await) {
+        visible(await.jobId(), await.caller()).ifPresentOrElse(
+                entry -> {
+                    if (entry.status().state().isFinal()) {
+                        await.replyTo().tell(new StatusReport(entry.status()));
+                    } else {
+                        entry.actor().tell(new JobActor.AwaitEnd(await.replyTo()));
+                    }
+                },
+                () -> await.replyTo().tell(new JobNotFound(await.jobId())));
         return this;
     }
 

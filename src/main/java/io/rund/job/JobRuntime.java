@@ -3,6 +3,7 @@ package io.rund.job;
 import io.rund.cgroup.CgroupManager;
 import io.rund.linux.ExitWatcher;
 import io.rund.linux.OutputPump;
+import io.rund.logs.LogSpace;
 import io.rund.logs.LogStore;
 
 import java.io.IOException;
@@ -12,13 +13,15 @@ import java.util.concurrent.Executor;
 
 /**
  * What every job actor shares: settings, the cgroup subtree, the one exit-watcher thread, the one output-pump
- * thread, and the dispatcher on which blocking work (cgroup files, spawning, log files) runs.
+ * thread, the space all job logs share (their caps, read cache and follower counts), and the dispatcher on which
+ * blocking work (cgroup files, spawning, log files) runs.
  */
 public record JobRuntime(
         JobSettings settings,
         CgroupManager cgroups,
         ExitWatcher exits,
         OutputPump output,
+        LogSpace logs,
         Executor blocking,
         Clock clock) {
 
@@ -28,6 +31,6 @@ public record JobRuntime(
     }
 
     LogStore createLog(String jobId) throws IOException {
-        return LogStore.create(logDirectory().resolve(jobId + ".log"));
+        return logs.createLog(logDirectory().resolve(jobId + ".log"));
     }
 }

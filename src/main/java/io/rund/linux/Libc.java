@@ -52,6 +52,11 @@ final class Libc {
     static final MethodHandle EPOLL_WAIT = function("epoll_wait",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
     static final MethodHandle EVENTFD = function("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    static final MethodHandle PREAD = function("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    static final MethodHandle PWRITE = function("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    static final MethodHandle FDATASYNC = function("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    static final MethodHandle FALLOCATE = function("fallocate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
     /** Thread-safe (unlike strerror), returns NULL for an unknown errno. */
     private static final MethodHandle STRERRORDESC_NP = LINKER.downcallHandle(
             LINKER.defaultLookup().findOrThrow("strerrordesc_np"), FunctionDescriptor.of(ADDRESS, JAVA_INT));

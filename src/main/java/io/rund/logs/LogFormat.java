@@ -88,6 +88,15 @@ final class LogFormat {
         return Math.addExact(Math.multiplyExact(instant.getEpochSecond(), NANOS_PER_SECOND), instant.getNano());
     }
 
+    /** Like {@link #epochNanos} for a point to compare with: times past 2262 or before 1677 saturate. */
+    static long epochNanosSaturated(Instant instant) {
+        try {
+            return epochNanos(instant);
+        } catch (ArithmeticException beyondRange) {
+            return instant.isAfter(Instant.EPOCH) ? Long.MAX_VALUE : Long.MIN_VALUE + 1;
+        }
+    }
+
     static Instant instantOfEpochNanos(long nanos) {
         return Instant.ofEpochSecond(Math.floorDiv(nanos, NANOS_PER_SECOND), Math.floorMod(nanos, NANOS_PER_SECOND));
     }

@@ -8,21 +8,42 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Owns one job's output log: an append-only file of records {offset, timestamp, stream, bytes} (see
- * {@link LogFormat}), one open file handle, a sparse in-memory offset index and the "new data" signal.
+ * {@link LogFormat}), one open file descriptor, a sparse in-memory index and the "new data" signal.
  * One writer thread appends until the job's pipes end, then seals; any number of readers and followers read
- * concurrently through positional reads and see only records that are completely written. Closing seals.
+ * concurrently through positional reads on that one descriptor and see only records that are completely written.
+ * <p>
+ * The file is cut into segments of about {@link LogSettings#segmentBytes()} at record boundaries. To stay within
+ * its own cap and its {@link LogSpace}'s global cap, the log drops whole segments, oldest first: their storage is
+ * freed (a hole is punched; every offset stays where it is) and {@link #firstRetainedOffset()} moves past them. A
+ * read of a dropped offset fails with {@link OffsetDroppedException}, never with other bytes. Closing seals.
  */
 public final class LogStore implements AutoCloseable {
 
-    /** File bytes between two index entries: bounds a lookup's scan; costs 16 bytes of memory per stride. */
+    /** File bytes between two index entries: bounds a lookup's scan; costs 24 bytes of memory per stride. */
     static final long INDEX_STRIDE_BYTES = 64 * 1024;
+    /** Largest batch a follower reads at once: what lies between two index entries. */
+    static final int MAX_BATCH_BYTES = (int) (INDEX_STRIDE_BYTES + MAX_RECORD_BYTES);
+    /** Bytes scanned per read while looking for a start point (last lines, since a time). */
+    private static final int SCAN_BYTES = MAX_BATCH_BYTES;
+    private static final byte NEWLINE = '\n';
+    private static final Logger LOG = LoggerFactory.getLogger(LogStore.class);
+    private static final AtomicBoolean WARNED_NO_HOLES = new AtomicBoolean();
+    private static final LogSpace UNLIMITED = LogSpace.create(LogSettings.unlimited());
 
     /**
      * The writer's staging buffer (header + payload, written with one positional write). Per thread rather than
@@ -31,28 +52,49 @@ public final class LogStore implements AutoCloseable {
     private static final ThreadLocal<ByteBuffer> RECORD_BUFFER =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(MAX_RECORD_BYTES));
 
+    /** A run of records dropped as one: first record's offset, file position and timestamp. */
+    private record Segment(long offset, long position, long timestampNanos) {}
+
     private final LogFile file;
+    private final LogSpace space;
+    private final long segmentBytes;
+    private final long maxJobBytes;
     private final SparseIndex index = new SparseIndex(INDEX_STRIDE_BYTES);
     private final NewDataSignal newData = new NewDataSignal();
     private final Object writerLock = new Object();
+    private final AtomicInteger followers = new AtomicInteger();
 
+    /** Guarded by writerLock: retained segments, oldest first; the last one is being written. */
+    private final Deque<Segment> segments = new ArrayDeque<>();
     /** Guarded by writerLock: the file position where the next record goes. */
     private long writePosition = LogFormat.FILE_HEADER_BYTES;
+    /** Guarded by writerLock: timestamps never decrease along the log, whatever the wall clock does. */
+    private long lastTimestampNanos;
     /** Guarded by writerLock. */
     private boolean closed;
     /** Logical bytes of all fully written records; written (by the writer) only after the record is on file. */
     private volatile long committedSize;
     private volatile boolean sealed;
+    /** Offsets below this were dropped; raised before their bytes are freed. */
+    private volatile long firstRetainedOffset;
 
-    private LogStore(LogFile file) {
+    private LogStore(LogFile file, LogSpace space) {
         this.file = file;
+        this.space = space;
+        this.segmentBytes = space.settings().segmentBytes();
+        this.maxJobBytes = space.settings().maxJobBytes();
+        this.segments.add(new Segment(0, LogFormat.FILE_HEADER_BYTES, LogFormat.epochNanos(Instant.now())));
     }
 
     /**
-     * Creates a new, empty log at {@code file} with permissions rw------- (0600). The parent directory must
-     * exist and the file must not; if the header cannot be written the file is removed again.
+     * Creates a new, empty log at {@code file} with permissions rw------- (0600) and no caps. The parent directory
+     * must exist and the file must not; if the header cannot be written the file is removed again.
      */
     public static LogStore create(Path file) throws IOException {
+        return UNLIMITED.createLog(file);
+    }
+
+    static LogStore open(Path file, LogSpace space) throws IOException {
         LogFile logFile = LogFile.createNew(file);
         try {
             logFile.writeFully(LogFormat.fileHeader(0), 0);
@@ -65,7 +107,9 @@ public final class LogStore implements AutoCloseable {
             }
             throw e;
         }
-        return new LogStore(logFile);
+        LogStore log = new LogStore(logFile, space);
+        space.grew(LogFormat.FILE_HEADER_BYTES);
+        return log;
     }
 
     public Path path() {
@@ -75,7 +119,8 @@ public final class LogStore implements AutoCloseable {
     /**
      * Appends {@code data}'s remaining bytes as output of {@code stream} (as one record, or several if longer
      * than 64 KiB), timestamped now, and consumes the buffer. For the single writer thread; costs one
-     * positional write per record and never waits on readers. An empty buffer appends nothing.
+     * positional write per record and never waits on readers. May drop old segments to stay within the caps.
+     * An empty buffer appends nothing.
      *
      * @throws IllegalStateException if the log is already sealed
      */
@@ -85,28 +130,40 @@ public final class LogStore implements AutoCloseable {
         if (!data.hasRemaining()) {
             return;
         }
-        long timestampNanos = LogFormat.epochNanos(Instant.now());
+        long written;
         synchronized (writerLock) {
             if (sealed) {
                 throw new IllegalStateException("log " + file.path() + " is sealed; cannot append");
             }
+            long timestampNanos = Math.max(LogFormat.epochNanos(Instant.now()), lastTimestampNanos);
+            lastTimestampNanos = timestampNanos;
+            long before = writePosition;
             while (data.hasRemaining()) {
                 writeRecord(stream, timestampNanos, data);
             }
+            written = writePosition - before;
+            while (retainedBytesLocked() > maxJobBytes && segments.size() > 1) {
+                dropOldestSegmentLocked();
+            }
         }
         newData.ring();
+        space.grew(written);
     }
 
     private void writeRecord(LogStream stream, long timestampNanos, ByteBuffer data) throws IOException {
         int length = Math.min(data.remaining(), MAX_PAYLOAD_BYTES);
         long offset = committedSize;
+        boolean newSegment = writePosition - segments.getLast().position() >= segmentBytes;
         ByteBuffer record = RECORD_BUFFER.get().clear();
         LogFormat.putOutputHeader(record, offset, timestampNanos, length, stream);
         record.put(data.slice(data.position(), length)).flip();
         int recordBytes = record.remaining();
         file.writeFully(record, writePosition);
         data.position(data.position() + length);
-        index.recordWritten(offset, writePosition);
+        if (newSegment) {
+            segments.addLast(new Segment(offset, writePosition, timestampNanos));
+        }
+        index.recordWritten(offset, writePosition, timestampNanos, newSegment);
         writePosition += recordBytes;
         committedSize = offset + length; // publishes the record to readers
     }
@@ -116,11 +173,30 @@ public final class LogStore implements AutoCloseable {
         return committedSize;
     }
 
+    /** The oldest offset the log still holds; everything below it was dropped to stay within the caps. */
+    public long firstRetainedOffset() {
+        return firstRetainedOffset;
+    }
+
+    /** File bytes the log keeps now (headers included): what its caps measure. */
+    public long retainedBytes() {
+        synchronized (writerLock) {
+            return retainedBytesLocked();
+        }
+    }
+
+    private long retainedBytesLocked() {
+        return segments.isEmpty() ? 0 : writePosition - segments.getFirst().position();
+    }
+
     /**
      * The records holding bytes at or after {@code fromOffset}, the first trimmed to start exactly there, in
      * offset order and contiguous, with at most {@code maxBytes} payload in total (the last one cut short if
      * needed; the rest follows from its {@link LogRecord#endOffset()}). Empty when {@code fromOffset} is at or
      * past {@link #size()}. Safe from any thread, concurrently with the writer.
+     *
+     * @throws OffsetDroppedException if {@code fromOffset} is below the first retained offset, or was dropped
+     *                                while it was being read
      */
     public List<LogRecord> read(long fromOffset, int maxBytes) throws IOException {
         if (fromOffset < 0) {
@@ -130,10 +206,124 @@ public final class LogStore implements AutoCloseable {
             throw new IllegalArgumentException("maxBytes must be > 0, was " + maxBytes);
         }
         long end = committedSize; // read before the index: every record below it is indexed and on file
+        requireRetained(fromOffset);
         if (fromOffset >= end) {
             return List.of();
         }
-        return new RecordReader(file).read(index.floor(fromOffset), fromOffset, end, maxBytes);
+        List<LogRecord> records;
+        try {
+            records = new RecordReader(file).read(index.floor(fromOffset), fromOffset, end, maxBytes);
+        } catch (IOException | IllegalArgumentException e) {
+            requireRetained(fromOffset); // a drop during the read explains the failure
+            throw e;
+        }
+        requireRetained(fromOffset); // a drop during the read may have zeroed what was read
+        return records;
+    }
+
+    /** The records from {@code fromOffset} up to the next index entry (or the current end): a follower's batch. */
+    List<LogRecord> readBatch(long fromOffset) throws IOException {
+        long end = Math.min(committedSize, index.nextOffsetAfter(fromOffset));
+        return read(fromOffset, (int) Math.min(MAX_BATCH_BYTES, Math.max(1, end - fromOffset)));
+    }
+
+    private void requireRetained(long offset) throws OffsetDroppedException {
+        long first = firstRetainedOffset;
+        if (offset < first) {
+            throw new OffsetDroppedException(offset, first);
+        }
+    }
+
+    /**
+     * Where a reader asking for {@code start} of {@code streams} begins: blocking (it may scan the log backwards
+     * for line ends, or forwards for a time). Never below the first retained offset, never past the current end.
+     *
+     * @throws OffsetDroppedException if {@code start} is an offset that was dropped
+     */
+    public long startOffset(LogStart start, Set<LogStream> streams) throws IOException {
+        return switch (start) {
+            case LogStart.AtOffset at -> {
+                requireRetained(at.offset());
+                yield at.offset();
+            }
+            case LogStart.Oldest oldest -> firstRetainedOffset;
+            case LogStart.LastLines last -> startOfLastLines(last.lines(), streams);
+            case LogStart.Since since -> firstAtOrAfter(LogFormat.epochNanosSaturated(since.time()));
+        };
+    }
+
+    /** Scans back from the end, window by window between index entries, counting line ends of the streams. */
+    private long startOfLastLines(long lines, Set<LogStream> streams) throws IOException {
+        long end = committedSize;
+        if (lines == 0) {
+            return end;
+        }
+        long newlinesToPass = lines;
+        boolean atFinalByte = true;
+        long windowEnd = end;
+        try {
+            while (windowEnd > firstRetainedOffset) {
+                long windowStart = Math.max(index.floor(windowEnd - 1).offset(), firstRetainedOffset);
+                List<LogRecord> window = readAll(windowStart, windowEnd);
+                for (int r = window.size() - 1; r >= 0; r--) {
+                    LogRecord record = window.get(r);
+                    if (!streams.contains(record.stream())) {
+                        continue;
+                    }
+                    byte[] bytes = record.bytes();
+                    for (int i = bytes.length - 1; i >= 0; i--) {
+                        boolean newline = bytes[i] == NEWLINE;
+                        if (atFinalByte) {
+                            atFinalByte = false;
+                            if (newline) {
+                                continue; // ends the last line; it separates nothing
+                            }
+                        }
+                        if (newline && --newlinesToPass == 0) {
+                            return record.offset() + i + 1;
+                        }
+                    }
+                }
+                windowEnd = windowStart;
+            }
+        } catch (OffsetDroppedException | IllegalArgumentException e) {
+            return firstRetainedOffset; // dropped while scanning: every retained line is among the last N
+        }
+        return firstRetainedOffset;
+    }
+
+    /** The offset of the first record stamped at or after {@code nanos}, or the current end if there is none. */
+    private long firstAtOrAfter(long nanos) throws IOException {
+        long end = committedSize;
+        long first = firstRetainedOffset;
+        if (first >= end) {
+            return end;
+        }
+        try {
+            long cursor = Math.max(index.lastBefore(nanos).offset(), first);
+            while (cursor < end) {
+                List<LogRecord> records = read(cursor, (int) Math.min(SCAN_BYTES, end - cursor));
+                for (LogRecord record : records) {
+                    if (LogFormat.epochNanos(record.timestamp()) >= nanos) {
+                        return record.offset();
+                    }
+                }
+                cursor = records.getLast().endOffset();
+            }
+        } catch (OffsetDroppedException | IllegalArgumentException e) {
+            return firstAtOrAfter(nanos); // dropped while scanning: look again from the new oldest output
+        }
+        return end;
+    }
+
+    private List<LogRecord> readAll(long from, long to) throws IOException {
+        List<LogRecord> records = new ArrayList<>();
+        for (long cursor = from; cursor < to; ) {
+            List<LogRecord> batch = read(cursor, (int) Math.min(SCAN_BYTES, to - cursor));
+            records.addAll(batch);
+            cursor = batch.getLast().endOffset();
+        }
+        return records;
     }
 
     /**
@@ -166,7 +356,88 @@ public final class LogStore implements AutoCloseable {
      * delivered and the log is sealed; without, it completes at the end the log had when the stream started.
      */
     public Source<LogRecord, NotUsed> follow(long fromOffset, boolean follow) {
-        return LogFollower.source(this, fromOffset, follow);
+        return follow(LogQuery.from(fromOffset, follow));
+    }
+
+    /** The records {@code query} asks for, as {@link #follow(long, boolean)} describes; not counted against caps. */
+    public Source<LogRecord, NotUsed> follow(LogQuery query) {
+        return Source.fromGraph(new LogFollowerStage(this, query, null));
+    }
+
+    /**
+     * The records {@code query} asks for, for a client {@code identity}: the stream fails with
+     * {@link FollowerLimitException} when it starts if this job or this identity already has the configured
+     * maximum of followers, and with {@link OffsetDroppedException} when it reaches an offset that was dropped.
+     * Whatever it held is released when it ends, fails or is cancelled.
+     */
+    public Source<LogRecord, NotUsed> follow(LogQuery query, String identity) {
+        return Source.fromGraph(new LogFollowerStage(this, query, Objects.requireNonNull(identity, "identity")));
+    }
+
+    /** Followers streaming from this log now. */
+    public int followerCount() {
+        return followers.get();
+    }
+
+    boolean followerJoined(int max) {
+        while (true) {
+            int current = followers.get();
+            if (current >= max) {
+                return false;
+            }
+            if (followers.compareAndSet(current, current + 1)) {
+                return true;
+            }
+        }
+    }
+
+    void followerLeft() {
+        followers.decrementAndGet();
+    }
+
+    LogSpace space() {
+        return space;
+    }
+
+    /** When the oldest segment that may be dropped now was started, or Long.MAX_VALUE if none may be. */
+    long oldestDroppableSegmentNanos() {
+        synchronized (writerLock) {
+            return droppableLocked() ? segments.getFirst().timestampNanos() : Long.MAX_VALUE;
+        }
+    }
+
+    /** Drops the oldest segment if one may be dropped: any but the one being written (all of a sealed log). */
+    boolean dropOldestSegment() {
+        synchronized (writerLock) {
+            if (!droppableLocked()) {
+                return false;
+            }
+            dropOldestSegmentLocked();
+            return true;
+        }
+    }
+
+    private boolean droppableLocked() {
+        return !closed && (segments.size() > 1 || (sealed && !segments.isEmpty() && committedSize > segments.getFirst().offset()));
+    }
+
+    private void dropOldestSegmentLocked() {
+        Segment oldest = segments.removeFirst();
+        Segment next = segments.peekFirst();
+        long endOffset = next != null ? next.offset() : committedSize;
+        long endPosition = next != null ? next.position() : writePosition;
+        firstRetainedOffset = endOffset; // before the bytes go: readers check it after reading
+        index.dropBefore(endOffset);
+        long bytes = endPosition - oldest.position();
+        try {
+            if (!file.punchHole(oldest.position(), bytes) && WARNED_NO_HOLES.compareAndSet(false, true)) {
+                LOG.warn("The file system of {} cannot punch holes: dropped log segments stay on disk", file.path());
+            }
+        } catch (IOException e) {
+            LOG.warn("Cannot free dropped segment [{}, {}) of {}: {}", oldest.offset(), endOffset, file.path(),
+                    e.getMessage());
+        }
+        space.released(bytes);
     }
 
     /**
@@ -176,6 +447,7 @@ public final class LogStore implements AutoCloseable {
     @Override
     public void close() throws IOException {
         IOException failure = null;
+        long kept;
         synchronized (writerLock) {
             if (closed) {
                 return;
@@ -190,6 +462,7 @@ public final class LogStore implements AutoCloseable {
                 }
                 sealed = true; // even if the marker failed: no more appends, and followers must end
             }
+            kept = retainedBytesLocked();
             try {
                 file.close();
             } catch (IOException e) {
@@ -200,6 +473,7 @@ public final class LogStore implements AutoCloseable {
                 }
             }
         }
+        space.closed(this, kept + LogFormat.FILE_HEADER_BYTES);
         newData.ring();
         if (failure != null) {
             throw failure;

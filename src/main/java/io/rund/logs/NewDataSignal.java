@@ -1,60 +1,63 @@
 package io.rund.logs;
 
-import java.util.concurrent.CompletableFuture;
+import java.util.Iterator;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A log's "new data" doorbell: followers that have caught up share one pending future, the writer completes it
- * after each append and on seal. No thread per follower and no polling: while nobody waits, a ring costs the
- * writer one volatile read; when followers wait, it costs one task hand-off, because the future is completed on
- * the waiters' executor, never on the writer's (output pump) thread, whatever the number of waiters.
+ * A log's "new data" doorbell. Followers that have caught up register a waiter; the writer rings after each
+ * append and on seal. No thread per follower and no polling: while nobody waits, a ring costs the writer one
+ * read of an empty set; when followers wait, it costs one task hand-off, because the waiters are released on
+ * their executor, never on the writer's (output pump) thread, whatever their number. A follower that goes away
+ * while waiting takes its waiter back, so nothing of it stays behind on a log that stays silent.
  * <p>
- * Protocol for a waiter: {@link #next} first, then re-check the log, then wait on the future. A ring between
- * the re-check and the wait is not lost: the writer publishes data before it looks for a pending future, and
- * the waiter installs its future before it looks at the data.
+ * Protocol for a waiter: {@link #await} first, then re-check the log, then wait. A ring between the re-check and
+ * the wait is not lost: the writer publishes data before it looks for waiters, and the waiter registers before it
+ * looks at the data. A waiter may be released without new data (it re-checks and waits again).
  */
 final class NewDataSignal {
 
-    private record Pending(CompletableFuture<Void> rung, Executor releaser) {
+    private final Set<Runnable> waiters = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean releaseScheduled = new AtomicBoolean();
+    private volatile Executor releaser = Runnable::run;
 
-        void release() {
-            try {
-                releaser.execute(() -> rung.complete(null));
-            } catch (RejectedExecutionException e) {
-                // the waiters' executor is shutting down; release them here rather than leave them hanging
-                rung.complete(null);
-            }
-        }
+    /** Runs {@code waiter} once after the next {@link #ring()}, on {@code releaser}. */
+    void await(Runnable waiter, Executor releaser) {
+        this.releaser = releaser;
+        waiters.add(waiter);
     }
 
-    private final AtomicReference<Pending> pending = new AtomicReference<>();
-
-    /**
-     * A future completed at the next {@link #ring()} (shared with every other waiter until then), on
-     * {@code releaser} if this call is the one that arms it.
-     */
-    CompletableFuture<Void> next(Executor releaser) {
-        Pending current = pending.get();
-        if (current == null) {
-            Pending fresh = new Pending(new CompletableFuture<>(), releaser);
-            current = pending.compareAndExchange(null, fresh);
-            if (current == null) {
-                current = fresh;
-            }
-        }
-        return current.rung();
+    /** Takes back a waiter that no longer wants to be released (its follower went away). */
+    void cancel(Runnable waiter) {
+        waiters.remove(waiter);
     }
 
     /** Writer side, after publishing new data or the seal: releases everybody waiting. */
     void ring() {
-        if (pending.get() == null) {
+        if (waiters.isEmpty() || !releaseScheduled.compareAndSet(false, true)) {
             return;
         }
-        Pending taken = pending.getAndSet(null);
-        if (taken != null) {
-            taken.release();
+        try {
+            releaser.execute(this::releaseAll);
+        } catch (RejectedExecutionException e) {
+            // the waiters' executor is shutting down; release them here rather than leave them hanging
+            releaseAll();
+        }
+    }
+
+    int waiterCount() {
+        return waiters.size();
+    }
+
+    private void releaseAll() {
+        releaseScheduled.set(false); // before taking waiters: a later ring schedules another release
+        for (Iterator<Runnable> it = waiters.iterator(); it.hasNext(); ) {
+            Runnable waiter = it.next();
+            it.remove();
+            waiter.run();
         }
     }
 }

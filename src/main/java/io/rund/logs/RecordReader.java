@@ -18,13 +18,21 @@ import java.util.List;
  */
 final class RecordReader {
 
+    /**
+     * The scan buffer, native so that a positional read fills it directly; one per reading thread (a reader is
+     * used by one thread for one call, and never within another read), so reads allocate no buffer.
+     */
+    private static final ThreadLocal<ByteBuffer> BLOCK =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(MAX_RECORD_BYTES));
+
     private final LogFile file;
-    private final ByteBuffer block = ByteBuffer.allocate(MAX_RECORD_BYTES);
+    private final ByteBuffer block = BLOCK.get();
     private long blockStart;
     private int blockLength;
 
     RecordReader(LogFile file) {
         this.file = file;
+        this.block.clear();
     }
 
     /**

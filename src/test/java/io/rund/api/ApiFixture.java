@@ -8,12 +8,16 @@ import io.rund.auth.TlsFiles;
 import io.rund.cli.CliException;
 import io.rund.cli.HostPort;
 import io.rund.cli.RundClient;
+import io.rund.job.JobRegistry;
+import io.rund.logs.LogStore;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -51,13 +55,18 @@ public final class ApiFixture implements AutoCloseable {
     }
 
     public static ApiFixture start(Path stateDirectory) throws Exception {
+        return start(stateDirectory, "");
+    }
+
+    /** A rund whose configuration is the test defaults overridden by {@code extraConfig} (HOCON). */
+    public static ApiFixture start(Path stateDirectory, String extraConfig) throws Exception {
         assumeEngineCanRun();
         Path cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
-        Config config = ConfigFactory.parseString(
+        Config config = ConfigFactory.parseString(extraConfig).withFallback(ConfigFactory.parseString(
                         "rund.state-directory = \"" + stateDirectory + "\"\n"
                                 + "rund.cgroup.root = \"" + cgroupRoot + "\"\n"
                                 + "rund.jobs.stop-grace-period = " + STOP_GRACE.toMillis() + "ms\n"
-                                + "rund.admin-sans = [\"DNS:admin.example\"]\n")
+                                + "rund.admin-sans = [\"DNS:admin.example\"]\n"))
                 .withFallback(ConfigFactory.load());
         Daemon daemon = Daemon.start(config);
         try {
@@ -71,6 +80,23 @@ public final class ApiFixture implements AutoCloseable {
             daemon.shutdown().join();
             throw e;
         }
+    }
+
+    /** The engine behind the API (its registry, its log space). */
+    public Daemon daemon() {
+        return daemon;
+    }
+
+    /** The log of job {@code jobId}, as the API's Logs calls read it (seen as the admin). */
+    public LogStore log(String jobId) throws Exception {
+        JobRegistry.LogResult result = AskPattern.<JobRegistry.Command, JobRegistry.LogResult>ask(daemon.registry(),
+                        replyTo -> new JobRegistry.OpenLog(jobId, Set.of("DNS:admin.example"), replyTo),
+                        Duration.ofSeconds(STARTUP_TIMEOUT_SECONDS), daemon.system().scheduler())
+                .toCompletableFuture().get();
+        if (result instanceof JobRegistry.LogAvailable available) {
+            return available.log();
+        }
+        throw new IllegalStateException("no log for job " + jobId + ": " + result);
     }
 
     public int port() {

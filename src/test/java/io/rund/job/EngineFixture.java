@@ -71,7 +71,8 @@ final class EngineFixture implements AutoCloseable {
         exits = new ExitWatcher();
         output = new OutputPump();
         Executor blocking = testKit.system().dispatchers().lookup(DispatcherSelector.fromConfig("rund.blocking-dispatcher"));
-        registry = testKit.spawn(JobRegistry.create(new JobRuntime(settings, cgroups, exits, output, blocking, Clock.systemUTC())));
+        registry = testKit.spawn(JobRegistry.create(new JobRuntime(settings, cgroups, exits, output,
+                io.rund.logs.LogSpace.create(io.rund.logs.LogSettings.unlimited()), blocking, Clock.systemUTC())));
     }
 
     JobRegistry.StartResult start(JobSpec spec) {

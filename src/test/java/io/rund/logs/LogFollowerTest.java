@@ -3,6 +3,7 @@ package io.rund.logs;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -154,7 +155,7 @@ class LogFollowerTest {
     @Test
     void aFollowerOfASealedLogReplaysEverythingAndCompletes() throws Exception {
         try (LogStore store = LogStore.create(dir.resolve("job.log"))) {
-            byte[] big = new byte[3 * LogFollower.BATCH_BYTES + 17];
+            byte[] big = new byte[3 * LogStore.MAX_BATCH_BYTES + 17];
             new SplittableRandom(5).nextBytes(big);
             store.append(LogStream.STDOUT, ByteBuffer.wrap(big));
             append(store, LogStream.STDERR, "bye");
@@ -187,6 +188,98 @@ class LogFollowerTest {
         CompletionStage<ByteString> follower = bytes(store, 0, true);
         store.close();
         assertEquals(ByteString.emptyByteString(), await(follower));
+    }
+
+    @Test
+    void aFollowerThatFallsBehindADropIsToldSoAndNeverSkipsAhead() throws Exception {
+        LogSpace space = LogSpace.create(new LogSettings(LogSettings.MIN_SEGMENT_BYTES, 2 * LogSettings.MIN_SEGMENT_BYTES,
+                Long.MAX_VALUE, 0, 10, 10));
+        try (LogStore store = space.createLog(dir.resolve("job.log"))) {
+            append(store, LogStream.STDOUT, "first");
+            ManualSubscriber<LogRecord> probe = subscribe(store.follow(0, true));
+            probe.request(1);
+            assertEquals("first", new String(((LogRecord) probe.next()).bytes(), US_ASCII));
+            byte[] chunk = new byte[64 * 1024];
+            for (int i = 0; i < 16; i++) {
+                store.append(LogStream.STDOUT, ByteBuffer.wrap(chunk));
+            }
+            assertTrue(store.firstRetainedOffset() > 5, "the follower's next offset was dropped");
+            probe.request(1);
+            OffsetDroppedException dropped = assertInstanceOf(OffsetDroppedException.class, probe.next());
+            assertEquals(5, dropped.requestedOffset());
+            assertEquals(store.firstRetainedOffset(), dropped.firstRetainedOffset());
+            awaitCondition(() -> store.followerCount() == 0, "the failed follower left");
+        }
+    }
+
+    @Test
+    void aFollowerCancelledWhileWaitingLeavesNothingBehind() throws Exception {
+        try (LogStore store = LogStore.create(dir.resolve("job.log"))) {
+            append(store, LogStream.STDOUT, "only line\n");
+            ManualSubscriber<LogRecord> probe = subscribe(store.follow(0, true));
+            probe.request(2);
+            probe.next();
+            awaitCondition(() -> store.newData().waiterCount() == 1, "the follower waits for new data");
+            assertEquals(1, store.followerCount());
+            probe.cancel();
+            awaitCondition(() -> store.newData().waiterCount() == 0 && store.followerCount() == 0, "it left");
+        }
+    }
+
+    @Test
+    void followerCapsPerJobAndPerIdentityRefuseAtStartAndFreeOnEnd() throws Exception {
+        LogSpace space = LogSpace.create(new LogSettings(LogSettings.MIN_SEGMENT_BYTES, Long.MAX_VALUE, Long.MAX_VALUE, 0, 2, 3));
+        try (LogStore a = space.createLog(dir.resolve("a.log")); LogStore b = space.createLog(dir.resolve("b.log"))) {
+            ManualSubscriber<LogRecord> a1 = subscribe(a.follow(LogQuery.from(0, true), "alice"));
+            ManualSubscriber<LogRecord> a2 = subscribe(a.follow(LogQuery.from(0, true), "alice"));
+            a1.request(1);
+            a2.request(1);
+            awaitCondition(() -> a.followerCount() == 2, "two followers of a");
+            ManualSubscriber<LogRecord> refusedByJob = subscribe(a.follow(LogQuery.from(0, true), "bob"));
+            assertInstanceOf(FollowerLimitException.class, refusedByJob.next());
+            ManualSubscriber<LogRecord> b1 = subscribe(b.follow(LogQuery.from(0, true), "alice"));
+            b1.request(1);
+            awaitCondition(() -> space.followersOf("alice") == 3, "alice follows three times");
+            ManualSubscriber<LogRecord> refusedByIdentity = subscribe(b.follow(LogQuery.from(0, true), "alice"));
+            assertInstanceOf(FollowerLimitException.class, refusedByIdentity.next());
+            a1.cancel();
+            a2.cancel();
+            b1.cancel();
+            awaitCondition(() -> space.followersOf("alice") == 0 && a.followerCount() == 0 && b.followerCount() == 0, "all left");
+        }
+    }
+
+    @Test
+    void oneStreamAndSinceFilterWhatAFollowerGets() throws Exception {
+        try (LogStore store = LogStore.create(dir.resolve("job.log"))) {
+            append(store, LogStream.STDOUT, "o1\n");
+            append(store, LogStream.STDERR, "e1\n");
+            append(store, LogStream.STDOUT, "o2\n");
+            store.seal();
+            assertEquals("o1\no2\n", text(store.follow(new LogQuery(new LogStart.Oldest(), true, java.util.Set.of(LogStream.STDOUT)))));
+            assertEquals("e1\n", text(store.follow(new LogQuery(new LogStart.Oldest(), true, java.util.Set.of(LogStream.STDERR)))));
+            java.time.Instant future = java.time.Instant.now().plusSeconds(3600);
+            assertEquals("", text(store.follow(new LogQuery(new LogStart.Since(future), true, LogQuery.BOTH_STREAMS))));
+            assertEquals("o2\n", text(store.follow(new LogQuery(new LogStart.LastLines(1), true, java.util.Set.of(LogStream.STDOUT)))));
+        }
+    }
+
+    private static ManualSubscriber<LogRecord> subscribe(org.apache.pekko.stream.javadsl.Source<LogRecord, ?> source) {
+        ManualSubscriber<LogRecord> subscriber = new ManualSubscriber<>();
+        source.runWith(Sink.fromSubscriber(subscriber), system());
+        return subscriber;
+    }
+
+    private static String text(org.apache.pekko.stream.javadsl.Source<LogRecord, ?> source) throws Exception {
+        return await(source.runWith(Sink.fold("", (all, r) -> all + new String(r.bytes(), US_ASCII)), system()));
+    }
+
+    private static void awaitCondition(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long giveUp = System.nanoTime() + TimeUnit.MINUTES.toNanos(HANG_GUARD_MINUTES);
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < giveUp, what);
+            Thread.sleep(10);
+        }
     }
 
     private static <T> T await(CompletionStage<T> stage) throws Exception {

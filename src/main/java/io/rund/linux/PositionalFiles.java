@@ -1,0 +1,81 @@
+package io.rund.linux;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * Positional I/O on a regular file through its raw descriptor: pread/pwrite (no shared file position, so any
+ * number of threads use one descriptor at once, and no thread interrupt can close it), fdatasync, and
+ * punching holes, which java.nio cannot do. Used by the job logs, which keep one descriptor per job.
+ */
+public final class PositionalFiles {
+
+    private static final int O_RDWR = 02;
+    private static final int O_CREAT = 0100;
+    private static final int O_EXCL = 0200;
+    private static final int O_CLOEXEC = 02_000_000;
+    private static final int EEXIST = 17;
+    private static final int EOPNOTSUPP = 95;
+    private static final int FALLOC_FL_KEEP_SIZE = 0x01;
+    private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+
+    private PositionalFiles() {}
+
+    /**
+     * Creates {@code path}, which must not exist, with permission bits {@code mode} (before the umask), and opens
+     * it for reading and writing (close-on-exec).
+     *
+     * @throws FileAlreadyExistsException if it exists
+     * @throws NoSuchFileException if its directory does not
+     */
+    public static int createNew(Path path, int mode) throws IOException {
+        String name = path.toString();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cPath = arena.allocateFrom(name);
+            return (int) Libc.call("open", name,
+                    state -> (int) Libc.OPEN.invokeExact(state, cPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+        } catch (LinuxException e) {
+            throw switch (e.errno()) {
+                case EEXIST -> new FileAlreadyExistsException(name);
+                case Libc.ENOENT -> new NoSuchFileException(name, null, e.getMessage());
+                default -> e;
+            };
+        }
+    }
+
+    /** One pread(2) into {@code buffer} (native memory): the bytes read, 0 at end of file. */
+    public static long read(int fd, MemorySegment buffer, long position, Object target) throws LinuxException {
+        long length = buffer.byteSize();
+        return Libc.call("pread", target, state -> (long) Libc.PREAD.invokeExact(state, fd, buffer, length, position));
+    }
+
+    /** One pwrite(2) from {@code buffer} (native memory): the bytes written. */
+    public static long write(int fd, MemorySegment buffer, long position, Object target) throws LinuxException {
+        long length = buffer.byteSize();
+        return Libc.call("pwrite", target, state -> (long) Libc.PWRITE.invokeExact(state, fd, buffer, length, position));
+    }
+
+    /** fdatasync(2): the file's data, and its size, are on the storage device. */
+    public static void syncData(int fd, Object target) throws LinuxException {
+        Libc.call("fdatasync", target, state -> (int) Libc.FDATASYNC.invokeExact(state, fd));
+    }
+
+    /**
+     * Frees the storage of [{@code position}, {@code position + length}) and makes it read as zeros, keeping the
+     * file's size (fallocate PUNCH_HOLE | KEEP_SIZE). Returns false, having done nothing, if the file system
+     * cannot punch holes.
+     */
+    public static boolean punchHole(int fd, long position, long length, Object target) throws LinuxException {
+        return Libc.callTolerating(EOPNOTSUPP, "fallocate", target, state -> (int) Libc.FALLOCATE.invokeExact(
+                state, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, position, length)) != -1;
+    }
+
+    /** Closes {@code fd} (see {@link Fds#close}). */
+    public static void close(int fd) throws LinuxException {
+        Fds.close(fd);
+    }
+}

@@ -1,0 +1,370 @@
+package io.rund.api;
+
+import static io.rund.api.LogReads.start;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.rund.auth.ExampleCertificates;
+import io.rund.cli.RundClient;
+import io.rund.logs.LogRecord;
+import io.rund.logs.LogStore;
+import io.rund.proto.v1.JobState;
+import io.rund.proto.v1.JobStatus;
+import io.rund.proto.v1.LogChunk;
+import io.rund.proto.v1.LogData;
+import io.rund.proto.v1.LogStream;
+import io.rund.proto.v1.LogsRequest;
+import io.rund.proto.v1.StopRequest;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Log fan-out at scale against a real rund on loopback with real TLS, followers multiplexed over a few HTTP/2
+ * connections as a dashboard would: a thousand followers of one job get exactly its bytes; a follower that stops
+ * reading slows neither the job nor the other followers; ten thousand followers coming and going leave nothing
+ * behind. Timings are printed, never asserted.
+ */
+class LogFanoutScaleTest {
+
+    /** Lines of "out %09d\n" on stdout and as many "err %09d\n" on stderr: 14 bytes each, 20 MB in all. */
+    private static final int LINES_PER_STREAM = 714_286;
+    private static final int FOLLOWERS = 1_000;
+    private static final int CONNECTIONS = 8;
+    /** Per stream: with a thousand streams the client holds at most this much of each unread. */
+    private static final int CLIENT_WINDOW_BYTES = 256 * 1024;
+    /** A stalled client's window: small, so that it is full after the first few chunks. */
+    private static final int STALLED_WINDOW_BYTES = 64 * 1024;
+    private static final long BIG_OUTPUT_BYTES = 200_000_000;
+    private static final String BIG_OUTPUT = "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c " + BIG_OUTPUT_BYTES;
+    private static final int ACTIVE_BESIDE_STALLED = 3;
+    private static final int CYCLES = 10_000;
+    private static final int WARM_UP_CYCLES = 1_000;
+    private static final int CYCLES_IN_FLIGHT = 64;
+    /** Allowances for the resource counts after 10,000 cycles: a leak of one fd or thread per 1,000 cycles fails. */
+    private static final int FD_ALLOWANCE = 8;
+    private static final int THREAD_ALLOWANCE = 8;
+    /** A leak of 1 KiB per follower would show as 10 MB. */
+    private static final long HEAP_ALLOWANCE_BYTES = 8L * 1024 * 1024;
+
+    @TempDir
+    static Path state;
+    private static ApiFixture rund;
+    private static RundClient alice;
+
+    @BeforeAll
+    static void startRund() throws Exception {
+        rund = ApiFixture.start(state);
+        alice = rund.client("alice");
+    }
+
+    @AfterAll
+    static void stopRund() {
+        if (alice != null) {
+            alice.close();
+        }
+        if (rund != null) {
+            rund.close();
+        }
+    }
+
+    @Test
+    void aThousandFollowersOfTwentyMegabytesEachGetExactlyWhatTheJobWrote() throws Exception {
+        byte[] out = LogReads.seq("out ", 9, 1, LINES_PER_STREAM);
+        byte[] err = LogReads.seq("err ", 9, 1, LINES_PER_STREAM);
+        byte[] outDigest = sha256(out);
+        byte[] errDigest = sha256(err);
+        long total = out.length + err.length;
+
+        String job = start(alice, "sleep 2; seq -f 'out %09g' 1 " + LINES_PER_STREAM
+                + " & seq -f 'err %09g' 1 " + LINES_PER_STREAM + " >&2; wait");
+        List<RundClient> connections = connections(CONNECTIONS, CLIENT_WINDOW_BYTES);
+        try {
+            long started = System.nanoTime();
+            List<Follower> followers = new ArrayList<>();
+            for (int i = 0; i < FOLLOWERS; i++) {
+                followers.add(Follower.start(connections.get(i % CONNECTIONS), job, Integer.MAX_VALUE));
+            }
+            for (Follower follower : followers) {
+                follower.awaitClose();
+            }
+            double seconds = (System.nanoTime() - started) / 1e9;
+            System.out.printf("fan-out: %d followers over %d connections received %d bytes each in %.1f s"
+                            + " (%.0f MB/s delivered in all)%n",
+                    FOLLOWERS, CONNECTIONS, total, seconds, FOLLOWERS * (double) total / 1e6 / seconds);
+            for (Follower follower : followers) {
+                assertEquals(Status.Code.OK, follower.status().getCode(), follower.status().toString());
+                assertEquals(List.of(), follower.problems);
+                assertEquals(total, follower.next, "bytes received, contiguous from offset 0");
+                assertArrayEquals(outDigest, follower.digest(LogStream.LOG_STREAM_STDOUT), "sha256 of stdout");
+                assertArrayEquals(errDigest, follower.digest(LogStream.LOG_STREAM_STDERR), "sha256 of stderr");
+                assertEquals(JobState.JOB_STATE_EXITED, follower.trailer.getState());
+                assertEquals(0, follower.trailer.getExitCode().getValue());
+            }
+        } finally {
+            connections.forEach(RundClient::close);
+        }
+    }
+
+    @Test
+    void aFollowerThatStopsReadingSlowsNeitherTheJobNorTheOtherFollowers() throws Exception {
+        byte[] expected = sha256(bigOutput());
+        String command = "sleep 2; " + BIG_OUTPUT;
+
+        String alone = start(alice, command);
+        LogReads.awaitEnd(alice, alone);
+        Duration withoutFollowers = writeDuration(alone);
+
+        List<RundClient> stalledConnections = connections(2, STALLED_WINDOW_BYTES);
+        List<RundClient> activeConnection = connections(1, CLIENT_WINDOW_BYTES);
+        try {
+            String stalledOnly = start(alice, command);
+            Follower stalled = Follower.start(stalledConnections.get(0), stalledOnly, 1);
+            LogStore stalledOnlyLog = rund.log(stalledOnly);
+            LogReads.until(() -> stalledOnlyLog.followerCount() == 1, "the stalled follower is in");
+            LogReads.awaitEnd(alice, stalledOnly);
+            Duration withStalled = writeDuration(stalledOnly);
+
+            String shared = start(alice, command);
+            Follower stalledToo = Follower.start(stalledConnections.get(1), shared, 1);
+            List<Follower> active = new ArrayList<>();
+            for (int i = 0; i < ACTIVE_BESIDE_STALLED; i++) {
+                active.add(Follower.start(activeConnection.getFirst(), shared, Integer.MAX_VALUE));
+            }
+            for (Follower follower : active) {
+                follower.awaitClose();
+            }
+            JobStatus end = LogReads.awaitEnd(alice, shared);
+            Duration withStalledAndActive = writeDuration(shared);
+
+            System.out.printf("a job writing %d MB took %d ms alone, %d ms with a stalled follower (ratio %.2f),"
+                            + " %d ms with a stalled and %d active followers (ratio %.2f; these compete for the 2 cores)%n",
+                    BIG_OUTPUT_BYTES / 1_000_000, withoutFollowers.toMillis(), withStalled.toMillis(),
+                    ratio(withStalled, withoutFollowers), withStalledAndActive.toMillis(), ACTIVE_BESIDE_STALLED,
+                    ratio(withStalledAndActive, withoutFollowers));
+
+            assertEquals(0, end.getExitCode().getValue());
+            for (Follower follower : active) {
+                assertEquals(Status.Code.OK, follower.status().getCode(), follower.status().toString());
+                assertEquals(List.of(), follower.problems);
+                assertEquals(BIG_OUTPUT_BYTES, follower.next);
+                assertArrayEquals(expected, follower.digest(LogStream.LOG_STREAM_STDOUT));
+                assertNotNull(follower.trailer);
+            }
+            for (Follower follower : List.of(stalled, stalledToo)) {
+                assertEquals(1, follower.messages.get(), "the stalled follower asked for one chunk only");
+                assertTrue(!follower.closed.isDone(), "the stalled follower is still there, waiting");
+            }
+            LogStore sharedLog = rund.log(shared);
+            assertEquals(1, sharedLog.followerCount(), "only the stalled follower is left");
+            stalled.call.cancel("done", null);
+            stalledToo.call.cancel("done", null);
+            LogReads.until(() -> stalledOnlyLog.followerCount() == 0 && sharedLog.followerCount() == 0,
+                    "the stalled followers left when cancelled");
+        } finally {
+            stalledConnections.forEach(RundClient::close);
+            activeConnection.forEach(RundClient::close);
+        }
+    }
+
+    @Test
+    void tenThousandFollowersComingAndGoingLeaveHeapThreadsAndFilesWhereTheyWere() throws Exception {
+        String job = start(alice, "echo ready; exec sleep 1000");
+        LogStore log = rund.log(job);
+        LogReads.until(() -> log.size() > 0, "the job wrote its line");
+        List<RundClient> connections = connections(4, CLIENT_WINDOW_BYTES);
+        try {
+            cycle(connections, job, WARM_UP_CYCLES);
+            LogReads.until(() -> log.followerCount() == 0, "warm-up followers left");
+            Resources before = Resources.measure();
+            cycle(connections, job, CYCLES);
+            LogReads.until(() -> log.followerCount() == 0, "every follower left");
+            Resources after = Resources.measure();
+            System.out.printf("%d follower connect/disconnect cycles: heap after GC %d -> %d KiB, threads %d -> %d,"
+                            + " open fds %d -> %d%n", CYCLES, before.heapBytes / 1024, after.heapBytes / 1024,
+                    before.threads, after.threads, before.fds, after.fds);
+            assertTrue(after.fds - before.fds <= FD_ALLOWANCE, "open fds " + before.fds + " -> " + after.fds);
+            assertTrue(after.threads - before.threads <= THREAD_ALLOWANCE, "threads " + before.threads + " -> " + after.threads);
+            assertTrue(after.heapBytes - before.heapBytes <= HEAP_ALLOWANCE_BYTES,
+                    "heap after GC " + before.heapBytes + " -> " + after.heapBytes);
+        } finally {
+            connections.forEach(RundClient::close);
+            alice.stop(StopRequest.newBuilder().setJobId(job).build());
+        }
+    }
+
+    /** {@code count} followers, each opened, given its first chunk and then cancelled, {@link #CYCLES_IN_FLIGHT} at a time. */
+    private static void cycle(List<RundClient> connections, String job, int count) throws InterruptedException {
+        Semaphore inFlight = new Semaphore(CYCLES_IN_FLIGHT);
+        AtomicInteger unexpected = new AtomicInteger();
+        CountDownLatch done = new CountDownLatch(count);
+        for (int i = 0; i < count; i++) {
+            inFlight.acquire();
+            ClientCall<LogsRequest, LogChunk> call = connections.get(i % connections.size()).newLogsCall(CallOptions.DEFAULT);
+            call.start(new ClientCall.Listener<>() {
+                @Override
+                public void onMessage(LogChunk chunk) {
+                    call.cancel("seen enough", null);
+                }
+
+                @Override
+                public void onClose(Status status, Metadata trailers) {
+                    if (status.getCode() != Status.Code.CANCELLED) {
+                        unexpected.incrementAndGet();
+                    }
+                    inFlight.release();
+                    done.countDown();
+                }
+            }, new Metadata());
+            call.sendMessage(LogReads.request(job).setFollow(true).build());
+            call.halfClose();
+            call.request(1);
+        }
+        assertTrue(done.await(LogReads.HANG_GUARD.toSeconds(), TimeUnit.SECONDS), "cycles done");
+        assertEquals(0, unexpected.get(), "cycles that ended otherwise than cancelled after their first chunk");
+    }
+
+    /** Heap after a full GC, live threads and open file descriptors of this JVM (daemon and clients). */
+    private record Resources(long heapBytes, int threads, long fds) {
+        static Resources measure() throws IOException, InterruptedException {
+            for (int i = 0; i < 3; i++) {
+                System.gc();
+                Thread.sleep(100);
+            }
+            long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+            int threads = ManagementFactory.getThreadMXBean().getThreadCount();
+            try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+                return new Resources(heap, threads, fds.count());
+            }
+        }
+    }
+
+    /** One follower driven asynchronously: checks offsets are contiguous and hashes each stream as it comes. */
+    private static final class Follower {
+        final ClientCall<LogsRequest, LogChunk> call;
+        final MessageDigest stdout = sha256();
+        final MessageDigest stderr = sha256();
+        final List<String> problems = new ArrayList<>();
+        final AtomicInteger messages = new AtomicInteger();
+        final CompletableFuture<Status> closed = new CompletableFuture<>();
+        long next;
+        JobStatus trailer;
+
+        private Follower(ClientCall<LogsRequest, LogChunk> call) {
+            this.call = call;
+        }
+
+        /** Follows {@code job} from the start, asking for {@code chunks} chunks (MAX_VALUE: all). */
+        static Follower start(RundClient client, String job, int chunks) {
+            Follower follower = new Follower(client.newLogsCall(CallOptions.DEFAULT));
+            follower.call.start(new ClientCall.Listener<>() {
+                @Override
+                public void onMessage(LogChunk chunk) {
+                    follower.messages.incrementAndGet();
+                    follower.take(chunk);
+                }
+
+                @Override
+                public void onClose(Status status, Metadata trailers) {
+                    follower.closed.complete(status);
+                }
+            }, new Metadata());
+            follower.call.sendMessage(LogReads.request(job).setFollow(true).build());
+            follower.call.halfClose();
+            follower.call.request(chunks);
+            return follower;
+        }
+
+        private void take(LogChunk chunk) {
+            if (chunk.hasTrailer()) {
+                trailer = chunk.getTrailer().getStatus();
+                return;
+            }
+            LogData data = chunk.getData();
+            if (data.getOffset() != next && problems.size() < 10) {
+                problems.add("chunk at " + data.getOffset() + ", expected " + next);
+            }
+            for (ByteBuffer bytes : data.getData().asReadOnlyByteBufferList()) {
+                (data.getStream() == LogStream.LOG_STREAM_STDERR ? stderr : stdout).update(bytes);
+            }
+            next = data.getOffset() + data.getData().size();
+        }
+
+        byte[] digest(LogStream stream) {
+            return (stream == LogStream.LOG_STREAM_STDERR ? stderr : stdout).digest();
+        }
+
+        Status status() {
+            return closed.join();
+        }
+
+        void awaitClose() throws Exception {
+            closed.get(LogReads.HANG_GUARD.toSeconds(), TimeUnit.SECONDS);
+        }
+    }
+
+    private static List<RundClient> connections(int count, int windowBytes) throws Exception {
+        List<RundClient> clients = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            clients.add(RundClient.connect(rund.address(), ExampleCertificates.files("alice"),
+                    new RundClient.Transport(windowBytes, Runnable::run)));
+        }
+        return clients;
+    }
+
+    /** From the first to the last record the job wrote, by the log's own timestamps. */
+    private static Duration writeDuration(String job) throws Exception {
+        LogStore log = rund.log(job);
+        LogRecord first = log.read(0, 1).getFirst();
+        LogRecord last = log.read(log.size() - 1, 1).getFirst();
+        return Duration.between(first.timestamp(), last.timestamp());
+    }
+
+    private static byte[] bigOutput() {
+        byte[] line = "0123456789abcdefghijklmnopqrstuvwxyz\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] all = new byte[(int) BIG_OUTPUT_BYTES];
+        for (int at = 0; at < all.length; at += line.length) {
+            System.arraycopy(line, 0, all, at, Math.min(line.length, all.length - at));
+        }
+        return all;
+    }
+
+    private static double ratio(Duration with, Duration without) {
+        return (double) with.toNanos() / Math.max(1, without.toNanos());
+    }
+
+    private static byte[] sha256(byte[] bytes) {
+        return sha256().digest(bytes);
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

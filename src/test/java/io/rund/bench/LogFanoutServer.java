@@ -1,0 +1,95 @@
+package io.rund.bench;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.rund.Daemon;
+import io.rund.api.ApiServer;
+import io.rund.api.ApiSettings;
+import io.rund.api.JobServiceImpl;
+import io.rund.auth.ExampleCertificates;
+import io.rund.proto.v1.JobControllerPowerApi;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+
+/**
+ * The server side of {@link LogFanoutBenchmark}, in a process of its own so that its heap and RSS are its own:
+ * a real rund (engine in a private cgroup v2 subtree and state directory, API on an ephemeral loopback port
+ * with the example certificates), serving Logs either as rund does or as the polling baseline does. It prints
+ * {@code READY <port>}, then answers each {@code MEASURE} line on stdin with {@code HEAP <bytes after GC>},
+ * and shuts down (stopping every job, removing its cgroups) at {@code QUIT} or end of input.
+ * <p>
+ * Usage: {@code LogFanoutServer rund|baseline POLL_MILLIS}
+ */
+public final class LogFanoutServer {
+
+    static final String READY = "READY ";
+    static final String MEASURE = "MEASURE";
+    static final String HEAP = "HEAP ";
+    static final String QUIT = "QUIT";
+    private static final Path UNIFIED = Path.of("/sys/fs/cgroup/unified");
+    private static final Duration ASK_TIMEOUT = Duration.ofSeconds(30);
+    private static final int GC_ROUNDS = 3;
+    private static final long GC_PAUSE_MILLIS = 200;
+    /** Far above the follower counts measured: the caps are not what is measured here. */
+    private static final int FOLLOWER_CAP = 100_000;
+
+    private LogFanoutServer() {}
+
+    public static void main(String[] args) throws Exception {
+        boolean baseline = args[0].equals("baseline");
+        Duration poll = Duration.ofMillis(Long.parseLong(args[1]));
+        Path state = Files.createTempDirectory("rund-bench-state-");
+        Path cgroupRoot = UNIFIED.resolve("rund-bench-" + UUID.randomUUID().toString().substring(0, 8));
+        Config config = ConfigFactory.parseString(String.join("\n",
+                        "rund.state-directory = \"" + state + "\"",
+                        "rund.cgroup.root = \"" + cgroupRoot + "\"",
+                        "rund.jobs.stop-grace-period = 1s",
+                        "rund.admin-sans = [\"DNS:admin.example\"]",
+                        "rund.logs.max-followers-per-job = " + FOLLOWER_CAP,
+                        "rund.logs.max-followers-per-identity = " + FOLLOWER_CAP))
+                .withFallback(ConfigFactory.load());
+        Daemon daemon = Daemon.start(config);
+        JobServiceImpl rund = new JobServiceImpl(daemon.registry(), daemon.system(), ASK_TIMEOUT);
+        JobControllerPowerApi service = baseline
+                ? new PollingLogService(rund, daemon.registry(), daemon.system(), poll)
+                : rund;
+        ApiServer server = ApiServer.start(daemon.system(), new ApiSettings("127.0.0.1", 0, ExampleCertificates.server()), service)
+                .toCompletableFuture().get();
+        System.out.println(READY + server.localAddress().getPort());
+        System.out.flush();
+        try (BufferedReader commands = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+            for (String line; (line = commands.readLine()) != null && !line.equals(QUIT); ) {
+                if (line.equals(MEASURE)) {
+                    System.out.println(HEAP + heapAfterGc());
+                    System.out.flush();
+                }
+            }
+        } finally {
+            daemon.shutdown().join();
+            deleteTree(state);
+        }
+        System.exit(0);
+    }
+
+    private static long heapAfterGc() throws InterruptedException {
+        for (int i = 0; i < GC_ROUNDS; i++) {
+            System.gc();
+            Thread.sleep(GC_PAUSE_MILLIS);
+        }
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    private static void deleteTree(Path root) throws java.io.IOException {
+        try (var paths = Files.walk(root)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
+    }
+}
