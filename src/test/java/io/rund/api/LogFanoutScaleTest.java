@@ -61,6 +61,8 @@ class LogFanoutScaleTest {
     private static final long BIG_OUTPUT_BYTES = 200_000_000;
     private static final String BIG_OUTPUT = "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c " + BIG_OUTPUT_BYTES;
     private static final int ACTIVE_BESIDE_STALLED = 3;
+    /** Runs alone and with a stalled follower, each; the fastest of each is compared. */
+    private static final int ROUNDS = 2;
     private static final int CYCLES = 10_000;
     private static final int WARM_UP_CYCLES = 1_000;
     private static final int CYCLES_IN_FLIGHT = 64;
@@ -132,24 +134,33 @@ class LogFanoutScaleTest {
     @Test
     void aFollowerThatStopsReadingSlowsNeitherTheJobNorTheOtherFollowers() throws Exception {
         byte[] expected = sha256(bigOutput());
-        String command = "sleep 2; " + BIG_OUTPUT;
-
-        String alone = start(alice, command);
-        LogReads.awaitEnd(alice, alone);
-        Duration withoutFollowers = writeDuration(alone);
-
-        List<RundClient> stalledConnections = connections(2, STALLED_WINDOW_BYTES);
+        // The followers get a second to be in before the job writes; its writing time is measured from its records.
+        String command = "sleep 1; " + BIG_OUTPUT;
+        List<RundClient> stalledConnections = connections(ROUNDS + 1, STALLED_WINDOW_BYTES);
         List<RundClient> activeConnection = connections(1, CLIENT_WINDOW_BYTES);
+        List<Follower> stalled = new ArrayList<>();
+        List<LogStore> stalledLogs = new ArrayList<>();
         try {
-            String stalledOnly = start(alice, command);
-            Follower stalled = Follower.start(stalledConnections.get(0), stalledOnly, 1);
-            LogStore stalledOnlyLog = rund.log(stalledOnly);
-            LogReads.until(() -> stalledOnlyLog.followerCount() == 1, "the stalled follower is in");
-            LogReads.awaitEnd(alice, stalledOnly);
-            Duration withStalled = writeDuration(stalledOnly);
+            // Alone and with a stalled follower, alternately; the fastest of each counts (the machine is shared).
+            Duration withoutFollowers = null;
+            Duration withStalled = null;
+            for (int round = 0; round < ROUNDS; round++) {
+                String alone = start(alice, BIG_OUTPUT);
+                LogReads.awaitEnd(alice, alone);
+                withoutFollowers = shortest(withoutFollowers, writeDuration(alone));
+
+                String stalledOnly = start(alice, command);
+                stalled.add(Follower.start(stalledConnections.get(round), stalledOnly, 1));
+                LogStore stalledOnlyLog = rund.log(stalledOnly);
+                stalledLogs.add(stalledOnlyLog);
+                LogReads.until(() -> stalledOnlyLog.followerCount() == 1, "the stalled follower is in");
+                LogReads.awaitEnd(alice, stalledOnly);
+                withStalled = shortest(withStalled, writeDuration(stalledOnly));
+            }
 
             String shared = start(alice, command);
-            Follower stalledToo = Follower.start(stalledConnections.get(1), shared, 1);
+            Follower stalledToo = Follower.start(stalledConnections.get(ROUNDS), shared, 1);
+            stalled.add(stalledToo);
             List<Follower> active = new ArrayList<>();
             for (int i = 0; i < ACTIVE_BESIDE_STALLED; i++) {
                 active.add(Follower.start(activeConnection.getFirst(), shared, Integer.MAX_VALUE));
@@ -160,10 +171,10 @@ class LogFanoutScaleTest {
             JobStatus end = LogReads.awaitEnd(alice, shared);
             Duration withStalledAndActive = writeDuration(shared);
 
-            System.out.printf("a job writing %d MB took %d ms alone, %d ms with a stalled follower (ratio %.2f),"
+            System.out.printf("a job writing %d MB took %d ms alone, %d ms with a stalled follower (ratio %.2f; fastest of %d each),"
                             + " %d ms with a stalled and %d active followers (ratio %.2f; these compete for the 2 cores)%n",
                     BIG_OUTPUT_BYTES / 1_000_000, withoutFollowers.toMillis(), withStalled.toMillis(),
-                    ratio(withStalled, withoutFollowers), withStalledAndActive.toMillis(), ACTIVE_BESIDE_STALLED,
+                    ratio(withStalled, withoutFollowers), ROUNDS, withStalledAndActive.toMillis(), ACTIVE_BESIDE_STALLED,
                     ratio(withStalledAndActive, withoutFollowers));
 
             assertEquals(0, end.getExitCode().getValue());
@@ -174,15 +185,15 @@ class LogFanoutScaleTest {
                 assertArrayEquals(expected, follower.digest(LogStream.LOG_STREAM_STDOUT));
                 assertNotNull(follower.trailer);
             }
-            for (Follower follower : List.of(stalled, stalledToo)) {
+            for (Follower follower : stalled) {
                 assertEquals(1, follower.messages.get(), "the stalled follower asked for one chunk only");
                 assertTrue(!follower.closed.isDone(), "the stalled follower is still there, waiting");
             }
             LogStore sharedLog = rund.log(shared);
             assertEquals(1, sharedLog.followerCount(), "only the stalled follower is left");
-            stalled.call.cancel("done", null);
-            stalledToo.call.cancel("done", null);
-            LogReads.until(() -> stalledOnlyLog.followerCount() == 0 && sharedLog.followerCount() == 0,
+            stalledLogs.add(sharedLog);
+            stalled.forEach(follower -> follower.call.cancel("done", null));
+            LogReads.until(() -> stalledLogs.stream().allMatch(log -> log.followerCount() == 0),
                     "the stalled followers left when cancelled");
         } finally {
             stalledConnections.forEach(RundClient::close);
@@ -350,6 +361,10 @@ class LogFanoutScaleTest {
             System.arraycopy(line, 0, all, at, Math.min(line.length, all.length - at));
         }
         return all;
+    }
+
+    private static Duration shortest(Duration best, Duration next) {
+        return best == null || next.compareTo(best) < 0 ? next : best;
     }
 
     private static double ratio(Duration with, Duration without) {

@@ -7,6 +7,7 @@ import io.grpc.Status;
 import io.rund.auth.ExampleCertificates;
 import io.rund.cli.HostPort;
 import io.rund.cli.RundClient;
+import io.rund.proto.v1.ListRequest;
 import io.rund.proto.v1.LogChunk;
 import io.rund.proto.v1.LogData;
 import io.rund.proto.v1.LogsRequest;
@@ -109,6 +110,7 @@ public final class LogFanoutBenchmark {
 
     /** Measures every follower count against rund and the baseline, each in a fresh server process. */
     public static List<Figures> run(Options options) throws Exception {
+        LOAD_BEFORE.set(loadAverage());
         if (!Files.exists(CGROUP_V2) || !"root".equals(System.getProperty("user.name"))) {
             throw new IllegalStateException("the benchmark runs a real rund: it needs root and a cgroup v2 mount at "
                     + CGROUP_V2.getParent());
@@ -136,8 +138,10 @@ public final class LogFanoutBenchmark {
             List<RundClient> connections = new ArrayList<>();
             int connectionCount = (followers + options.followersPerConnection() - 1) / options.followersPerConnection();
             for (int i = 0; i < connectionCount; i++) {
-                connections.add(RundClient.connect(new HostPort("localhost", rund.port), ExampleCertificates.files("alice"),
-                        new RundClient.Transport(options.clientWindowBytes(), Runnable::run)));
+                RundClient connection = RundClient.connect(new HostPort("localhost", rund.port),
+                        ExampleCertificates.files("alice"), new RundClient.Transport(options.clientWindowBytes(), Runnable::run));
+                connections.add(connection);
+                connection.list(ListRequest.getDefaultInstance()); // one TLS handshake at a time, before any stream
             }
             try {
                 String job = connections.getFirst().start(StartRequest.newBuilder().setCommand("sh").addArgs("-c")
@@ -404,7 +408,9 @@ public final class LogFanoutBenchmark {
                     f.followers(), f.deliveredMBps(), f.latencyP50Millis(), f.latencyP99Millis(),
                     f.heapKiBPerFollower(), f.rssKiBPerFollower()));
         }
-        md.append("\nClient and server share the machine's cores, so delivered MB/s is what both ends together sustain.\n");
+        md.append("\nClient and server share the machine's cores, so delivered MB/s is what both ends together sustain.")
+                .append(" Other work on the machine (1-minute load average): ").append(LOAD_BEFORE.get())
+                .append(" when the benchmark started, ").append(loadAverage()).append(" when it ended.\n");
         md.append(REPORT_END).append("\n");
         return md.toString();
     }
@@ -419,6 +425,13 @@ public final class LogFanoutBenchmark {
                 : existing + (existing.endsWith("\n\n") ? "" : "\n") + section;
         Files.createDirectories(report.toAbsolutePath().getParent());
         Files.writeString(report, updated);
+    }
+
+    private static final java.util.concurrent.atomic.AtomicReference<String> LOAD_BEFORE =
+            new java.util.concurrent.atomic.AtomicReference<>("unknown");
+
+    private static String loadAverage() throws IOException {
+        return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
     }
 
     private static String machine() throws IOException {

@@ -70,6 +70,26 @@ class JobEngineTest {
     }
 
     @Test
+    void awaitEndAnswersOnceTheJobHasEndedOrAtOnceIfItHas() throws Exception {
+        String id = engine.started(JobSpec.of("sh", "-c", "exec >&- 2>&-; sleep 1; exit 5"));
+        var waiting = engine.testKit.<JobRegistry.StatusResult>createTestProbe();
+        engine.registry.tell(new JobRegistry.AwaitEnd(id, EngineFixture.ALICE, waiting.ref()));
+        engine.log(id); // the output is closed at once; the job runs on for a second
+        waiting.expectNoMessage(Duration.ofMillis(300));
+        JobStatus end = assertInstanceOf(JobRegistry.StatusReport.class, waiting.receiveMessage(EngineFixture.WAIT)).status();
+        assertEquals(JobState.EXITED, end.state());
+        assertEquals(5, end.exitCode());
+
+        var late = engine.testKit.<JobRegistry.StatusResult>createTestProbe();
+        engine.registry.tell(new JobRegistry.AwaitEnd(id, EngineFixture.ALICE, late.ref()));
+        assertEquals(end, assertInstanceOf(JobRegistry.StatusReport.class, late.receiveMessage(EngineFixture.WAIT)).status());
+
+        var stranger = engine.testKit.<JobRegistry.StatusResult>createTestProbe();
+        engine.registry.tell(new JobRegistry.AwaitEnd(id, java.util.Set.of("DNS:carol.example"), stranger.ref()));
+        assertInstanceOf(JobRegistry.JobNotFound.class, stranger.receiveMessage(EngineFixture.WAIT));
+    }
+
+    @Test
     void exitCodesAndSignalsAreReportedAsSuch() throws Exception {
         JobStatus three = engine.awaitEnd(engine.started(JobSpec.of("sh", "-c", "exit 3")));
         assertEquals(3, three.exitCode());
