@@ -44,6 +44,8 @@ public final class JobServiceImpl implements JobControllerPowerApi {
 
     /** How often a following Logs call, whose output has ended, looks for the job's final status. */
     static final Duration FINAL_STATUS_POLL = Duration.ofMillis(20);
+    /** A Status call waiting for the job's end gives up this much before its ask would time out. */
+    static final Duration AWAIT_END_MARGIN = Duration.ofSeconds(1);
 
     private final ActorRef<JobRegistry.Command> registry;
     private final ActorSystem<?> system;
@@ -87,7 +89,9 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     @Override
     public CompletionStage<StatusResponse> status(StatusRequest in, Metadata metadata) {
         Set<String> caller = PeerIdentityHeader.read(metadata);
-        return withValidId(in.getJobId(), () -> currentStatus(in.getJobId(), caller)
+        return withValidId(in.getJobId(), () -> (in.getWaitForEnd()
+                        ? endStatus(in.getJobId(), caller)
+                        : currentStatus(in.getJobId(), caller))
                 .thenApply(status -> StatusResponse.newBuilder().setStatus(ProtoMapping.toProto(status)).build()));
     }
 
@@ -158,6 +162,18 @@ public final class JobServiceImpl implements JobControllerPowerApi {
 
     private CompletionStage<JobStatus> currentStatus(String jobId, Set<String> caller) {
         return this.<JobRegistry.StatusResult>ask(replyTo -> new JobRegistry.GetStatus(jobId, caller, replyTo))
+                .thenCompose(JobServiceImpl::statusOrNotFound);
+    }
+
+    /**
+     * The job's status once it has ended, or the status it has when the registry's wait is over: shorter than
+     * the ask by {@link #AWAIT_END_MARGIN}, so that a long wait answers with a status rather than UNAVAILABLE.
+     */
+    private CompletionStage<JobStatus> endStatus(String jobId, Set<String> caller) {
+        Duration atMost = askTimeout.compareTo(AWAIT_END_MARGIN.multipliedBy(2)) > 0
+                ? askTimeout.minus(AWAIT_END_MARGIN)
+                : askTimeout.dividedBy(2);
+        return this.<JobRegistry.StatusResult>ask(replyTo -> new JobRegistry.AwaitEnd(jobId, caller, atMost, replyTo))
                 .thenCompose(JobServiceImpl::statusOrNotFound);
     }
 
