@@ -1,7 +1,5 @@
 package io.rund.cli;
 
-import io.grpc.netty.shaded.io.netty.util.internal.logging.InternalLoggerFactory;
-import io.grpc.netty.shaded.io.netty.util.internal.logging.JdkLoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -44,8 +42,6 @@ public final class RundCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        // Netty would log through SLF4J (logback, debug level when unconfigured): the CLI's output is its own.
-        InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
         System.exit(execute(System.out, System.err, args));
     }
 

@@ -1,26 +1,14 @@
 package io.rund.cli;
 
-import com.google.protobuf.Descriptors;
-import com.google.protobuf.Message;
-import io.grpc.CallOptions;
-import io.grpc.ClientInterceptor;
-import io.grpc.ManagedChannel;
-import io.grpc.MethodDescriptor;
-import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
-import io.grpc.protobuf.ProtoUtils;
-import io.grpc.stub.ClientCalls;
 import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsFiles;
 import io.rund.auth.TlsSetupException;
+import io.rund.cli.http2.GrpcChannel;
+import io.rund.cli.http2.Header;
 import io.rund.proto.v1.ListRequest;
 import io.rund.proto.v1.ListResponse;
 import io.rund.proto.v1.LogChunk;
 import io.rund.proto.v1.LogsRequest;
-import io.rund.proto.v1.RundProto;
 import io.rund.proto.v1.StartRequest;
 import io.rund.proto.v1.StartResponse;
 import io.rund.proto.v1.StatusRequest;
@@ -28,62 +16,46 @@ import io.rund.proto.v1.StatusResponse;
 import io.rund.proto.v1.StopRequest;
 import io.rund.proto.v1.StopResponse;
 
-import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLContext;
 import java.time.Duration;
 import java.util.Iterator;
-import java.util.concurrent.TimeUnit;
+import java.util.List;
 
 /**
- * The CLI's connection to one rund server: plain grpc-java over Netty with the JDK's TLS (TLS 1.3 only, client
- * certificate from PEM files). The JDK provider is required: the BoringSSL bundled with grpc-netty-shaded cannot
- * sign with P-521 keys. Method descriptors are built from the proto descriptor, so no grpc-java code generator
- * is needed; no ActorSystem is started.
+ * The CLI's connection to one rund server: gRPC over a small HTTP/2 client on the JDK's own TLS ({@link GrpcChannel};
+ * TLS 1.3 only, client certificate from PEM files), connected on the first call. It loads no gRPC or Netty
+ * runtime and reads no proto descriptors, so a one-shot command starts fast. Failed calls throw
+ * io.grpc.StatusRuntimeException with grpc-java's codes, the I/O error as the cause.
  */
 public final class RundClient implements AutoCloseable {
 
     /** Longest a unary call may take: Stop waits for the job to end (grace period, then kill). */
     public static final Duration UNARY_DEADLINE = Duration.ofSeconds(60);
 
-    private static final Descriptors.ServiceDescriptor SERVICE = RundProto.getDescriptor().findServiceByName("JobController");
-    private static final MethodDescriptor<StartRequest, StartResponse> START =
-            unary("Start", StartRequest.getDefaultInstance(), StartResponse.getDefaultInstance());
-    private static final MethodDescriptor<StopRequest, StopResponse> STOP =
-            unary("Stop", StopRequest.getDefaultInstance(), StopResponse.getDefaultInstance());
-    private static final MethodDescriptor<StatusRequest, StatusResponse> STATUS =
-            unary("Status", StatusRequest.getDefaultInstance(), StatusResponse.getDefaultInstance());
-    private static final MethodDescriptor<ListRequest, ListResponse> LIST =
-            unary("List", ListRequest.getDefaultInstance(), ListResponse.getDefaultInstance());
-    private static final MethodDescriptor<LogsRequest, LogChunk> LOGS = method("Logs", MethodDescriptor.MethodType.SERVER_STREAMING,
-            LogsRequest.getDefaultInstance(), LogChunk.getDefaultInstance());
+    private static final String SERVICE = "rund.v1.JobController/";
 
-    private final ManagedChannel channel;
+    private final GrpcChannel channel;
     private final HostPort address;
 
-    private RundClient(ManagedChannel channel, HostPort address) {
+    private RundClient(GrpcChannel channel, HostPort address) {
         this.channel = channel;
         this.address = address;
     }
 
-    /** {@code interceptors} see every call (for example to attach metadata); the CLI uses none. */
-    public static RundClient connect(HostPort address, TlsFiles tls, ClientInterceptor... interceptors) throws CliException {
-        SslContext ssl;
+    public static RundClient connect(HostPort address, TlsFiles tls) throws CliException {
+        return connect(address, tls, List.of());
+    }
+
+    /** {@code headers} go with every call; the CLI sends none, tests use them to try to claim an identity. */
+    public static RundClient connect(HostPort address, TlsFiles tls, List<Header> headers) throws CliException {
+        SSLContext context;
         try {
-            ssl = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
-                    .keyManager(TlsContexts.keyManager(tls))
-                    .trustManager(TlsContexts.trustManagers(tls))
-                    .protocols(TlsContexts.TLS_1_3)
-                    .build();
+            context = TlsContexts.client(tls);
         } catch (TlsSetupException e) {
             throw new CliException(ExitCodes.USAGE, e.getMessage(), e);
-        } catch (SSLException e) {
-            throw new CliException(ExitCodes.USAGE, "cannot set up TLS with " + tls + ": " + e.getMessage(), e);
         }
         String host = address.anyHost() ? "localhost" : address.host();
-        ManagedChannel channel = NettyChannelBuilder.forAddress(host, address.port())
-                .sslContext(ssl)
-                .intercept(interceptors)
-                .build();
-        return new RundClient(channel, new HostPort(host, address.port()));
+        return new RundClient(new GrpcChannel(context, host, address.port(), headers), new HostPort(host, address.port()));
     }
 
     public HostPort address() {
@@ -91,47 +63,28 @@ public final class RundClient implements AutoCloseable {
     }
 
     public StartResponse start(StartRequest request) {
-        return ClientCalls.blockingUnaryCall(channel, START, unaryOptions(), request);
+        return channel.unary(SERVICE + "Start", request, StartResponse.parser(), UNARY_DEADLINE);
     }
 
     public StopResponse stop(StopRequest request) {
-        return ClientCalls.blockingUnaryCall(channel, STOP, unaryOptions(), request);
+        return channel.unary(SERVICE + "Stop", request, StopResponse.parser(), UNARY_DEADLINE);
     }
 
     public StatusResponse status(StatusRequest request) {
-        return ClientCalls.blockingUnaryCall(channel, STATUS, unaryOptions(), request);
+        return channel.unary(SERVICE + "Status", request, StatusResponse.parser(), UNARY_DEADLINE);
     }
 
     public ListResponse list(ListRequest request) {
-        return ClientCalls.blockingUnaryCall(channel, LIST, unaryOptions(), request);
+        return channel.unary(SERVICE + "List", request, ListResponse.parser(), UNARY_DEADLINE);
     }
 
     /** The job's log records, then one trailer; errors surface as StatusRuntimeException from the iterator. */
     public Iterator<LogChunk> logs(LogsRequest request) {
-        return ClientCalls.blockingServerStreamingCall(channel, LOGS, CallOptions.DEFAULT, request);
+        return channel.serverStreaming(SERVICE + "Logs", request, LogChunk.parser());
     }
 
     @Override
     public void close() {
-        channel.shutdownNow();
-    }
-
-    private static CallOptions unaryOptions() {
-        return CallOptions.DEFAULT.withDeadlineAfter(UNARY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    private static <Q extends Message, R extends Message> MethodDescriptor<Q, R> unary(String name, Q request, R response) {
-        return method(name, MethodDescriptor.MethodType.UNARY, request, response);
-    }
-
-    private static <Q extends Message, R extends Message> MethodDescriptor<Q, R> method(
-            String name, MethodDescriptor.MethodType type, Q request, R response) {
-        Descriptors.MethodDescriptor method = SERVICE.findMethodByName(name);
-        return MethodDescriptor.<Q, R>newBuilder()
-                .setType(type)
-                .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE.getFullName(), method.getName()))
-                .setRequestMarshaller(ProtoUtils.marshaller(request))
-                .setResponseMarshaller(ProtoUtils.marshaller(response))
-                .build();
+        channel.close();
     }
 }

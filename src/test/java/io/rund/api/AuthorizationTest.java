@@ -1,12 +1,10 @@
 package io.rund.api;
 
-import io.grpc.ClientInterceptor;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.MetadataUtils;
 import io.rund.auth.ExampleCertificates;
 import io.rund.cli.RundClient;
+import io.rund.cli.http2.Header;
 import io.rund.proto.v1.JobStatus;
 import io.rund.proto.v1.ListRequest;
 import io.rund.proto.v1.LogChunk;
@@ -20,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 
@@ -108,13 +107,12 @@ class AuthorizationTest {
     @Test
     void headersNamingAnIdentityChangeNothing() throws Exception {
         String job = startSleeper("alice");
-        Metadata claims = new Metadata();
+        List<Header> claims = new ArrayList<>();
         for (String name : List.of(PeerIdentityHeader.NAME, "x-rund-identity", "x-forwarded-client-cert", "x-ssl-client-san")) {
-            claims.put(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER), "DNS:alice.example,URI:spiffe://rund/team-a");
-            claims.put(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER), "DNS:admin.example");
+            claims.add(new Header(name, "DNS:alice.example,URI:spiffe://rund/team-a"));
+            claims.add(new Header(name, "DNS:admin.example"));
         }
-        ClientInterceptor spoof = MetadataUtils.newAttachHeadersInterceptor(claims);
-        try (RundClient carol = RundClient.connect(rund.address(), ExampleCertificates.files("carol"), spoof)) {
+        try (RundClient carol = RundClient.connect(rund.address(), ExampleCertificates.files("carol"), claims)) {
             assertNotFound(() -> carol.status(StatusRequest.newBuilder().setJobId(job).build()));
             assertNotFound(() -> carol.stop(StopRequest.newBuilder().setJobId(job).build()));
             assertFalse(ids(carol).contains(job));
