@@ -19,19 +19,28 @@ public final class ConnectionOptions {
 
     private static final Pattern NATIVE_ERROR_PREFIX = Pattern.compile("^.*failed with error\\(-?\\d+\\): ");
 
-    @Option(names = "--addr", paramLabel = "HOST:PORT", defaultValue = "${env:RUND_ADDR:-localhost:8000}",
+    static final String ADDR_ENV = "RUND_ADDR";
+    static final String CA_ENV = "RUND_CA";
+    static final String CERT_ENV = "RUND_CERT";
+    static final String KEY_ENV = "RUND_KEY";
+    static final String DEFAULT_ADDR = "localhost:8000";
+    static final String DEFAULT_CA = "tls/ca.pem";
+    static final String DEFAULT_CERT = "tls/client.pem";
+    static final String DEFAULT_KEY = "tls/client-key.pem";
+
+    @Option(names = "--addr", paramLabel = "HOST:PORT", defaultValue = "${env:" + ADDR_ENV + ":-" + DEFAULT_ADDR + "}",
             description = "Server address (env RUND_ADDR, default ${DEFAULT-VALUE}).")
     String address;
 
-    @Option(names = "--ca", paramLabel = "FILE", defaultValue = "${env:RUND_CA:-tls/ca.pem}",
+    @Option(names = "--ca", paramLabel = "FILE", defaultValue = "${env:" + CA_ENV + ":-" + DEFAULT_CA + "}",
             description = "PEM CA certificate(s) that sign the server's certificate (env RUND_CA, default ${DEFAULT-VALUE}).")
     Path ca;
 
-    @Option(names = "--cert", paramLabel = "FILE", defaultValue = "${env:RUND_CERT:-tls/client.pem}",
+    @Option(names = "--cert", paramLabel = "FILE", defaultValue = "${env:" + CERT_ENV + ":-" + DEFAULT_CERT + "}",
             description = "PEM client certificate: its SANs are your identity (env RUND_CERT, default ${DEFAULT-VALUE}).")
     Path cert;
 
-    @Option(names = "--key", paramLabel = "FILE", defaultValue = "${env:RUND_KEY:-tls/client-key.pem}",
+    @Option(names = "--key", paramLabel = "FILE", defaultValue = "${env:" + KEY_ENV + ":-" + DEFAULT_KEY + "}",
             description = "PKCS#8 PEM key of the client certificate (env RUND_KEY, default ${DEFAULT-VALUE}).")
     Path key;
 

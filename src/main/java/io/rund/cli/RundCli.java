@@ -6,6 +6,7 @@ import picocli.CommandLine.Command;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
 
 /**
  * The {@code rund} command: the daemon ({@code serve}) and the client commands of the contract in DESIGN.md.
@@ -45,16 +46,24 @@ public final class RundCli implements Runnable {
         System.exit(execute(System.out, System.err, args));
     }
 
-    /** Runs one command line against the given streams and returns its exit code. */
+    /**
+     * Runs one command line against the given streams and returns its exit code. Everyday lines take the quick
+     * path ({@link QuickCommandLine}); picocli parses the rest, with the same result.
+     */
     public static int execute(PrintStream out, PrintStream err, String... args) {
-        return commandLine(out, err).execute(args);
+        RundCli cli = new RundCli(out, err);
+        Callable<Integer> quick = QuickCommandLine.parse(cli, args);
+        return quick != null ? cli.call(quick) : commandLine(cli).execute(args);
     }
 
     static CommandLine commandLine(PrintStream out, PrintStream err) {
-        RundCli cli = new RundCli(out, err);
+        return commandLine(new RundCli(out, err));
+    }
+
+    private static CommandLine commandLine(RundCli cli) {
         CommandLine commandLine = new CommandLine(cli)
-                .setOut(new PrintWriter(out, true, StandardCharsets.UTF_8))
-                .setErr(new PrintWriter(err, true, StandardCharsets.UTF_8))
+                .setOut(new PrintWriter(cli.out, true, StandardCharsets.UTF_8))
+                .setErr(new PrintWriter(cli.err, true, StandardCharsets.UTF_8))
                 .setExecutionExceptionHandler((e, command, parsed) -> cli.report(e))
                 .setParameterExceptionHandler((e, args) -> {
                     cli.error(e.getMessage() + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
@@ -90,6 +99,16 @@ public final class RundCli implements Runnable {
         byte[] line = ("rund: " + message + "\n").getBytes(StandardCharsets.UTF_8);
         err.write(line, 0, line.length);
         err.flush();
+    }
+
+    /** Calls a command as picocli's execute() does: its result is the exit code, its failure is reported. */
+    private int call(Callable<Integer> command) {
+        try {
+            Integer code = command.call();
+            return code == null ? ExitCodes.OK : code;
+        } catch (Exception e) {
+            return report(e);
+        }
     }
 
     private int report(Exception e) {
