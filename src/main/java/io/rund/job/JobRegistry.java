@@ -152,7 +152,8 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         }
         if (activeJobs >= runtime.settings().maxActiveJobs()) {
             return Optional.of(new JobError(JobError.Kind.RESOURCE_EXHAUSTED, "",
-                    "this host already runs " + activeJobs + " jobs, the configured maximum"));
+                    "this host already runs " + activeJobs + " jobs, the most it accepts at once"
+                            + " (rund.jobs.max-active, within what the open-file limit holds)"));
         }
         return Optional.empty();
     }
