@@ -58,6 +58,9 @@ public final class Bench {
         boolean failed = false;
         long begin = System.nanoTime();
         try {
+            // bin/rund makes the daemon's AOT cache on the first serve after a build: not on a measured start.
+            bench.progress("preparing: one daemon start and stop (makes bin/rund's AOT cache for serve if needed)");
+            bench.startDaemon().close();
             for (Map.Entry<String, Section> section : sections.entrySet()) {
                 if (!only.isEmpty() && !only.contains(section.getKey())) {
                     continue;

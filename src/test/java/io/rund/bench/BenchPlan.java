@@ -8,7 +8,7 @@ import java.time.Duration;
  *
  * @param repetitions       runs per figure; each run yields one value, the table shows min/median/max over them
  * @param startSamples      sequential starts per run for the start-latency percentiles
- * @param warmUpStarts      starts before the first measured run (JIT, caches)
+ * @param warmUpStarts      jobs a fresh daemon runs before it is measured: its JIT compiles for thousands of calls
  * @param throughputWindow  how long each sustained-throughput run starts jobs
  * @param exitSamples       exits per run for the exit-notification percentiles
  * @param crowdSizes        how many other (sleeping) jobs are watched during the exit runs
@@ -22,7 +22,7 @@ record BenchPlan(int repetitions, int startSamples, int warmUpStarts, Duration t
     static final int[] CLIENT_COUNTS = {1, 8, 64};
 
     static BenchPlan full() {
-        return new BenchPlan(5, 1000, 300, Duration.ofSeconds(4), 200, new int[] {10, 2000}, 10_000, 20, 5);
+        return new BenchPlan(5, 1000, 2000, Duration.ofSeconds(4), 200, new int[] {10, 2000}, 10_000, 20, 5);
     }
 
     static BenchPlan quick() {

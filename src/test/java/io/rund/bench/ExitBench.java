@@ -71,6 +71,7 @@ final class ExitBench {
         try (BenchDaemon daemon = bench.startDaemon();
              RundClient client = bench.client(daemon);
              RundClient waiter = bench.client(daemon)) {
+            StartBench.warmUp(bench, daemon);
             bench.progress("exit: starting " + others + " sleeping jobs and as many ProcessBuilder children");
             startSleepers(bench, daemon, crowd);
             for (int i = 0; i < crowd; i++) {

@@ -48,6 +48,7 @@ final class ScaleBench {
         Figure files = new Figure(SECTION, "open files per job", "fds");
 
         try (BenchDaemon daemon = bench.startDaemon()) {
+            StartBench.warmUp(bench, daemon);
             warmUp(bench, daemon);
             int threads0 = daemon.threads();
             long heap0 = daemon.heapUsedAfterGcBytes();

@@ -22,7 +22,8 @@ final class StartBench {
     private static final List<String> TRUE = List.of("/bin/true");
     private static final StartRequest START_TRUE = StartRequest.newBuilder().setCommand("/bin/true").build();
     /** A daemon that has run this many jobs is replaced: every finished job keeps its log file open (see BENCHMARKS.md). */
-    private static final int DAEMON_RECYCLE_OPEN_FILES = 8_000;
+    private static final int DAEMON_RECYCLE_OPEN_FILES = 12_000;
+    private static final int WARM_UP_CLIENTS = 8;
     private static final Duration DRAIN_TIMEOUT = Duration.ofMinutes(2);
     private static final double MICROS_PER_MILLI = 1_000;
 
@@ -60,7 +61,8 @@ final class StartBench {
         try (NativeSpawnFloor floor = NativeSpawnFloor.open(BenchContext.JOB_USER);
              RundClient client = bench.client(daemon)) {
             bench.progress("start latency: warming up");
-            latencies(floor, client, plan.warmUpStarts());
+            warmUp(bench, daemon);
+            latencies(floor, client, plan.warmUpStarts() / 10);
             for (int run = 1; run <= plan.repetitions(); run++) {
                 bench.progress("start latency: run " + run + "/" + plan.repetitions());
                 Samples[] s = latencies(floor, client, plan.startSamples());
@@ -79,11 +81,11 @@ final class StartBench {
 
     /** {@code count} sequential starts by each method, interleaved; [floor, ProcessBuilder, rund]. */
     private Samples[] latencies(NativeSpawnFloor floor, RundClient client, int count) throws Exception {
-        Samples native_ = new Samples(count);
+        Samples floorSamples = new Samples(count);
         Samples builder = new Samples(count);
         Samples rund = new Samples(count);
         for (int i = 0; i < count; i++) {
-            native_.add(floor.runOnce(TRUE));
+            floorSamples.add(floor.runOnce(TRUE));
 
             long begin = System.nanoTime();
             Process process = new ProcessBuilder(TRUE).start();
@@ -96,7 +98,7 @@ final class StartBench {
             rund.add(System.nanoTime() - begin);
         }
         daemon.awaitNoJobs(DRAIN_TIMEOUT);
-        return new Samples[] {native_, builder, rund};
+        return new Samples[] {floorSamples, builder, rund};
     }
 
     private List<Figure> throughput() throws Exception {
@@ -154,6 +156,7 @@ final class StartBench {
             bench.progress("replacing the daemon (" + daemon.openFiles() + " open files)");
             daemon.close();
             daemon = bench.startDaemon();
+            warmUp(bench, daemon);
         }
         RundClient[] connections = new RundClient[clients];
         try {
@@ -182,6 +185,20 @@ final class StartBench {
                 }
             }
         }
+    }
+
+    /** A fresh daemon's JIT compiles for thousands of calls: run {@code plan.warmUpStarts()} jobs first, unmeasured. */
+    static void warmUp(BenchContext bench, BenchDaemon daemon) throws Exception {
+        int jobs = bench.plan().warmUpStarts();
+        AtomicLong next = new AtomicLong();
+        Concurrently.run(WARM_UP_CLIENTS, index -> {
+            try (RundClient client = bench.client(daemon)) {
+                while (next.getAndIncrement() < jobs) {
+                    client.start(START_TRUE);
+                }
+            }
+        });
+        daemon.awaitNoJobs(DRAIN_TIMEOUT);
     }
 
     private static double perSecond(long count, long nanos) {
