@@ -138,7 +138,8 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             killQuietly(cgroup, status.id());
             throw new IllegalStateException("cannot watch job " + status.id() + "'s process", e);
         }
-        runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(), new LogSink(log, () -> self.tell(new OutputClosed())));
+        runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(),
+                new LogSink(log, runtime.blocking(), () -> self.tell(new OutputClosed())));
         update(with(JobState.RUNNING, launch.process().pid(), runtime.clock().instant()));
         startReplyTo.tell(new JobRegistry.JobStarted(status.id(), status));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));

@@ -7,6 +7,7 @@ import java.time.Duration;
  * or the quick one CI runs (same figures, fewer samples, fewer jobs: under three minutes on the 2-core machines).
  *
  * @param repetitions       runs per figure; each run yields one value, the table shows min/median/max over them
+ * @param throughputRepetitions runs per sustained-throughput figure (each costs a window per method)
  * @param startSamples      sequential starts per run for the start-latency percentiles
  * @param warmUpStarts      jobs a fresh daemon runs before it is measured: its JIT compiles for thousands of calls
  * @param throughputWindow  how long each sustained-throughput run starts jobs
@@ -16,16 +17,16 @@ import java.time.Duration;
  * @param cliRuns           cold CLI processes (the median is the figure; at least 10)
  * @param daemonStarts      daemon starts timed until a TLS handshake succeeds
  */
-record BenchPlan(int repetitions, int startSamples, int warmUpStarts, Duration throughputWindow, int exitSamples,
-                 int[] crowdSizes, int scaleJobs, int cliRuns, int daemonStarts) {
+record BenchPlan(int repetitions, int throughputRepetitions, int startSamples, int warmUpStarts, Duration throughputWindow,
+                 int exitSamples, int[] crowdSizes, int scaleJobs, int cliRuns, int daemonStarts) {
 
     static final int[] CLIENT_COUNTS = {1, 8, 64};
 
     static BenchPlan full() {
-        return new BenchPlan(5, 1000, 2000, Duration.ofSeconds(4), 200, new int[] {10, 2000}, 10_000, 20, 5);
+        return new BenchPlan(5, 5, 1000, 2000, Duration.ofSeconds(4), 200, new int[] {10, 2000}, 10_000, 20, 5);
     }
 
     static BenchPlan quick() {
-        return new BenchPlan(3, 200, 100, Duration.ofMillis(1500), 40, new int[] {10, 2000}, 2_000, 10, 3);
+        return new BenchPlan(3, 2, 200, 300, Duration.ofSeconds(1), 30, new int[] {10, 2000}, 1_000, 10, 3);
     }
 }

@@ -110,8 +110,8 @@ final class StartBench {
             Figure rund = new Figure(SECTION, "sustained jobs/s, " + clients + " concurrent clients (start → ended, cgroup removed)", "jobs/s")
                     .comparedWith(floor).comparedWith(builder)
                     .target("≥ 1,000 jobs/s", v -> v >= 1_000);
-            for (int run = 1; run <= plan.repetitions(); run++) {
-                bench.progress("throughput, " + clients + " clients: run " + run + "/" + plan.repetitions());
+            for (int run = 1; run <= plan.throughputRepetitions(); run++) {
+                bench.progress("throughput, " + clients + " clients: run " + run + "/" + plan.throughputRepetitions());
                 floor.add(floorThroughput(clients, plan.throughputWindow()));
                 builder.add(builderThroughput(clients, plan.throughputWindow()));
                 rund.add(rundThroughput(clients, plan.throughputWindow()));
