@@ -27,6 +27,6 @@ record BenchPlan(int repetitions, int throughputRepetitions, int startSamples, i
     }
 
     static BenchPlan quick() {
-        return new BenchPlan(3, 2, 200, 300, Duration.ofSeconds(1), 30, new int[] {10, 2000}, 1_000, 10, 3);
+        return new BenchPlan(3, 2, 200, 300, Duration.ofSeconds(1), 20, new int[] {10, 2000}, 1_000, 10, 3);
     }
 }
