@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import io.rund.cgroup.CgroupManager;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSettings;
+import io.rund.job.OpenFileBudget;
 import io.rund.job.StateDirectory;
 import io.rund.linux.ExitWatcher;
 import io.rund.linux.OutputPump;
@@ -62,7 +63,7 @@ public final class Daemon {
         long openFiles = ResourceLimits.raiseOpenFilesToHard();
         LOG.info("Open-file limit raised to {}", openFiles);
         Config rund = config.getConfig("rund");
-        JobSettings settings = JobSettings.fromConfig(rund);
+        JobSettings settings = withinOpenFileLimit(JobSettings.fromConfig(rund), openFiles);
         LogSpace logs = LogSpace.create(LogSettings.fromConfig(rund.getConfig("logs")));
         StateDirectory.prepare(settings.stateDirectory());
 
@@ -103,6 +104,19 @@ public final class Daemon {
             return CompletableFuture.completedFuture(Done.getInstance());
         });
         return daemon;
+    }
+
+    /** rund.jobs.max-active, lowered to what the open-file limit can hold (with a warning saying so). */
+    static JobSettings withinOpenFileLimit(JobSettings settings, long openFileLimit) {
+        int fitting = OpenFileBudget.jobsFitting(openFileLimit);
+        if (settings.maxActiveJobs() <= fitting) {
+            return settings;
+        }
+        LOG.warn("rund.jobs.max-active is {}, but the open-file limit {} holds only {} jobs ({} descriptors each: pidfd, "
+                        + "stdout and stderr pipes, log; {} kept for rund itself): accepting at most {} at once. "
+                        + "Raise the limit (for example LimitNOFILE in a systemd unit) to run more.",
+                settings.maxActiveJobs(), openFileLimit, fitting, OpenFileBudget.FILES_PER_JOB, OpenFileBudget.RESERVED_FILES, fitting);
+        return settings.withMaxActiveJobs(fitting);
     }
 
     public ActorSystem<Void> system() {

@@ -56,6 +56,8 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     static final Duration FINAL_STATUS_WAIT = Duration.ofDays(1);
     /** Trailing metadata of an OUT_OF_RANGE Logs call: the offset where the retained output starts. */
     public static final String RETAINED_FROM_KEY = "rund-retained-from";
+    /** A call waiting for the job's end gives up this much before its ask would time out. */
+    static final Duration AWAIT_END_MARGIN = Duration.ofSeconds(1);
 
     private final ActorRef<JobRegistry.Command> registry;
     private final ActorSystem<?> system;
@@ -99,7 +101,9 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     @Override
     public CompletionStage<StatusResponse> status(StatusRequest in, Metadata metadata) {
         Set<String> caller = PeerIdentityHeader.read(metadata);
-        return withValidId(in.getJobId(), () -> currentStatus(in.getJobId(), caller)
+        return withValidId(in.getJobId(), () -> (in.getWaitForEnd()
+                        ? endStatus(in.getJobId(), caller)
+                        : currentStatus(in.getJobId(), caller))
                 .thenApply(status -> StatusResponse.newBuilder().setStatus(ProtoMapping.toProto(status)).build()));
     }
 
@@ -193,16 +197,26 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     }
 
     /**
-     * The job's status once it is final, from its actor when the job has ended. Its output ends just before its
+     * The job's status once it has ended, or the status it has when the registry's wait is over: shorter than
+     * the ask by {@link #AWAIT_END_MARGIN}, so that a long wait answers with a status rather than UNAVAILABLE.
+     */
+    private CompletionStage<JobStatus> endStatus(String jobId, Set<String> caller) {
+        Duration atMost = askTimeout.compareTo(AWAIT_END_MARGIN.multipliedBy(2)) > 0
+                ? askTimeout.minus(AWAIT_END_MARGIN)
+                : askTimeout.dividedBy(2);
+        return this.<JobRegistry.StatusResult>ask(replyTo -> new JobRegistry.AwaitEnd(jobId, caller, atMost, replyTo))
+                .thenCompose(JobServiceImpl::statusOrNotFound);
+    }
+
+    /**
+     * The job's status once it is final, for a following Logs stream's trailer. Its output ends just before its
      * exit is published (the pump drains the pipes first), so this usually answers within milliseconds.
      */
     private CompletionStage<JobStatus> finalStatus(String jobId, Set<String> caller) {
         return AskPattern.<JobRegistry.Command, JobRegistry.StatusResult>ask(registry,
-                        replyTo -> new JobRegistry.AwaitEnd(jobId, caller, replyTo), FINAL_STATUS_WAIT, system.scheduler())
-                .thenCompose(JobServiceImpl::statusOrNotFound)
-                .exceptionallyCompose(e -> e instanceof TimeoutException || e.getCause() instanceof TimeoutException
-                        ? currentStatus(jobId, caller)
-                        : CompletableFuture.failedFuture(e));
+                        replyTo -> new JobRegistry.AwaitEnd(jobId, caller, FINAL_STATUS_WAIT, replyTo),
+                        FINAL_STATUS_WAIT.plus(AWAIT_END_MARGIN), system.scheduler())
+                .thenCompose(JobServiceImpl::statusOrNotFound);
     }
 
     private static CompletionStage<JobStatus> statusOrNotFound(JobRegistry.StatusResult result) {

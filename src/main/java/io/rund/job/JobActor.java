@@ -38,9 +38,6 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
     public record OpenLog(ActorRef<JobRegistry.LogResult> replyTo) implements Command {}
 
-    /** The reply is the job's final status, once it has ended (at once if it already has). */
-    public record AwaitEnd(ActorRef<JobRegistry.StatusResult> replyTo) implements Command {}
-
     private record Launched(JobLauncher.Launch launch) implements Command {}
 
     private record LaunchFailed(JobError error) implements Command {}
@@ -81,7 +78,6 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     private final ActorRef<JobRegistry.StartResult> startReplyTo;
     private final List<ActorRef<JobRegistry.StatusResult>> stopWaiters = new ArrayList<>();
     private final List<ActorRef<JobRegistry.LogResult>> logWaiters = new ArrayList<>();
-    private final List<ActorRef<JobRegistry.StatusResult>> endWaiters = new ArrayList<>();
 
     private JobStatus status;
     private Cgroup cgroup;
@@ -120,7 +116,6 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
                 .onMessage(LaunchFailed.class, this::onLaunchFailed)
                 .onMessage(Stop.class, this::onStop)
                 .onMessage(OpenLog.class, this::onOpenLog)
-                .onMessage(AwaitEnd.class, this::onAwaitEnd)
                 .onMessage(ProcessExited.class, this::onProcessExited)
                 .onMessage(OutputClosed.class, this::onOutputClosed)
                 .onMessage(CgroupEmptied.class, this::onCgroupEmptied)
@@ -143,7 +138,8 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             killQuietly(cgroup, status.id());
             throw new IllegalStateException("cannot watch job " + status.id() + "'s process", e);
         }
-        runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(), new LogSink(log, () -> self.tell(new OutputClosed())));
+        runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(),
+                new LogSink(log, runtime.blocking(), () -> self.tell(new OutputClosed())));
         update(with(JobState.RUNNING, launch.process().pid(), runtime.clock().instant()));
         startReplyTo.tell(new JobRegistry.JobStarted(status.id(), status));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));
@@ -161,7 +157,6 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         registry.tell(new JobRegistry.JobUpdated(status));
         startReplyTo.tell(new JobRegistry.StartRejected(failed.error()));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
-        endWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.JobNotFound(status.id())));
         return Behaviors.stopped();
     }
@@ -308,8 +303,6 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         registry.tell(new JobRegistry.JobUpdated(status));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         stopWaiters.clear();
-        endWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
-        endWaiters.clear();
         getContext().getLog().debug("Job {} ended: {}", status.id(), exit.describe());
         return this;
     }
@@ -319,15 +312,6 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             open.replyTo().tell(new JobRegistry.LogAvailable(status.id(), log));
         } else {
             logWaiters.add(open.replyTo());
-        }
-        return this;
-    }
-
-    private Behavior<Command> onAwaitEnd(AwaitEnd await) {
-        if (status.state().isFinal()) {
-            await.replyTo().tell(new JobRegistry.StatusReport(status));
-        } else {
-            endWaiters.add(await.replyTo());
         }
         return this;
     }

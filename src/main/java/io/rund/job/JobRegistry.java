@@ -7,8 +7,10 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import io.rund.logs.LogStore;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -21,7 +23,8 @@ import java.util.Set;
  * Maps job ids (monotonic ULIDs) to their {@link JobActor}s and owner SAN sets, and authorizes every request.
  * It keeps each job's last published status so that listing needs no round trip, and learns of a job
  * actor's end through {@code watchWith}. A job the caller may not see is answered exactly like one that
- * does not exist. On {@link StopAll} it refuses new jobs and replies once every job has reached its end.
+ * does not exist. It answers {@link AwaitEnd} when a job's final status arrives, so that clients need not poll.
+ * On {@link StopAll} it refuses new jobs and replies once every job has reached its end.
  */
 public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
@@ -31,17 +34,18 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     public record GetStatus(String jobId, Set<String> caller, ActorRef<StatusResult> replyTo) implements Command {}
 
+    /**
+     * The job's status once it has ended: at once if it has, else when it does, or after {@code atMost} with the
+     * status it has then (not final). A client waits for an exit without polling.
+     */
+    public record AwaitEnd(String jobId, Set<String> caller, Duration atMost, ActorRef<StatusResult> replyTo)
+            implements Command {}
+
     public record StopJob(String jobId, Set<String> caller, ActorRef<StatusResult> replyTo) implements Command {}
 
     public record ListJobs(Set<String> caller, ActorRef<JobList> replyTo) implements Command {}
 
     public record OpenLog(String jobId, Set<String> caller, ActorRef<LogResult> replyTo) implements Command {}
-
-    /**
-     * Replies with the job's final status once it has ended (at once if it has): a following log stream asks
-     * this after the job's output has ended, to close with the job's exit.
-     */
-    public record AwaitEnd(String jobId, Set<String> caller, ActorRef<StatusResult> replyTo) implements Command {}
 
     /** Daemon shutdown: stop every job (grace, then kill) and reply once all have ended. */
     public record StopAll(ActorRef<AllStopped> replyTo) implements Command {}
@@ -50,6 +54,8 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     record JobUpdated(JobStatus status) implements Command {}
 
     private record JobTerminated(String jobId) implements Command {}
+
+    private record AwaitExpired(String jobId, ActorRef<StatusResult> replyTo) implements Command {}
 
     public sealed interface StartResult {}
 
@@ -79,18 +85,24 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     }
 
     public static Behavior<Command> create(JobRuntime runtime) {
-        return Behaviors.setup(context -> new JobRegistry(context, runtime));
+        return Behaviors.setup(context -> Behaviors.withTimers(timers -> new JobRegistry(context, timers, runtime)));
     }
 
     private final JobRuntime runtime;
     private final Authorizer authorizer;
+    private final TimerScheduler<Command> timers;
     private final Map<String, Entry> jobs = new HashMap<>();
+    /** Callers of {@link AwaitEnd} by job id, answered when the job's final status arrives or their time is up. */
+    private final Map<String, List<ActorRef<StatusResult>>> endWaiters = new HashMap<>();
     private final List<ActorRef<AllStopped>> shutdownWaiters = new ArrayList<>();
+    /** Jobs not in a final state: kept as a count so that admitting a job does not scan every job ever run. */
+    private int activeJobs;
     private boolean shuttingDown;
     private int stoppedAtShutdown;
 
-    private JobRegistry(ActorContext<Command> context, JobRuntime runtime) {
+    private JobRegistry(ActorContext<Command> context, TimerScheduler<Command> timers, JobRuntime runtime) {
         super(context);
+        this.timers = timers;
         this.runtime = runtime;
         this.authorizer = new Authorizer(runtime.settings().adminSans());
     }
@@ -100,10 +112,11 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         return newReceiveBuilder()
                 .onMessage(StartJob.class, this::onStartJob)
                 .onMessage(GetStatus.class, this::onGetStatus)
+                .onMessage(AwaitEnd.class, this::onAwaitEnd)
+                .onMessage(AwaitExpired.class, this::onAwaitExpired)
                 .onMessage(StopJob.class, this::onStopJob)
                 .onMessage(ListJobs.class, this::onListJobs)
                 .onMessage(OpenLog.class, this::onOpenLog)
-                .onMessage(AwaitEnd.class, this::onAwaitEnd)
                 .onMessage(StopAll.class, this::onStopAll)
                 .onMessage(JobUpdated.class, this::onJobUpdated)
                 .onMessage(JobTerminated.class, this::onJobTerminated)
@@ -122,6 +135,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 JobActor.create(initial, start.spec(), runtime, getContext().getSelf(), start.replyTo()), id);
         getContext().watchWith(actor, new JobTerminated(id));
         jobs.put(id, new Entry(actor, Set.copyOf(start.owner()), initial));
+        activeJobs++;
         return this;
     }
 
@@ -136,10 +150,10 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         if (invalid.isPresent()) {
             return invalid;
         }
-        long active = jobs.values().stream().filter(e -> !e.status().state().isFinal()).count();
-        if (active >= runtime.settings().maxActiveJobs()) {
+        if (activeJobs >= runtime.settings().maxActiveJobs()) {
             return Optional.of(new JobError(JobError.Kind.RESOURCE_EXHAUSTED, "",
-                    "this host already runs " + active + " jobs, the configured maximum"));
+                    "this host already runs " + activeJobs + " jobs, the most it accepts at once"
+                            + " (rund.jobs.max-active, within what the open-file limit holds)"));
         }
         return Optional.empty();
     }
@@ -149,6 +163,42 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 entry -> get.replyTo().tell(new StatusReport(entry.status())),
                 () -> get.replyTo().tell(new JobNotFound(get.jobId())));
         return this;
+    }
+
+    private Behavior<Command> onAwaitEnd(AwaitEnd await) {
+        Optional<Entry> entry = visible(await.jobId(), await.caller());
+        if (entry.isEmpty()) {
+            await.replyTo().tell(new JobNotFound(await.jobId()));
+        } else if (entry.get().status().state().isFinal()) {
+            await.replyTo().tell(new StatusReport(entry.get().status()));
+        } else {
+            endWaiters.computeIfAbsent(await.jobId(), id -> new ArrayList<>(1)).add(await.replyTo());
+            // Keyed by the waiter, so that each one has its own timer.
+            timers.startSingleTimer(await.replyTo(), new AwaitExpired(await.jobId(), await.replyTo()), await.atMost());
+        }
+        return this;
+    }
+
+    private Behavior<Command> onAwaitExpired(AwaitExpired expired) {
+        List<ActorRef<StatusResult>> waiters = endWaiters.get(expired.jobId());
+        if (waiters != null && waiters.remove(expired.replyTo())) {
+            if (waiters.isEmpty()) {
+                endWaiters.remove(expired.jobId());
+            }
+            Entry entry = jobs.get(expired.jobId());
+            expired.replyTo().tell(entry != null ? new StatusReport(entry.status()) : new JobNotFound(expired.jobId()));
+        }
+        return this;
+    }
+
+    private void answerEndWaiters(JobStatus status) {
+        List<ActorRef<StatusResult>> waiters = endWaiters.remove(status.id());
+        if (waiters != null) {
+            for (ActorRef<StatusResult> waiter : waiters) {
+                timers.cancel(waiter);
+                waiter.tell(new StatusReport(status));
+            }
+        }
     }
 
     private Behavior<Command> onStopJob(StopJob stop) {
@@ -181,19 +231,6 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         return this;
     }
 
-    private Behavior<Command> onAwaitEnd(AwaitEnd await) {
-        visible(await.jobId(), await.caller()).ifPresentOrElse(
-                entry -> {
-                    if (entry.status().state().isFinal()) {
-                        await.replyTo().tell(new StatusReport(entry.status()));
-                    } else {
-                        entry.actor().tell(new JobActor.AwaitEnd(await.replyTo()));
-                    }
-                },
-                () -> await.replyTo().tell(new JobNotFound(await.jobId())));
-        return this;
-    }
-
     private Behavior<Command> onStopAll(StopAll stopAll) {
         shuttingDown = true;
         shutdownWaiters.add(stopAll.replyTo());
@@ -210,10 +247,19 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     private Behavior<Command> onJobUpdated(JobUpdated updated) {
         JobStatus status = updated.status();
         Entry entry = jobs.get(status.id());
-        if (entry != null && status.state() == JobState.FAILED_TO_START) {
+        if (entry == null) {
+            return replyIfAllEnded();
+        }
+        if (status.state().isFinal() && !entry.status().state().isFinal()) {
+            activeJobs--;
+        }
+        if (status.state() == JobState.FAILED_TO_START) {
             jobs.remove(status.id()); // its client got the error and never learnt the id
-        } else if (entry != null) {
+        } else {
             jobs.put(status.id(), entry.with(status));
+        }
+        if (status.state().isFinal()) {
+            answerEndWaiters(status);
         }
         return replyIfAllEnded();
     }
@@ -224,6 +270,14 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
             // Only a bug stops a job actor early; its cgroup is left for the next start's orphan sweep.
             getContext().getLog().error("Job actor {} stopped while its job was {}", terminated.jobId(), entry.status().state());
             jobs.remove(terminated.jobId());
+            activeJobs--;
+            List<ActorRef<StatusResult>> waiters = endWaiters.remove(terminated.jobId());
+            if (waiters != null) {
+                waiters.forEach(waiter -> {
+                    timers.cancel(waiter);
+                    waiter.tell(new JobNotFound(terminated.jobId()));
+                });
+            }
         }
         return replyIfAllEnded();
     }

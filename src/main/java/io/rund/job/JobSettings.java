@@ -69,6 +69,11 @@ public record JobSettings(
                 defaultWorkingDirectory, defaultPath, noNewPrivileges);
     }
 
+    public JobSettings withMaxActiveJobs(int max) {
+        return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, max,
+                defaultWorkingDirectory, defaultPath, noNewPrivileges);
+    }
+
     /** Whether a job may ask to run as {@code user}: the default account always, others only when configured. */
     public boolean mayRunAs(String user) {
         return user.equals(defaultUser) || allowedUsers.contains(user);

@@ -7,19 +7,23 @@ import io.rund.logs.LogStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.Executor;
 
 /**
  * Joins the output pump to a job's log: each chunk read from the job's stdout or stderr becomes one record,
- * written on the pump thread (so a job can never outrun the disk by more than its pipe buffer); end of output
- * seals the log and tells the job's actor.
+ * written on the pump thread (so a job can never outrun the disk by more than its pipe buffer). End of output
+ * seals the log and then tells the job's actor; sealing forces the log to disk, so it runs on the blocking
+ * executor, never on the pump thread, whose every millisecond is every job's output latency.
  */
 final class LogSink implements OutputSink {
 
     private final LogStore log;
+    private final Executor sealer;
     private final Runnable onEnd;
 
-    LogSink(LogStore log, Runnable onEnd) {
+    LogSink(LogStore log, Executor sealer, Runnable onEnd) {
         this.log = log;
+        this.sealer = sealer;
         this.onEnd = onEnd;
     }
 
@@ -34,12 +38,14 @@ final class LogSink implements OutputSink {
 
     @Override
     public void onClosed() {
-        try {
-            log.seal();
-        } catch (IOException e) {
-            org.slf4j.LoggerFactory.getLogger(LogSink.class).error("Cannot seal a job's log: {}", e.getMessage());
-        } finally {
-            onEnd.run();
-        }
+        sealer.execute(() -> {
+            try {
+                log.seal();
+            } catch (IOException e) {
+                org.slf4j.LoggerFactory.getLogger(LogSink.class).error("Cannot seal a job's log: {}", e.getMessage());
+            } finally {
+                onEnd.run();
+            }
+        });
     }
 }

@@ -66,9 +66,14 @@ class LogFanoutScaleTest {
     private static final int CYCLES = 10_000;
     private static final int WARM_UP_CYCLES = 1_000;
     private static final int CYCLES_IN_FLIGHT = 64;
-    /** Allowances for the resource counts after 10,000 cycles: a leak of one fd or thread per 1,000 cycles fails. */
+    /** Allowance for the fd count after 10,000 cycles: a leak of one fd per 1,000 cycles fails. */
     private static final int FD_ALLOWANCE = 8;
-    private static final int THREAD_ALLOWANCE = 8;
+    /**
+     * Allowance for the thread count: this JVM's elastic pools (Pekko's fork-join dispatcher, grpc-java's executors on
+     * both ends) add workers under CPU contention, bounded, not per follower (seen: +16 at load 18 on 2 cores, +0 on a
+     * quiet machine). A leak of one thread per 400 cycles still fails.
+     */
+    private static final int THREAD_ALLOWANCE = 24;
     /** A leak of 1 KiB per follower would show as 10 MB. */
     private static final long HEAP_ALLOWANCE_BYTES = 8L * 1024 * 1024;
 

@@ -73,7 +73,7 @@ class JobEngineTest {
     void awaitEndAnswersOnceTheJobHasEndedOrAtOnceIfItHas() throws Exception {
         String id = engine.started(JobSpec.of("sh", "-c", "exec >&- 2>&-; sleep 1; exit 5"));
         var waiting = engine.testKit.<JobRegistry.StatusResult>createTestProbe();
-        engine.registry.tell(new JobRegistry.AwaitEnd(id, EngineFixture.ALICE, waiting.ref()));
+        engine.registry.tell(new JobRegistry.AwaitEnd(id, EngineFixture.ALICE, EngineFixture.WAIT, waiting.ref()));
         engine.log(id); // the output is closed at once; the job runs on for a second
         waiting.expectNoMessage(Duration.ofMillis(300));
         JobStatus end = assertInstanceOf(JobRegistry.StatusReport.class, waiting.receiveMessage(EngineFixture.WAIT)).status();
@@ -81,11 +81,11 @@ class JobEngineTest {
         assertEquals(5, end.exitCode());
 
         var late = engine.testKit.<JobRegistry.StatusResult>createTestProbe();
-        engine.registry.tell(new JobRegistry.AwaitEnd(id, EngineFixture.ALICE, late.ref()));
+        engine.registry.tell(new JobRegistry.AwaitEnd(id, EngineFixture.ALICE, EngineFixture.WAIT, late.ref()));
         assertEquals(end, assertInstanceOf(JobRegistry.StatusReport.class, late.receiveMessage(EngineFixture.WAIT)).status());
 
         var stranger = engine.testKit.<JobRegistry.StatusResult>createTestProbe();
-        engine.registry.tell(new JobRegistry.AwaitEnd(id, java.util.Set.of("DNS:carol.example"), stranger.ref()));
+        engine.registry.tell(new JobRegistry.AwaitEnd(id, java.util.Set.of("DNS:carol.example"), EngineFixture.WAIT, stranger.ref()));
         assertInstanceOf(JobRegistry.JobNotFound.class, stranger.receiveMessage(EngineFixture.WAIT));
     }
 

@@ -1,0 +1,91 @@
+package io.rund.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * {@code bin/bench [--quick] [--only=start,exit,scale,logs,cli,daemon]}: runs rund's benchmarks against real
+ * daemons it starts itself, each beside its baseline measured in the same run, prints the table and writes the
+ * generated part of docs/BENCHMARKS.md. A section that fails is reported as failed; the others still run, and
+ * the exit code is then 1. Needs root and a cgroup v2 mount at /sys/fs/cgroup/unified (as rund does).
+ */
+public final class Bench {
+
+    private static final String QUICK = "--quick";
+    private static final String ONLY = "--only=";
+
+    /** One benchmark section. */
+    private interface Section {
+        List<Figure> run(BenchContext bench) throws Exception;
+    }
+
+    private Bench() {}
+
+    public static void main(String[] args) throws Exception {
+        Set<String> options = Set.of(args);
+        boolean quick = options.contains(QUICK);
+        Set<String> only = Arrays.stream(args).filter(a -> a.startsWith(ONLY))
+                .flatMap(a -> Arrays.stream(a.substring(ONLY.length()).split(",")))
+                .collect(Collectors.toSet());
+        Map<String, Section> sections = new LinkedHashMap<>();
+        sections.put("start", StartBench::run);
+        sections.put("exit", ExitBench::run);
+        sections.put("scale", ScaleBench::run);
+        sections.put("logs", LogFanOutHook::run);
+        sections.put("cli", CliBench::run);
+        sections.put("daemon", DaemonStartBench::run);
+        for (String arg : args) {
+            if (!arg.equals(QUICK) && !(arg.startsWith(ONLY) && sections.keySet().containsAll(only))) {
+                System.err.println("usage: bin/bench [--quick] [--only=" + String.join(",", sections.keySet()) + "]");
+                System.exit(2);
+            }
+        }
+        Path repository = Path.of("").toAbsolutePath();
+        if (!Files.exists(BenchDaemon.UNIFIED.resolve("cgroup.procs")) || !"root".equals(System.getProperty("user.name"))) {
+            System.err.println("bench: needs root and a cgroup v2 mount at " + BenchDaemon.UNIFIED + ", as rund itself does");
+            System.exit(1);
+        }
+        Path work = Files.createTempDirectory("rund-bench-");
+        BenchContext bench = new BenchContext(quick ? BenchPlan.quick() : BenchPlan.full(), repository, work);
+        List<Figure> figures = new ArrayList<>();
+        boolean failed = false;
+        long begin = System.nanoTime();
+        try {
+            // bin/rund makes the daemon's AOT cache on the first serve after a build: not on a measured start.
+            bench.progress("preparing: one daemon start and stop (makes bin/rund's AOT cache for serve if needed)");
+            bench.startDaemon().close();
+            for (Map.Entry<String, Section> section : sections.entrySet()) {
+                if (!only.isEmpty() && !only.contains(section.getKey())) {
+                    continue;
+                }
+                try {
+                    figures.addAll(section.getValue().run(bench));
+                } catch (Exception e) {
+                    failed = true;
+                    System.err.println("bench: section " + section.getKey() + " failed:");
+                    e.printStackTrace();
+                    figures.add(new Figure(section.getKey(), "section failed", "").note(String.valueOf(e)));
+                }
+            }
+        } finally {
+            BenchDaemon.deleteRecursively(work);
+        }
+        Report report = new Report(Report.machine(repository, quick), figures);
+        System.out.println(report.console());
+        if (only.isEmpty()) {
+            Path file = repository.resolve("docs/BENCHMARKS.md");
+            report.writeInto(file);
+            System.err.printf("bench: wrote %s (%.0f s)%n", file, (System.nanoTime() - begin) / 1e9);
+        } else {
+            System.err.println("bench: --only runs do not update docs/BENCHMARKS.md");
+        }
+        System.exit(failed ? 1 : 0);
+    }
+}
