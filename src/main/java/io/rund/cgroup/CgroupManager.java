@@ -66,27 +66,36 @@ public final class CgroupManager {
         return open(CgroupLocation.ofCurrentProcess(), configuredRoot);
     }
 
+    /**
+     * Where a daemon at {@code location} puts its jobs ({@code subtree}), the cgroup from which it enables controllers
+     * down to them ({@code top}), and the leaf it moves itself into first, if any. Decided here only, for
+     * {@link #open} and for {@link CgroupReport}.
+     */
+    record Placement(Path subtree, Path top, Optional<Path> daemonLeaf) {}
+
+    static Placement placement(CgroupLocation location, Optional<Path> configuredRoot) throws CgroupException {
+        Path mount = location.mount();
+        if (configuredRoot.isPresent()) {
+            return new Placement(configuredSubtree(mount, configuredRoot.get()), mount, Optional.empty());
+        }
+        if (location.ownCgroup().equals(mount)) {
+            return new Placement(mount.resolve(DEFAULT_SUBTREE_NAME), mount, Optional.empty());
+        }
+        Path own = ownCgroupAboveDaemonLeaf(location.ownCgroup());
+        return new Placement(own.resolve(JOBS_NAME), own, Optional.of(own.resolve(DAEMON_LEAF_NAME)));
+    }
+
     static CgroupManager open(CgroupLocation location, Optional<Path> configuredRoot) throws CgroupException {
         Path mount = location.mount();
         List<Path> created = new ArrayList<>();
         try {
-            Path subtree;
-            Path topToConfigure;
-            if (configuredRoot.isPresent()) {
-                subtree = configuredSubtree(mount, configuredRoot.get());
-                topToConfigure = mount;
-                createMissing(mount, subtree, created);
-            } else if (location.ownCgroup().equals(mount)) {
-                subtree = mount.resolve(DEFAULT_SUBTREE_NAME);
-                topToConfigure = mount;
-                createMissing(mount, subtree, created);
-            } else {
-                Path own = ownCgroupAboveDaemonLeaf(location.ownCgroup());
-                moveDaemonInto(own.resolve(DAEMON_LEAF_NAME));
-                subtree = own.resolve(JOBS_NAME);
-                topToConfigure = own;
-                createMissing(mount, subtree, created);
+            Placement placement = placement(location, configuredRoot);
+            Path subtree = placement.subtree();
+            Path topToConfigure = placement.top();
+            if (placement.daemonLeaf().isPresent()) {
+                moveDaemonInto(placement.daemonLeaf().get());
             }
+            createMissing(mount, subtree, created);
             enableControllers(topToConfigure, subtree);
             Set<String> available = Collections.unmodifiableSet(new TreeSet<>(
                     words(ControlFile.in(subtree, "cgroup.subtree_control").read())));
@@ -247,7 +256,7 @@ public final class CgroupManager {
     }
 
     /** A daemon restarted by exec inside its own daemon leaf keeps using the same layout. */
-    static Path ownCgroupAboveDaemonLeaf(Path own) {
+    private static Path ownCgroupAboveDaemonLeaf(Path own) {
         Path parent = own.getParent();
         boolean inDaemonLeaf = own.getFileName().toString().equals(DAEMON_LEAF_NAME)
                 && Files.isDirectory(parent.resolve(JOBS_NAME));

@@ -44,18 +44,9 @@ public record CgroupReport(Mode mode, Optional<Path> mount, Set<String> v1Contro
             return new CgroupReport(Mode.V1, Optional.empty(), v1, Optional.empty(), false, Set.of());
         }
         Path mount = location.mount();
-        Path subtree;
-        Path top;
-        if (configuredRoot.isPresent()) {
-            subtree = mount.resolve(configuredRoot.get()).normalize();
-            top = mount;
-        } else if (location.ownCgroup().equals(mount)) {
-            subtree = mount.resolve(CgroupManager.DEFAULT_SUBTREE_NAME);
-            top = mount;
-        } else {
-            top = CgroupManager.ownCgroupAboveDaemonLeaf(location.ownCgroup());
-            subtree = top.resolve(CgroupManager.JOBS_NAME);
-        }
+        CgroupManager.Placement placement = CgroupManager.placement(location, configuredRoot);
+        Path subtree = placement.subtree();
+        Path top = placement.top();
         Set<String> offered = new TreeSet<>(CgroupManager.words(ControlFile.in(top, "cgroup.controllers").read()));
         return new CgroupReport(v1.isEmpty() ? Mode.V2 : Mode.HYBRID, Optional.of(mount), v1, Optional.of(subtree),
                 Files.isDirectory(subtree), offered);
