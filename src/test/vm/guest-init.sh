@@ -64,7 +64,8 @@ done
 mkdir -p "$NEWROOT/dev/pts" "$NEWROOT/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666 devpts "$NEWROOT/dev/pts"
 mount -t tmpfs -o mode=1777 shm "$NEWROOT/dev/shm"
-mount -t tmpfs -o mode=1777 tmp "$NEWROOT/tmp" || fail "mount /tmp"
+# /tmp stays the overlaid host /tmp (writes land in the guest's tmpfs upper layer): a checkout under /tmp,
+# as CI's clean clone may be, must stay visible to the guest.
 mount -t tmpfs -o mode=0755 run "$NEWROOT/run" || fail "mount /run"
 
 mkdir -p "$NEWROOT$CTL_MOUNT" "$NEWROOT$RESULTS_MOUNT"
