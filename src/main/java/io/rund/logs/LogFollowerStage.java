@@ -103,8 +103,14 @@ final class LogFollowerStage extends GraphStage<SourceShape<LogRecord>> {
             if (!query.follow()) {
                 stopAt = log.size();
             }
+            // An offset, or the oldest retained output, is known at once (the first fetch checks it against the
+            // retained range); the last lines or a time need a scan of the log, which blocks.
             if (query.start() instanceof LogStart.AtOffset at) {
-                onStarted(new Start(at.offset(), null)); // checked against the retained range by the first fetch
+                onStarted(new Start(at.offset(), null));
+                return;
+            }
+            if (query.start() instanceof LogStart.Oldest) {
+                onStarted(new Start(log.firstRetainedOffset(), null));
                 return;
             }
             reading = true;
