@@ -73,10 +73,10 @@ class LogFanoutScaleTest {
     private static final int FD_ALLOWANCE = 8;
     /**
      * Allowance for threads after 10,000 cycles. Every pool in the JVM is bounded, but one may still grow toward its
-     * working size during the run (Pekko's fork-join dispatchers add threads under load); a thread leaked per
-     * follower, or per 1,000 followers, would exceed it.
+     * working size during the run (Pekko's fork-join dispatchers add threads under load: +16 seen at load 18 on
+     * 2 cores); a thread leaked per follower, or per 400 followers, would exceed it.
      */
-    private static final int THREAD_ALLOWANCE = 8;
+    private static final int THREAD_ALLOWANCE = 24;
     /** A leak of 1 KiB per follower would show as 10 MB. */
     private static final long HEAP_ALLOWANCE_BYTES = 8L * 1024 * 1024;
 
