@@ -11,25 +11,33 @@ import io.rund.cli.RundClient;
 import io.rund.job.JobRegistry;
 import io.rund.logs.LogStore;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * A real rund for API tests: the engine ({@link Daemon}) in a private cgroup v2 subtree and state directory, and
- * the API on an ephemeral loopback port with the example certificates (admin: DNS:admin.example). {@link #close()}
- * shuts it down the way SIGTERM would: every job stopped, the subtree removed.
+ * A real rund for API tests, as a JUnit extension ({@code @RegisterExtension static final ApiFixture rund = new
+ * ApiFixture();}): before the class's tests, the engine ({@link Daemon}) in a private cgroup v2 subtree and a
+ * temporary state directory, and the API on an ephemeral loopback port with the example certificates (admin:
+ * DNS:admin.example); after them, its shared clients closed and rund shut down the way SIGTERM would (every job
+ * stopped, the subtree removed), the state directory deleted. On a host that cannot run jobs the class is skipped.
  */
-public final class ApiFixture implements AutoCloseable {
+public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
 
     static final Path UNIFIED = Path.of("/sys/fs/cgroup/unified");
     /** Short, so that tests stopping jobs which ignore SIGTERM do not wait long. */
@@ -37,14 +45,21 @@ public final class ApiFixture implements AutoCloseable {
     private static final Duration ASK_MARGIN = Duration.ofSeconds(10);
     private static final long STARTUP_TIMEOUT_SECONDS = 30;
 
-    private final Daemon daemon;
-    private final ApiServer server;
-    private final Path cgroupRoot;
+    private final String extraConfig;
+    private final Map<String, RundClient> sharedClients = new ConcurrentHashMap<>();
+    private Path stateDirectory;
+    private Daemon daemon;
+    private ApiServer server;
+    private Path cgroupRoot;
 
-    private ApiFixture(Daemon daemon, ApiServer server, Path cgroupRoot) {
-        this.daemon = daemon;
-        this.server = server;
-        this.cgroupRoot = cgroupRoot;
+    /** A rund with the test defaults. */
+    public ApiFixture() {
+        this("");
+    }
+
+    /** A rund whose configuration is the test defaults overridden by {@code extraConfig} (HOCON). */
+    public ApiFixture(String extraConfig) {
+        this.extraConfig = extraConfig;
     }
 
     /** Skips the calling test, saying why, on a host where the engine cannot run. */
@@ -54,32 +69,39 @@ public final class ApiFixture implements AutoCloseable {
         assumeTrue("root".equals(System.getProperty("user.name")), "needs root to create cgroups and run jobs as another user");
     }
 
-    public static ApiFixture start(Path stateDirectory) throws Exception {
-        return start(stateDirectory, "");
-    }
-
-    /** A rund whose configuration is the test defaults overridden by {@code extraConfig} (HOCON). */
-    public static ApiFixture start(Path stateDirectory, String extraConfig) throws Exception {
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
         assumeEngineCanRun();
-        Path cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
+        stateDirectory = Files.createTempDirectory("rund-api-test-");
+        cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
         Config config = ConfigFactory.parseString(extraConfig).withFallback(ConfigFactory.parseString(
                         "rund.state-directory = \"" + stateDirectory + "\"\n"
                                 + "rund.cgroup.root = \"" + cgroupRoot + "\"\n"
                                 + "rund.jobs.stop-grace-period = " + STOP_GRACE.toMillis() + "ms\n"
                                 + "rund.admin-sans = [\"DNS:admin.example\"]\n"))
                 .withFallback(ConfigFactory.load());
-        Daemon daemon = Daemon.start(config);
-        try {
-            Duration askTimeout = STOP_GRACE.plus(ASK_MARGIN);
-            ApiServer server = ApiServer.start(daemon.system(),
-                            new ApiSettings("127.0.0.1", 0, ExampleCertificates.server()),
-                            new JobServiceImpl(daemon.registry(), daemon.system(), askTimeout))
-                    .toCompletableFuture().get(STARTUP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            return new ApiFixture(daemon, server, cgroupRoot);
-        } catch (Exception e) {
+        daemon = Daemon.start(config);
+        Duration askTimeout = STOP_GRACE.plus(ASK_MARGIN);
+        server = ApiServer.start(daemon.system(), new ApiSettings("127.0.0.1", 0, ExampleCertificates.server()),
+                        new JobServiceImpl(daemon.registry(), daemon.system(), askTimeout))
+                .toCompletableFuture().get(STARTUP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws IOException {
+        sharedClients.values().forEach(RundClient::close);
+        sharedClients.clear();
+        if (daemon != null) {
             daemon.shutdown().join();
-            throw e;
         }
+        if (stateDirectory != null) {
+            deleteRecursively(stateDirectory);
+        }
+    }
+
+    /** The daemon's state directory (its logs are under {@code logs/}). */
+    public Path stateDirectory() {
+        return stateDirectory;
     }
 
     /** The engine behind the API (its registry, its log space). */
@@ -112,6 +134,17 @@ public final class ApiFixture implements AutoCloseable {
         return RundClient.connect(address(), ExampleCertificates.files(name));
     }
 
+    /** One connection per example certificate for the whole class, closed by the fixture after its tests. */
+    public RundClient shared(String name) {
+        return sharedClients.computeIfAbsent(name, n -> {
+            try {
+                return client(n);
+            } catch (CliException e) {
+                throw new IllegalStateException("cannot connect as " + n + ": " + e.getMessage(), e);
+            }
+        });
+    }
+
     /** The CLI's connection flags for the example certificate {@code name}. */
     public List<String> flags(String name) {
         TlsFiles tls = ExampleCertificates.files(name);
@@ -131,8 +164,11 @@ public final class ApiFixture implements AutoCloseable {
         }
     }
 
-    @Override
-    public void close() {
-        daemon.shutdown().join();
+    private static void deleteRecursively(Path directory) throws IOException {
+        try (Stream<Path> paths = Files.walk(directory)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
     }
 }

@@ -14,12 +14,9 @@ import io.rund.proto.v1.LogsRequest;
 import io.rund.proto.v1.StartRequest;
 import io.rund.proto.v1.StatusRequest;
 import io.rund.proto.v1.StopRequest;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
 
@@ -34,21 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class AuthorizationTest {
 
-    @TempDir
-    static Path state;
-    private static ApiFixture rund;
-
-    @BeforeAll
-    static void startRund() throws Exception {
-        rund = ApiFixture.start(state);
-    }
-
-    @AfterAll
-    static void stopRund() {
-        if (rund != null) {
-            rund.close();
-        }
-    }
+    @RegisterExtension
+    static final ApiFixture rund = new ApiFixture();
 
     @Test
     void aDisjointCallerGetsNotFoundEverywhereAndAnEmptyList() throws Exception {

@@ -13,10 +13,8 @@ import io.rund.proto.v1.LogsRequest;
 import io.rund.proto.v1.StartRequest;
 import io.rund.proto.v1.StatusRequest;
 import io.rund.proto.v1.StopRequest;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,21 +30,8 @@ class InvalidRequestTest {
 
     private static final StartRequest SLEEP = StartRequest.newBuilder().setCommand("sleep").addArgs("1").build();
 
-    @TempDir
-    static Path state;
-    private static ApiFixture rund;
-
-    @BeforeAll
-    static void startRund() throws Exception {
-        rund = ApiFixture.start(state);
-    }
-
-    @AfterAll
-    static void stopRund() {
-        if (rund != null) {
-            rund.close();
-        }
-    }
+    @RegisterExtension
+    static final ApiFixture rund = new ApiFixture();
 
     @Test
     void emptyCommand() throws Exception {
@@ -118,7 +103,7 @@ class InvalidRequestTest {
     }
 
     private static long logFiles() throws Exception {
-        Path logs = state.resolve("logs");
+        Path logs = rund.stateDirectory().resolve("logs");
         if (!Files.isDirectory(logs)) {
             return 0;
         }

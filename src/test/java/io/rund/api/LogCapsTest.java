@@ -24,10 +24,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The limits of log streaming against a real rund with small caps: logs kept within a per-job and a global size
@@ -45,33 +44,21 @@ class LogCapsTest {
     /** A file system block: what a punched range may leave allocated at each of its ends. */
     private static final long BLOCK = 4096;
 
-    @TempDir
-    static Path state;
-    private static ApiFixture rund;
+    @RegisterExtension
+    static final ApiFixture rund = new ApiFixture(String.join("\n",
+            "rund.logs.segment-size = " + SEGMENT,
+            "rund.logs.max-job-bytes = " + JOB_CAP,
+            "rund.logs.max-total-bytes = " + TOTAL_CAP,
+            "rund.logs.max-followers-per-job = " + FOLLOWERS_PER_JOB,
+            "rund.logs.max-followers-per-identity = " + FOLLOWERS_PER_IDENTITY,
+            "pekko.http.server.idle-timeout = 2s",
+            "pekko.http.server.http2.ping-interval = 500ms",
+            "pekko.http.server.http2.ping-timeout = 500ms"));
     private static RundClient alice;
 
     @BeforeAll
-    static void startRund() throws Exception {
-        rund = ApiFixture.start(state, String.join("\n",
-                "rund.logs.segment-size = " + SEGMENT,
-                "rund.logs.max-job-bytes = " + JOB_CAP,
-                "rund.logs.max-total-bytes = " + TOTAL_CAP,
-                "rund.logs.max-followers-per-job = " + FOLLOWERS_PER_JOB,
-                "rund.logs.max-followers-per-identity = " + FOLLOWERS_PER_IDENTITY,
-                "pekko.http.server.idle-timeout = 2s",
-                "pekko.http.server.http2.ping-interval = 500ms",
-                "pekko.http.server.http2.ping-timeout = 500ms"));
-        alice = rund.client("alice");
-    }
-
-    @AfterAll
-    static void stopRund() {
-        if (alice != null) {
-            alice.close();
-        }
-        if (rund != null) {
-            rund.close();
-        }
+    static void connect() {
+        alice = rund.shared("alice");
     }
 
     @Test

@@ -40,10 +40,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Log fan-out at scale against a real rund on loopback with real TLS, followers multiplexed over a few HTTP/2
@@ -80,25 +79,13 @@ class LogFanoutScaleTest {
     /** A leak of 1 KiB per follower would show as 10 MB. */
     private static final long HEAP_ALLOWANCE_BYTES = 8L * 1024 * 1024;
 
-    @TempDir
-    static Path state;
-    private static ApiFixture rund;
+    @RegisterExtension
+    static final ApiFixture rund = new ApiFixture();
     private static RundClient alice;
 
     @BeforeAll
-    static void startRund() throws Exception {
-        rund = ApiFixture.start(state);
-        alice = rund.client("alice");
-    }
-
-    @AfterAll
-    static void stopRund() {
-        if (alice != null) {
-            alice.close();
-        }
-        if (rund != null) {
-            rund.close();
-        }
+    static void connect() {
+        alice = rund.shared("alice");
     }
 
     @Test

@@ -23,15 +23,13 @@ import io.rund.proto.v1.LogData;
 import io.rund.proto.v1.LogStream;
 import io.rund.proto.v1.LogsRequest;
 import java.io.ByteArrayOutputStream;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The Logs RPC against a real rund on loopback with real TLS: start points (offset, last N lines, since a time)
@@ -41,25 +39,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LogsApiTest {
 
-    @TempDir
-    static Path state;
-    private static ApiFixture rund;
+    @RegisterExtension
+    static final ApiFixture rund = new ApiFixture();
     private static RundClient alice;
 
     @BeforeAll
-    static void startRund() throws Exception {
-        rund = ApiFixture.start(state);
-        alice = rund.client("alice");
-    }
-
-    @AfterAll
-    static void stopRund() {
-        if (alice != null) {
-            alice.close();
-        }
-        if (rund != null) {
-            rund.close();
-        }
+    static void connect() {
+        alice = rund.shared("alice");
     }
 
     @Test

@@ -8,13 +8,10 @@ import io.rund.proto.v1.IoLimit;
 import io.rund.proto.v1.Limits;
 import io.rund.proto.v1.ListRequest;
 import io.rund.proto.v1.StartRequest;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -36,21 +33,8 @@ class MissingControllerTest {
             "pids", Limits.newBuilder().setPidsMax(Int64Value.of(10)).build(),
             "io", Limits.newBuilder().addIo(IoLimit.newBuilder().setWbps(Int64Value.of(1 << 20))).build());
 
-    @TempDir
-    static Path state;
-    private static ApiFixture rund;
-
-    @BeforeAll
-    static void startRund() throws Exception {
-        rund = ApiFixture.start(state);
-    }
-
-    @AfterAll
-    static void stopRund() {
-        if (rund != null) {
-            rund.close();
-        }
-    }
+    @RegisterExtension
+    static final ApiFixture rund = new ApiFixture();
 
     @Test
     void aLimitWhoseControllerIsMissingIsRefusedNamingItAndCreatesNothing() throws Exception {

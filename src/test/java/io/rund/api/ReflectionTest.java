@@ -14,16 +14,13 @@ import io.grpc.stub.StreamObserver;
 import io.rund.auth.ExampleCertificates;
 import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsFiles;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -47,21 +44,8 @@ class ReflectionTest {
     // Nested: ListServiceResponse.service, ServiceResponse.name, FileDescriptorResponse.file_descriptor_proto.
     private static final int FIRST_FIELD = 1;
 
-    @TempDir
-    static Path state;
-    private static ApiFixture rund;
-
-    @BeforeAll
-    static void startRund() throws Exception {
-        rund = ApiFixture.start(state);
-    }
-
-    @AfterAll
-    static void stopRund() {
-        if (rund != null) {
-            rund.close();
-        }
-    }
+    @RegisterExtension
+    static final ApiFixture rund = new ApiFixture();
 
     @Test
     void listsTheJobControllerService() throws Exception {

@@ -7,12 +7,9 @@ import io.rund.proto.v1.JobState;
 import io.rund.proto.v1.JobStatus;
 import io.rund.proto.v1.StartRequest;
 import io.rund.proto.v1.StatusRequest;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -20,21 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /** Status with wait_for_end over the real API: the answer is the final status, sent when the job ends. */
 class StatusWaitTest {
 
-    @TempDir
-    static Path state;
-    private static ApiFixture rund;
-
-    @BeforeAll
-    static void startRund() throws Exception {
-        rund = ApiFixture.start(state);
-    }
-
-    @AfterAll
-    static void stopRund() {
-        if (rund != null) {
-            rund.close();
-        }
-    }
+    @RegisterExtension
+    static final ApiFixture rund = new ApiFixture();
 
     @Test
     void answersOnceTheJobHasEnded() throws Exception {

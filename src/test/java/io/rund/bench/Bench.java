@@ -38,7 +38,7 @@ public final class Bench {
         sections.put("start", StartBench::run);
         sections.put("exit", ExitBench::run);
         sections.put("scale", ScaleBench::run);
-        sections.put("logs", LogFanOutHook::run);
+        sections.put("logs", LogFanOutBench::run);
         sections.put("cli", CliBench::run);
         sections.put("daemon", DaemonStartBench::run);
         for (String arg : args) {

@@ -16,17 +16,29 @@ import java.time.Duration;
  * @param scaleJobs         sleeping jobs in the scale run
  * @param cliRuns           cold CLI processes (the median is the figure; at least 10)
  * @param daemonStarts      daemon starts timed until a TLS handshake succeeds
+ * @param logFanOut         the log fan-out benchmark's follower counts and volumes (one run each: it is long)
  */
 record BenchPlan(int repetitions, int throughputRepetitions, int startSamples, int warmUpStarts, Duration throughputWindow,
-                 int exitSamples, int[] crowdSizes, int scaleJobs, int cliRuns, int daemonStarts) {
+                 int exitSamples, int[] crowdSizes, int scaleJobs, int cliRuns, int daemonStarts,
+                 LogFanoutBenchmark.Options logFanOut) {
 
     static final int[] CLIENT_COUNTS = {1, 8, 64};
 
     static BenchPlan full() {
-        return new BenchPlan(5, 5, 1000, 2000, Duration.ofSeconds(4), 200, new int[] {10, 2000}, 10_000, 20, 5);
+        return new BenchPlan(5, 5, 1000, 2000, Duration.ofSeconds(4), 200, new int[] {10, 2000}, 10_000, 20, 5,
+                LogFanoutBenchmark.Options.defaults());
     }
 
     static BenchPlan quick() {
-        return new BenchPlan(3, 2, 200, 300, Duration.ofSeconds(1), 20, new int[] {10, 2000}, 1_000, 10, 3);
+        return new BenchPlan(3, 2, 200, 300, Duration.ofSeconds(1), 20, new int[] {10, 2000}, 1_000, 10, 3,
+                quickFanOut());
+    }
+
+    /** 1,000 followers only, a shorter paced phase and a 300 MB burst: about half a minute for both servers. */
+    private static LogFanoutBenchmark.Options quickFanOut() {
+        LogFanoutBenchmark.Options full = LogFanoutBenchmark.Options.defaults();
+        return new LogFanoutBenchmark.Options(java.util.List.of(1_000), 300_000_000L, Duration.ofSeconds(2),
+                Duration.ofSeconds(3), full.pacedLinesPerSecondInAll(), full.lineBytes(), full.followersPerConnection(),
+                full.baselinePoll(), full.clientWindowBytes());
     }
 }

@@ -3,15 +3,12 @@ package io.rund.cli;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.rund.api.ApiFixture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,21 +25,8 @@ class CliEndToEndTest {
     private static final byte[] STDERR = "err 1\nerr 2\n".getBytes(StandardCharsets.US_ASCII);
     private static final String PRINT_STDERR = "printf 'err 1\\nerr 2\\n' >&2";
 
-    @TempDir
-    static Path state;
-    private static ApiFixture rund;
-
-    @BeforeAll
-    static void startRund() throws Exception {
-        rund = ApiFixture.start(state);
-    }
-
-    @AfterAll
-    static void stopRund() {
-        if (rund != null) {
-            rund.close();
-        }
-    }
+    @RegisterExtension
+    static final ApiFixture rund = new ApiFixture();
 
     @Test
     void startStatusLogsStop() {

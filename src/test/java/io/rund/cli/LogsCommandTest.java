@@ -10,17 +10,15 @@ import io.rund.api.TcpRelay;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code rund logs} end to end against a real rund: start points, one stream, timestamps, and {@code -f} that
@@ -31,25 +29,13 @@ class LogsCommandTest {
     private static final Pattern STAMPED_LINE =
             Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z (.*)");
 
-    @TempDir
-    static Path state;
-    private static ApiFixture rund;
+    @RegisterExtension
+    static final ApiFixture rund = new ApiFixture();
     private static io.rund.cli.RundClient alice;
 
     @BeforeAll
-    static void startRund() throws Exception {
-        rund = ApiFixture.start(state);
-        alice = rund.client("alice");
-    }
-
-    @AfterAll
-    static void stopRund() {
-        if (alice != null) {
-            alice.close();
-        }
-        if (rund != null) {
-            rund.close();
-        }
+    static void connect() {
+        alice = rund.shared("alice");
     }
 
     @Test
