@@ -46,13 +46,13 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
     private record OutputClosed() implements Command {}
 
-    private record CgroupEmptied(boolean empty) implements Command {}
+    /** The cgroup after the exit: emptied (then read and removed), or not empty yet. */
+    private record CgroupEnded(boolean empty, Accounting usage, boolean oomKilled) implements Command {}
 
     private record TerminationSent(boolean killedInstead) implements Command {}
 
     private record GraceExpired() implements Command {}
 
-    private record Finished(Accounting usage, boolean oomKilled) implements Command {}
 
     private static final int SIGTERM = 15;
     /** How long one attempt waits for a killed cgroup to empty before it is tried again. */
@@ -85,8 +85,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     private ProcessExit exit;
     private boolean stopRequested;
     private boolean outputClosed;
-    private boolean cgroupEmpty;
-    private boolean finishing;
+    private CgroupEnded cgroupEnded;
 
     private JobActor(ActorContext<Command> context, TimerScheduler<Command> timers, JobStatus initial, JobSpec spec,
                      JobRuntime runtime, ActorRef<JobRegistry.Command> registry,
@@ -118,10 +117,9 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
                 .onMessage(OpenLog.class, this::onOpenLog)
                 .onMessage(ProcessExited.class, this::onProcessExited)
                 .onMessage(OutputClosed.class, this::onOutputClosed)
-                .onMessage(CgroupEmptied.class, this::onCgroupEmptied)
+                .onMessage(CgroupEnded.class, this::onCgroupEnded)
                 .onMessage(TerminationSent.class, this::onTerminationSent)
                 .onMessage(GraceExpired.class, this::onGraceExpired)
-                .onMessage(Finished.class, this::onFinished)
                 .onSignal(PostStop.class, signal -> onPostStop())
                 .build();
     }
@@ -230,56 +228,39 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     private Behavior<Command> onProcessExited(ProcessExited exited) {
         exit = exited.exit();
         timers.cancel(GRACE_TIMER);
-        emptyCgroup();
+        endCgroup();
         return this;
     }
 
-    /** Whatever the job left running dies with it; then the cgroup can be removed. */
-    private void emptyCgroup() {
+    /**
+     * Whatever the job left running dies with it; then, in the same trip to the blocking executor (every hop is
+     * exit latency), its final accounting is read and the cgroup removed.
+     */
+    private void endCgroup() {
         Cgroup target = cgroup;
         String id = status.id();
-        getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> {
-            try {
-                if (!target.populated()) {
-                    return true;
+        getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> emptyCollectAndRemove(target, id), runtime.blocking()),
+                (ended, failure) -> {
+                    if (failure == null) {
+                        return ended;
+                    }
+                    LOG.warn("Job {}: ending its cgroup failed unexpectedly; trying again", id, failure);
+                    return new CgroupEnded(false, null, false);
+                });
+    }
+
+    private static CgroupEnded emptyCollectAndRemove(Cgroup cgroup, String jobId) {
+        try {
+            if (cgroup.populated()) {
+                cgroup.kill();
+                if (!cgroup.awaitEmpty(EMPTY_WAIT)) {
+                    return new CgroupEnded(false, null, false);
                 }
-                target.kill();
-                return target.awaitEmpty(EMPTY_WAIT);
-            } catch (CgroupException e) {
-                LOG.warn("Job {}: {}", id, e.getMessage());
-                return false;
             }
-        }, runtime.blocking()), (empty, failure) -> new CgroupEmptied(failure == null && empty));
-    }
-
-    private Behavior<Command> onCgroupEmptied(CgroupEmptied emptied) {
-        if (!emptied.empty()) {
-            getContext().getLog().warn("Job {}: its cgroup {} is not empty yet; killing it again", status.id(), cgroup.path());
-            emptyCgroup();
-            return this;
+        } catch (CgroupException e) {
+            LOG.warn("Job {}: {}", jobId, e.getMessage());
+            return new CgroupEnded(false, null, false);
         }
-        cgroupEmpty = true;
-        return finishIfEnded();
-    }
-
-    private Behavior<Command> onOutputClosed(OutputClosed closed) {
-        outputClosed = true;
-        return finishIfEnded();
-    }
-
-    private Behavior<Command> finishIfEnded() {
-        if (exit == null || !outputClosed || !cgroupEmpty || finishing) {
-            return this;
-        }
-        finishing = true;
-        Cgroup target = cgroup;
-        String id = status.id();
-        getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> collectAndRemove(target, id), runtime.blocking()),
-                (finished, failure) -> failure == null ? finished : new Finished(null, false));
-        return this;
-    }
-
-    private static Finished collectAndRemove(Cgroup cgroup, String jobId) {
         Accounting usage = null;
         boolean oomKilled = false;
         try {
@@ -293,13 +274,32 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         } catch (CgroupException e) {
             LOG.error("Job {}: cannot remove its cgroup: {}", jobId, e.getMessage());
         }
-        return new Finished(usage, oomKilled);
+        return new CgroupEnded(true, usage, oomKilled);
     }
 
-    private Behavior<Command> onFinished(Finished finished) {
+    private Behavior<Command> onCgroupEnded(CgroupEnded ended) {
+        if (!ended.empty()) {
+            getContext().getLog().warn("Job {}: its cgroup {} is not empty yet; killing it again", status.id(), cgroup.path());
+            endCgroup();
+            return this;
+        }
+        cgroupEnded = ended;
+        return finishIfEnded();
+    }
+
+    private Behavior<Command> onOutputClosed(OutputClosed closed) {
+        outputClosed = true;
+        return finishIfEnded();
+    }
+
+    /** The final status is published once the process has exited, its cgroup is gone and its output has ended. */
+    private Behavior<Command> finishIfEnded() {
+        if (exit == null || !outputClosed || cgroupEnded == null || status.state().isFinal()) {
+            return this;
+        }
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
-                exit.exitCode(), exit.signal(), exit.coreDumped(), finished.oomKilled(), stopRequested,
-                status.createdAt(), status.startedAt(), exit.at(), finished.usage(), null);
+                exit.exitCode(), exit.signal(), exit.coreDumped(), cgroupEnded.oomKilled(), stopRequested,
+                status.createdAt(), status.startedAt(), exit.at(), cgroupEnded.usage(), null);
         registry.tell(new JobRegistry.JobUpdated(status));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         stopWaiters.clear();
