@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -103,6 +104,30 @@ static int child_main(void *arg) {
 
 static void close_if_open(int fd) { if (fd >= 0) close(fd); }
 
+/* One child stack per calling thread, made on its first spawn and unmapped when the thread ends. Reusing it
+ * spares every spawn an mmap, its page faults and an munmap, whose TLB shoot-down interrupts every CPU the
+ * daemon's threads run on. Safe: CLONE_VFORK suspends the calling thread until its child has exec'd or exited,
+ * so one thread's stack never serves two children at once. */
+static pthread_key_t stack_key;
+static pthread_once_t stack_key_once = PTHREAD_ONCE_INIT;
+static int stack_key_error;
+static void unmap_stack(void *stack) { munmap(stack, CHILD_STACK_SIZE); }
+static void make_stack_key(void) { stack_key_error = pthread_key_create(&stack_key, unmap_stack); }
+
+static void *thread_child_stack(void) {
+    if (pthread_once(&stack_key_once, make_stack_key) != 0 || stack_key_error != 0) {
+        errno = stack_key_error ? stack_key_error : EAGAIN;
+        return MAP_FAILED;
+    }
+    void *stack = pthread_getspecific(stack_key);
+    if (stack != NULL) return stack;
+    stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return MAP_FAILED;
+    int e = pthread_setspecific(stack_key, stack);
+    if (e != 0) { munmap(stack, CHILD_STACK_SIZE); errno = e; return MAP_FAILED; }
+    return stack;
+}
+
 /* Moves a pipe end above stdio (only if the JVM runs with 0/1/2 closed), keeping O_CLOEXEC. */
 static int above_stdio(int fd) {
     if (fd > 2) return fd;
@@ -121,8 +146,7 @@ int rund_spawn(const char *path, char *const argv[], char *const envp[], const c
     for (int i = 0; i < 2; i++) { out[i] = above_stdio(out[i]); err[i] = above_stdio(err[i]); }
     if (out[0] < 0 || out[1] < 0 || err[0] < 0 || err[1] < 0) goto pipe_failed;
 
-    void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    void *stack = thread_child_stack();
     if (stack == MAP_FAILED) { e = errno; *out_err_step = STEP_CLONE3; goto close_pipes; }
     struct child_ctx ctx = { .path = path, .cwd = cwd, .argv = argv, .envp = envp, .uid = uid,
                              .gid = gid, .ngroups = ngroups, .groups = groups,
@@ -142,7 +166,6 @@ int rund_spawn(const char *path, char *const argv[], char *const envp[], const c
     pthread_sigmask(SIG_BLOCK, &all, &old);
     long pid = rund_clone3(&args, sizeof args, child_main, &ctx);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    munmap(stack, CHILD_STACK_SIZE); /* CLONE_VFORK: the child has exec'd or exited by now */
 
     if (pid < 0) { e = (int)-pid; *out_err_step = STEP_CLONE3; goto close_pipes; }
     if (ctx.step != STEP_NONE) { /* the child failed before execve and exited 127: reap it */

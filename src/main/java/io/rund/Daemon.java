@@ -113,9 +113,10 @@ public final class Daemon {
             return settings;
         }
         LOG.warn("rund.jobs.max-active is {}, but the open-file limit {} holds only {} jobs ({} descriptors each: pidfd, "
-                        + "stdout and stderr pipes, log; {} kept for rund itself): accepting at most {} at once. "
-                        + "Raise the limit (for example LimitNOFILE in a systemd unit) to run more.",
-                settings.maxActiveJobs(), openFileLimit, fitting, OpenFileBudget.FILES_PER_JOB, OpenFileBudget.RESERVED_FILES, fitting);
+                        + "stdout and stderr pipes; {} for the log files being written; {} kept for rund itself): accepting "
+                        + "at most {} at once. Raise the limit (for example LimitNOFILE in a systemd unit) to run more.",
+                settings.maxActiveJobs(), openFileLimit, fitting, OpenFileBudget.FILES_PER_JOB, OpenFileBudget.LOG_WRITER_FILES,
+                OpenFileBudget.RESERVED_FILES, fitting);
         return settings.withMaxActiveJobs(fitting);
     }
 

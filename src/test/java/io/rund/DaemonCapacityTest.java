@@ -13,7 +13,7 @@ class DaemonCapacityTest {
 
     @Test
     void aLimitTooSmallForMaxActiveLowersIt() {
-        assertEquals(4_744, Daemon.withinOpenFileLimit(CONFIGURED.withMaxActiveJobs(10_000), 20_000).maxActiveJobs());
+        assertEquals(5_984, Daemon.withinOpenFileLimit(CONFIGURED.withMaxActiveJobs(10_000), 20_000).maxActiveJobs());
     }
 
     @Test

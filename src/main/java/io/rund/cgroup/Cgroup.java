@@ -140,9 +140,20 @@ public final class Cgroup {
 
     /**
      * Removes the cgroup (and any cgroups the job made below it). Refuses while a process is
-     * still in it: kill it and {@link #awaitEmpty} first.
+     * still in it: kill it and {@link #awaitEmpty} first. The common case, an empty cgroup without
+     * children, is one rmdir, which needs no file descriptor (so it works at EMFILE too); the
+     * kernel refuses it (EBUSY) for a populated cgroup or one with children, and only then are the
+     * cgroup's files read.
      */
     public void remove() throws CgroupException {
+        try {
+            Files.delete(path);
+            return;
+        } catch (NoSuchFileException e) {
+            return; // already gone: removal is what was asked for
+        } catch (IOException busy) {
+            // Populated, or it has child cgroups: find out which below.
+        }
         if (populated()) {
             throw new CgroupException(path, "cannot remove: processes are still in it (kill and await empty first)");
         }

@@ -10,7 +10,7 @@ import java.nio.file.Path;
 /**
  * Positional I/O on a regular file through its raw descriptor: pread/pwrite (no shared file position, so any
  * number of threads use one descriptor at once, and no thread interrupt can close it), fdatasync, and
- * punching holes, which java.nio cannot do. Used by the job logs, which keep one descriptor per job.
+ * punching holes, which java.nio cannot do. Used by the job logs, which open a descriptor while they are in use.
  */
 public final class PositionalFiles {
 
@@ -18,6 +18,7 @@ public final class PositionalFiles {
     private static final int O_CREAT = 0100;
     private static final int O_EXCL = 0200;
     private static final int O_CLOEXEC = 02_000_000;
+    private static final int NO_MODE = 0;
     private static final int EEXIST = 17;
     private static final int EOPNOTSUPP = 95;
     private static final int FALLOC_FL_KEEP_SIZE = 0x01;
@@ -44,6 +45,25 @@ public final class PositionalFiles {
                 case Libc.ENOENT -> new NoSuchFileException(name, null, e.getMessage());
                 default -> e;
             };
+        }
+    }
+
+    /**
+     * Opens {@code path}, an existing regular file, for reading and writing (close-on-exec).
+     *
+     * @throws NoSuchFileException if it does not exist
+     */
+    public static int openExisting(Path path) throws IOException {
+        String name = path.toString();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cPath = arena.allocateFrom(name);
+            return (int) Libc.call("open", name,
+                    state -> (int) Libc.OPEN.invokeExact(state, cPath, O_RDWR | O_CLOEXEC, NO_MODE));
+        } catch (LinuxException e) {
+            if (e.errno() == Libc.ENOENT) {
+                throw new NoSuchFileException(name, null, e.getMessage());
+            }
+            throw e;
         }
     }
 

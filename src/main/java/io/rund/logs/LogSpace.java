@@ -6,14 +6,23 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What all job logs of one daemon share: the caps of {@link LogSettings}, the count of file bytes they keep (and,
  * past the global cap, the choice of the oldest segment anywhere to drop), the read cache that lets followers
- * share reads, and the follower counts per client identity. Logs are created here and leave it when closed.
+ * share reads, the follower counts per client identity, and the writer slots: how many logs being written may
+ * keep their file open between appends. Logs are created here and leave it when closed.
  */
 public final class LogSpace {
+
+    /**
+     * Writers of running jobs that may keep their log file open from their first append to their seal. The
+     * writers beyond open and close their file per append, so open log writers cost at most this many
+     * descriptors however many jobs run: a job's own count stays at its pidfd and its two pipes.
+     */
+    public static final int WRITER_SLOTS = 1024;
 
     /** One admitted follower: counted against its job and its identity until {@link #release()} (idempotent). */
     static final class FollowerLease {
@@ -44,14 +53,22 @@ public final class LogSpace {
     private final AtomicLong retainedBytes = new AtomicLong();
     private final ConcurrentHashMap<String, Integer> followersByIdentity = new ConcurrentHashMap<>();
     private final Object reclaimLock = new Object();
+    private final int writerSlots;
+    private final AtomicInteger writerSlotsTaken = new AtomicInteger();
 
-    private LogSpace(LogSettings settings) {
+    private LogSpace(LogSettings settings, int writerSlots) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.cache = new LogReadCache(settings.readCacheBytes());
+        this.writerSlots = writerSlots;
     }
 
     public static LogSpace create(LogSettings settings) {
-        return new LogSpace(settings);
+        return new LogSpace(settings, WRITER_SLOTS);
+    }
+
+    /** A space whose writers may keep at most {@code writerSlots} files open between appends. */
+    static LogSpace create(LogSettings settings, int writerSlots) {
+        return new LogSpace(settings, writerSlots);
     }
 
     public LogSettings settings() {
@@ -80,6 +97,29 @@ public final class LogSpace {
 
     LogReadCache cache() {
         return cache;
+    }
+
+    /** Writer slots in use: logs being written that keep their file open between appends. */
+    int writerSlotsTaken() {
+        return writerSlotsTaken.get();
+    }
+
+    /** Takes a writer slot if one is free. */
+    boolean takeWriterSlot() {
+        while (true) {
+            int taken = writerSlotsTaken.get();
+            if (taken >= writerSlots) {
+                return false;
+            }
+            if (writerSlotsTaken.compareAndSet(taken, taken + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Gives back a slot {@link #takeWriterSlot() taken} before. */
+    void returnWriterSlot() {
+        writerSlotsTaken.decrementAndGet();
     }
 
     /**

@@ -23,9 +23,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Owns one job's output log: an append-only file of records {offset, timestamp, stream, bytes} (see
- * {@link LogFormat}), one open file descriptor, a sparse in-memory index and the "new data" signal.
- * One writer thread appends until the job's pipes end, then seals; any number of readers and followers read
- * concurrently through positional reads on that one descriptor and see only records that are completely written.
+ * {@link LogFormat}), a sparse in-memory index and the "new data" signal. One writer thread appends until the
+ * job's pipes end, then seals; any number of readers and followers read concurrently through positional reads on
+ * one shared descriptor and see only records that are completely written. The descriptor is open only while the
+ * log is used ({@link LogFile}): from the first append to the seal (if its {@link LogSpace} lets the writer keep
+ * one; otherwise per append), while followers follow, and for the duration of a read. A sealed log nobody reads,
+ * and a running job that has written nothing yet, hold no descriptor.
  * <p>
  * The file is cut into segments of about {@link LogSettings#segmentBytes()} at record boundaries. To stay within
  * its own cap and its {@link LogSpace}'s global cap, the log drops whole segments, oldest first: their storage is
@@ -72,6 +75,8 @@ public final class LogStore implements AutoCloseable {
     private long lastTimestampNanos;
     /** Guarded by writerLock. */
     private boolean closed;
+    /** Guarded by writerLock: the writer holds the file open between appends, on one of its space's writer slots. */
+    private boolean writerHolds;
     /** Logical bytes of all fully written records; written (by the writer) only after the record is on file. */
     private volatile long committedSize;
     private volatile boolean sealed;
@@ -98,6 +103,7 @@ public final class LogStore implements AutoCloseable {
         LogFile logFile = LogFile.createNew(file);
         try {
             logFile.writeFully(LogFormat.fileHeader(0), 0);
+            logFile.release(); // the creator's hold: the first append opens the file again
         } catch (IOException e) {
             try {
                 logFile.close();
@@ -120,7 +126,8 @@ public final class LogStore implements AutoCloseable {
      * Appends {@code data}'s remaining bytes as output of {@code stream} (as one record, or several if longer
      * than 64 KiB), timestamped now, and consumes the buffer. For the single writer thread; costs one
      * positional write per record and never waits on readers. May drop old segments to stay within the caps.
-     * An empty buffer appends nothing.
+     * An empty buffer appends nothing. The first append opens the file and keeps it open until the seal, if a
+     * writer slot of the space is free; otherwise each append opens and closes it.
      *
      * @throws IllegalStateException if the log is already sealed
      */
@@ -138,8 +145,22 @@ public final class LogStore implements AutoCloseable {
             long timestampNanos = Math.max(LogFormat.epochNanos(Instant.now()), lastTimestampNanos);
             lastTimestampNanos = timestampNanos;
             long before = writePosition;
-            while (data.hasRemaining()) {
-                writeRecord(stream, timestampNanos, data);
+            if (!writerHolds && space.takeWriterSlot()) {
+                file.hold();
+                writerHolds = true;
+            }
+            boolean heldForThisAppend = !writerHolds;
+            if (heldForThisAppend) {
+                file.hold(); // one open for all the records of this append
+            }
+            try {
+                while (data.hasRemaining()) {
+                    writeRecord(stream, timestampNanos, data);
+                }
+            } finally {
+                if (heldForThisAppend) {
+                    file.release();
+                }
             }
             written = writePosition - before;
             while (retainedBytesLocked() > maxJobBytes && segments.size() > 1) {
@@ -327,19 +348,33 @@ public final class LogStore implements AutoCloseable {
     }
 
     /**
-     * The writer is done (the job's pipes reached EOF): writes the seal marker, forces the file to disk, and
-     * wakes all followers so they finish. Idempotent.
+     * The writer is done (the job's pipes reached EOF): writes the seal marker, forces the file to disk, lets go
+     * of the writer's hold on the file (closing it unless followers hold it), and wakes all followers so they
+     * finish. Idempotent.
      */
     public void seal() throws IOException {
         synchronized (writerLock) {
             if (sealed) {
                 return;
             }
-            writeSealMarker();
-            file.force();
-            sealed = true;
+            try {
+                writeSealMarker();
+                file.force();
+                sealed = true;
+            } finally {
+                releaseWriterLocked();
+            }
         }
         newData.ring();
+    }
+
+    /** The writer no longer keeps the file open: it gives back its writer slot. */
+    private void releaseWriterLocked() throws IOException {
+        if (writerHolds) {
+            writerHolds = false;
+            space.returnWriterSlot();
+            file.release();
+        }
     }
 
     private void writeSealMarker() throws IOException {
@@ -379,6 +414,7 @@ public final class LogStore implements AutoCloseable {
         return followers.get();
     }
 
+    /** Counts one more follower, if fewer than {@code max} follow now; while it follows, it holds the file open. */
     boolean followerJoined(int max) {
         while (true) {
             int current = followers.get();
@@ -386,13 +422,20 @@ public final class LogStore implements AutoCloseable {
                 return false;
             }
             if (followers.compareAndSet(current, current + 1)) {
+                file.hold();
                 return true;
             }
         }
     }
 
+    /** A follower that {@link #followerJoined joined} left; the last one out closes the file if it is sealed. */
     void followerLeft() {
         followers.decrementAndGet();
+        try {
+            file.release();
+        } catch (IOException e) {
+            LOG.warn("A follower of {} left, but its file could not be closed: {}", file.path(), e.getMessage());
+        }
     }
 
     LogSpace space() {
@@ -463,6 +506,15 @@ public final class LogStore implements AutoCloseable {
                 sealed = true; // even if the marker failed: no more appends, and followers must end
             }
             kept = retainedBytesLocked();
+            try {
+                releaseWriterLocked();
+            } catch (IOException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
             try {
                 file.close();
             } catch (IOException e) {

@@ -27,7 +27,7 @@ final class ScaleBench {
     private static final int WARM_UP_JOBS = 200;
     /** Stop issuing starts after this many refusals: the daemon is full. */
     private static final int REFUSALS_TO_GIVE_UP = 64;
-    private static final Duration DRAIN_TIMEOUT = Duration.ofMinutes(5);
+    private static final Duration DRAIN_TIMEOUT = Duration.ofMinutes(1);
     private static final double KIB = 1024;
 
     private ScaleBench() {}
@@ -99,7 +99,9 @@ final class ScaleBench {
                 }
             });
             stopAll.add((System.nanoTime() - begin) / 1e9);
-            daemon.awaitNoJobs(DRAIN_TIMEOUT);
+            if (!daemon.awaitNoJobs(DRAIN_TIMEOUT)) {
+                stopAll.note(daemon.jobCgroups() + " job cgroups still there " + DRAIN_TIMEOUT.toMinutes() + " min after the stops");
+            }
         }
         return List.of(started, startAll, stopAll, idleThreads, threads, heap, rss, files);
     }
