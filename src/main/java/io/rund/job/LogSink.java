@@ -12,10 +12,13 @@ import java.util.concurrent.Executor;
 /**
  * Joins the output pump to a job's log: each chunk read from the job's stdout or stderr becomes one record,
  * written on the pump thread (so a job can never outrun the disk by more than its pipe buffer). End of output
- * seals the log and then tells the job's actor; sealing forces the log to disk, so it runs on the blocking
- * executor, never on the pump thread, whose every millisecond is every job's output latency.
+ * ends the log (its followers finish), tells the job's actor, and only then forces the log to disk: the job's
+ * final status does not wait for the disk. All of that runs on the blocking executor, never on the pump
+ * thread, whose every millisecond is every job's output latency.
  */
 final class LogSink implements OutputSink {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LogSink.class);
 
     private final LogStore log;
     private final Executor sealer;
@@ -40,11 +43,16 @@ final class LogSink implements OutputSink {
     public void onClosed() {
         sealer.execute(() -> {
             try {
-                log.seal();
+                log.end();
             } catch (IOException e) {
-                org.slf4j.LoggerFactory.getLogger(LogSink.class).error("Cannot seal a job's log: {}", e.getMessage());
+                LOG.error("Cannot seal a job's log {}: {}", log, e.getMessage());
             } finally {
                 onEnd.run();
+            }
+            try {
+                log.persist();
+            } catch (IOException e) {
+                LOG.error("Cannot force a job's log {} to disk: {}", log, e.getMessage());
             }
         });
     }

@@ -348,24 +348,48 @@ public final class LogStore implements AutoCloseable {
     }
 
     /**
-     * The writer is done (the job's pipes reached EOF): writes the seal marker, forces the file to disk, lets go
-     * of the writer's hold on the file (closing it unless followers hold it), and wakes all followers so they
-     * finish. Idempotent.
+     * The writer is done (the job's pipes reached EOF): {@link #end()}, then {@link #persist()}. Idempotent.
      */
     public void seal() throws IOException {
+        end();
+        persist();
+    }
+
+    /**
+     * Writes the seal marker and wakes all followers so they finish: the log's content is complete and
+     * readable, though not yet forced to disk. Idempotent. If the marker cannot be written the log stays
+     * unsealed and the writer lets go of the file.
+     */
+    public void end() throws IOException {
         synchronized (writerLock) {
             if (sealed) {
                 return;
             }
             try {
                 writeSealMarker();
-                file.force();
                 sealed = true;
+            } catch (IOException | RuntimeException e) {
+                releaseWriterLocked();
+                throw e;
+            }
+        }
+        newData.ring();
+    }
+
+    /**
+     * Forces an ended log to disk, then lets go of the writer's hold on the file (closing it unless followers
+     * hold it). Separate from {@link #end()} so that a job's final status need not wait for the disk.
+     */
+    public void persist() throws IOException {
+        synchronized (writerLock) {
+            try {
+                if (sealed) {
+                    file.force();
+                }
             } finally {
                 releaseWriterLocked();
             }
         }
-        newData.ring();
     }
 
     /** The writer no longer keeps the file open: it gives back its writer slot. */

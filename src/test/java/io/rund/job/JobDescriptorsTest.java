@@ -64,6 +64,7 @@ class JobDescriptorsTest {
             for (String id : jobs.keySet()) {
                 assertEquals(0, engine.awaitEnd(id).exitCode());
             }
+            awaitLogsLetGo(state);
             Census after = Census.now(state);
             System.out.printf("%d ended jobs: %d descriptors before, %d after (%.2f per ended job), %d on logs%n",
                     ENDED_JOBS, before.total, after.total, (after.total - before.total) / (double) ENDED_JOBS, after.logs);
@@ -141,6 +142,7 @@ class JobDescriptorsTest {
                     assertEquals(0, engine.awaitEnd(id).exitCode());
                     assertEquals("hi\n", engine.stdout(id));
                 }
+                awaitLogsLetGo(state);
                 Census ended = Census.now(state);
                 System.out.printf("the same jobs ended: %s%n", ended.minus(before));
                 assertEquals(before.pidfds, ended.pidfds);
@@ -185,6 +187,17 @@ class JobDescriptorsTest {
 
     private static String appendTagged(String all, LogRecord record) {
         return all + "[" + record.stream() + "]" + new String(record.bytes(), StandardCharsets.UTF_8);
+    }
+
+    /** A final status is published before the log is forced to disk and let go: wait for that to follow. */
+    private static void awaitLogsLetGo(Path state) throws InterruptedException {
+        awaitCondition(() -> {
+            try {
+                return Census.now(state).logs == 0;
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, "ended jobs' logs let go of their descriptors");
     }
 
     private static void awaitCondition(BooleanSupplier condition, String what) throws InterruptedException {
