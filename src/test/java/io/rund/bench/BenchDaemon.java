@@ -122,17 +122,15 @@ final class BenchDaemon implements AutoCloseable {
     }
 
     int threads() throws IOException {
-        return (int) statusField("Threads");
+        return ProcessFigures.threads(pid());
     }
 
     long rssBytes() throws IOException {
-        return statusField("VmRSS") * 1024;
+        return ProcessFigures.rssBytes(pid());
     }
 
     int openFiles() throws IOException {
-        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid()), "fd"))) {
-            return (int) fds.count();
-        }
+        return ProcessFigures.openFiles(pid());
     }
 
     /** Live heap after a full collection the bench asks for through jcmd. */
@@ -185,15 +183,6 @@ final class BenchDaemon implements AutoCloseable {
         }
         removeCgroupTree(cgroupRoot);
         deleteRecursively(stateDirectory);
-    }
-
-    private long statusField(String field) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status"))) {
-            if (line.startsWith(field + ":")) {
-                return Long.parseLong(line.substring(field.length() + 1).replace("kB", "").strip());
-            }
-        }
-        throw new IOException("/proc/" + pid() + "/status has no " + field);
     }
 
     private String jcmd(String command) throws IOException, InterruptedException {

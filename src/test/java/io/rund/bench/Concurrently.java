@@ -6,17 +6,17 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 
 /** Runs the same loop on N platform threads that start together, and reports the first failure of any of them. */
-final class Concurrently {
+public final class Concurrently {
 
     /** The loop body of thread {@code index}. */
-    interface Worker {
+    public interface Worker {
         void run(int index) throws Exception;
     }
 
     private Concurrently() {}
 
     /** Starts {@code threads} threads, releases them at once, waits for all, and rethrows the first failure. */
-    static void run(int threads, Worker worker) throws Exception {
+    public static void run(int threads, Worker worker) throws Exception {
         CountDownLatch ready = new CountDownLatch(threads);
         CountDownLatch go = new CountDownLatch(1);
         AtomicReference<Exception> failure = new AtomicReference<>();

@@ -1,28 +1,17 @@
 package io.rund.vm;
 
-import com.typesafe.config.ConfigFactory;
-import io.rund.Daemon;
 import io.rund.cgroup.IoLimit;
 import io.rund.cgroup.Limits;
-import io.rund.job.JobRegistry;
 import io.rund.job.JobSpec;
 import io.rund.job.JobStatus;
-import io.rund.logs.LogRecord;
-import io.rund.logs.LogStore;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.japi.function.Function;
+import io.rund.logs.LogStream;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -34,37 +23,32 @@ import java.util.regex.Pattern;
  */
 public final class VmLimitsProof {
 
-    private static final Set<String> OWNER = Set.of("DNS:vm-proof");
-    private static final Duration ASK = Duration.ofMinutes(5);
     private static final long MIB = 1 << 20;
     /** The tolerance the issue allows around a measured rate. */
     private static final double RATE_TOLERANCE = 0.20;
     private static final Pattern DD_COPIED = Pattern.compile("(\\d+) bytes .* copied, ([\\d.]+) s");
 
-    private final Daemon daemon;
+    private final VmDaemon daemon;
     private final Path disk;
     private final String diskDevice;
     private final List<String> failures = new ArrayList<>();
 
-    private VmLimitsProof(Daemon daemon, Path disk, String diskDevice) {
+    private VmLimitsProof(VmDaemon daemon, Path disk, String diskDevice) {
         this.daemon = daemon;
         this.disk = disk;
         this.diskDevice = diskDevice;
     }
 
     public static void main(String[] args) throws Exception {
-        Path disk = Path.of(env("RUND_VM_DISK_MOUNT"));
-        String device = env("RUND_VM_DISK");
+        Path disk = Path.of(VmDaemon.env("RUND_VM_DISK_MOUNT"));
+        String device = VmDaemon.env("RUND_VM_DISK");
         Files.setPosixFilePermissions(disk, PosixFilePermissions.fromString("rwxrwxrwx"));
-        Daemon daemon = Daemon.start(ConfigFactory.parseMap(Map.of(
-                "rund.state-directory", "/tmp/rund-vm-state",
-                "rund.cgroup.root", "rund-vm",
-                "rund.jobs.stop-grace-period", "2s")).withFallback(ConfigFactory.load()));
+        VmDaemon daemon = VmDaemon.start(Map.of());
         VmLimitsProof proof = new VmLimitsProof(daemon, disk, device);
         try {
             proof.runAll();
         } finally {
-            daemon.shutdown().get();
+            daemon.shutdown();
         }
         if (proof.failures.isEmpty()) {
             System.out.println("ALL LIMIT CHECKS PASSED");
@@ -107,9 +91,9 @@ public final class VmLimitsProof {
     }
 
     private String unrequestedLimitsStayMax() throws Exception {
-        String id = start(JobSpec.of("sleep", "30").withLimits(Limits.none().withMemoryMax(64 * MIB)));
+        String id = daemon.start(JobSpec.of("sleep", "30").withLimits(Limits.none().withMemoryMax(64 * MIB)));
         try {
-            Path cg = cgroupOf(id);
+            Path cg = VmDaemon.cgroupOf(id);
             expect("64M written", "67108864", read(cg, "memory.max"));
             expect("cpu.max untouched", "max 100000", read(cg, "cpu.max"));
             expect("pids.max untouched", "max", read(cg, "pids.max"));
@@ -117,16 +101,16 @@ public final class VmLimitsProof {
             expect("memory.swap.max untouched", "max", read(cg, "memory.swap.max"));
             return "only memory.max written; cpu.max, pids.max, memory.swap.max read \"max\", io.max empty";
         } finally {
-            stop(id);
+            daemon.stop(id);
         }
     }
 
     private String limitsReadBackExactly(String majMin) throws Exception {
         Limits all = Limits.none().withCpuMax(20000, 50000).withMemoryMax(48 * MIB).withMemorySwapMax(0).withPidsMax(16)
                 .withIo(IoLimit.onDevice(majMin).withRbps(3 * MIB).withWbps(2 * MIB).withRiops(300).withWiops(200));
-        String id = start(JobSpec.of("sleep", "30").withLimits(all));
+        String id = daemon.start(JobSpec.of("sleep", "30").withLimits(all));
         try {
-            Path cg = cgroupOf(id);
+            Path cg = VmDaemon.cgroupOf(id);
             expect("cpu.max", "20000 50000", read(cg, "cpu.max"));
             expect("memory.max", "" + 48 * MIB, read(cg, "memory.max"));
             expect("memory.swap.max", "0", read(cg, "memory.swap.max"));
@@ -134,13 +118,13 @@ public final class VmLimitsProof {
             expect("io.max", majMin + " rbps=" + 3 * MIB + " wbps=" + 2 * MIB + " riops=300 wiops=200", read(cg, "io.max"));
             return "cpu.max, memory.max, memory.swap.max, pids.max, io.max read back as written";
         } finally {
-            stop(id);
+            daemon.stop(id);
         }
     }
 
     private String memoryMaxOomKills() throws Exception {
         // dd's 200 MiB buffer is filled from /dev/zero: every page is touched.
-        JobStatus status = run(JobSpec.of("dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1")
+        JobStatus status = daemon.run(JobSpec.of("dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1")
                 .withLimits(Limits.none().withMemoryMax(50 * MIB).withMemorySwapMax(0)));
         expect("killed by SIGKILL", 9, status.signal());
         expect("reported as OOM-killed", true, status.oomKilled());
@@ -153,10 +137,10 @@ public final class VmLimitsProof {
     }
 
     private String memoryMaxAppliesToLaterChildren() throws Exception {
-        String id = start(JobSpec.of("sh", "-c", "sleep 1; dd if=/dev/zero of=/dev/null bs=200M count=1; echo rc=$?")
+        String id = daemon.start(JobSpec.of("sh", "-c", "sleep 1; dd if=/dev/zero of=/dev/null bs=200M count=1; echo rc=$?")
                 .withLimits(Limits.none().withMemoryMax(50 * MIB).withMemorySwapMax(0)));
-        JobStatus status = awaitEnd(id);
-        String out = stdout(id);
+        JobStatus status = daemon.awaitEnd(id);
+        String out = daemon.output(id, LogStream.STDOUT);
         expect("the parent shell survives", 0, status.exitCode());
         if (!out.contains("rc=137")) {
             throw new AssertionError("the child forked after start was not OOM-killed: " + out);
@@ -166,10 +150,10 @@ public final class VmLimitsProof {
     }
 
     private String cpuMaxHoldsTwentyPercent() throws Exception {
-        String id = start(JobSpec.of("sh", "-c", "while :; do :; done")
+        String id = daemon.start(JobSpec.of("sh", "-c", "while :; do :; done")
                 .withLimits(Limits.none().withCpuMax(20000, 100000)));
         try {
-            Path cg = cgroupOf(id);
+            Path cg = VmDaemon.cgroupOf(id);
             Thread.sleep(1000);
             // Three windows, median judged: under host contention a descheduled vCPU is charged to the running job,
             // so one window can overcount; a wrong limit is wrong in every window.
@@ -195,24 +179,24 @@ public final class VmLimitsProof {
             return String.format("cpu.max 20000/100000 → %.1f%% of one CPU (median of 3 windows of 2 s: %s), nr_throttled %d",
                     share * 100, windows, throttled);
         } finally {
-            stop(id);
+            daemon.stop(id);
         }
     }
 
     private String pidsMaxStopsForks() throws Exception {
         // A shell dies at its first failed fork, so a subshell does the forking; the job's main process then
         // execs (no fork) and lives on until it is stopped.
-        String id = start(JobSpec.of("sh", "-c",
+        String id = daemon.start(JobSpec.of("sh", "-c",
                         "(for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 60 & done) 2>/dev/null; echo forked; exec sleep 60")
                 .withLimits(Limits.none().withPidsMax(5)));
-        Path cg = cgroupOf(id);
-        awaitOutput(id, "forked");
+        Path cg = VmDaemon.cgroupOf(id);
+        daemon.awaitOutput(id, "forked");
         long current = Long.parseLong(read(cg, "pids.current"));
         long refused = stat(cg, "pids.events", "max");
         if (current > 5 || refused == 0) {
             throw new AssertionError("pids.current " + current + ", forks refused " + refused);
         }
-        JobStatus stopped = stop(id);
+        JobStatus stopped = daemon.stop(id);
         expect("stopped cleanly", "EXITED", stopped.state().name());
         if (Files.exists(cg)) {
             throw new AssertionError("cgroup " + cg + " left after stop");
@@ -224,9 +208,9 @@ public final class VmLimitsProof {
     /** Runs a dd under an io.max limit in the disk's directory and compares dd's own rate with the limit. */
     private String ioRate(IoLimit limit, long expectedPerSecond, String ddCommand, String unit) throws Exception {
         JobSpec spec = JobSpec.of("sh", "-c", ddCommand).withWorkingDirectory(disk).withLimits(Limits.none().withIo(limit));
-        String id = start(spec);
-        JobStatus status = awaitEnd(id);
-        String err = stderr(id);
+        String id = daemon.start(spec);
+        JobStatus status = daemon.awaitEnd(id);
+        String err = daemon.output(id, LogStream.STDERR);
         expect("dd exit code (" + err.strip() + ")", 0, status.exitCode());
         Matcher m = DD_COPIED.matcher(err);
         if (!m.find()) {
@@ -248,74 +232,6 @@ public final class VmLimitsProof {
                 expectedPerSecond, unit, measured, unit, ratio * 100, seconds, accounting);
     }
 
-    // --- talking to the daemon -------------------------------------------------------------------------------
-
-    private String start(JobSpec spec) {
-        JobRegistry.StartResult result = ask(replyTo -> new JobRegistry.StartJob(spec, OWNER, replyTo));
-        if (result instanceof JobRegistry.JobStarted started) {
-            return started.jobId();
-        }
-        throw new AssertionError("start refused: " + result);
-    }
-
-    private JobStatus run(JobSpec spec) throws InterruptedException {
-        return awaitEnd(start(spec));
-    }
-
-    private JobStatus status(String id) {
-        JobRegistry.StatusResult result = ask(replyTo -> new JobRegistry.GetStatus(id, OWNER, replyTo));
-        return ((JobRegistry.StatusReport) result).status();
-    }
-
-    private JobStatus stop(String id) {
-        JobRegistry.StatusResult result = ask(replyTo -> new JobRegistry.StopJob(id, OWNER, replyTo));
-        return ((JobRegistry.StatusReport) result).status();
-    }
-
-    private JobStatus awaitEnd(String id) throws InterruptedException {
-        while (true) {
-            JobStatus status = status(id);
-            if (status.state().isFinal()) {
-                return status;
-            }
-            Thread.sleep(100);
-        }
-    }
-
-    private void awaitOutput(String id, String text) throws Exception {
-        for (int i = 0; i < 600 && !stdout(id).contains(text); i++) {
-            Thread.sleep(100);
-        }
-    }
-
-    private String stdout(String id) throws Exception {
-        return output(id, io.rund.logs.LogStream.STDOUT);
-    }
-
-    private String stderr(String id) throws Exception {
-        return output(id, io.rund.logs.LogStream.STDERR);
-    }
-
-    private String output(String id, io.rund.logs.LogStream stream) throws Exception {
-        JobRegistry.LogResult result = ask(replyTo -> new JobRegistry.OpenLog(id, OWNER, replyTo));
-        LogStore log = ((JobRegistry.LogAvailable) result).log();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        for (LogRecord record : log.read(0, Integer.MAX_VALUE)) {
-            if (record.stream() == stream) {
-                bytes.write(record.bytes());
-            }
-        }
-        return bytes.toString(StandardCharsets.UTF_8);
-    }
-
-    private <T> T ask(Function<ActorRef<T>, JobRegistry.Command> message) {
-        return AskPattern.ask(daemon.registry(), message::apply, ASK, daemon.system().scheduler()).toCompletableFuture().join();
-    }
-
-    private Path cgroupOf(String id) {
-        return Path.of("/sys/fs/cgroup/rund-vm", id);
-    }
-
     private static String read(Path cgroup, String file) throws Exception {
         return Files.readString(cgroup.resolve(file)).strip();
     }
@@ -334,13 +250,5 @@ public final class VmLimitsProof {
         if (!expected.equals(actual)) {
             throw new AssertionError(what + ": expected " + expected + ", got " + actual);
         }
-    }
-
-    private static String env(String name) {
-        String value = System.getenv(name);
-        if (value == null) {
-            throw new IllegalStateException(name + " is not set: run this inside the VM (src/test/vm/limits.sh)");
-        }
-        return value;
     }
 }
