@@ -45,6 +45,11 @@ public final class Cgroup {
         return isOne(ControlFile.in(path, EVENTS).readKey("populated"));
     }
 
+    /** Whether the cgroup's directory still exists (a job's cgroup is removed once the job has ended). */
+    public boolean exists() {
+        return Files.isDirectory(path);
+    }
+
     /** Freezes every process in the cgroup and waits until the kernel reports it frozen. */
     public void freeze() throws CgroupException {
         freeze(DEFAULT_FREEZE_TIMEOUT);

@@ -184,9 +184,11 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     }
 
     /**
-     * Freezing the cgroup first makes its pid list stable: a frozen process cannot exit, so no pid can be
-     * reused by a stranger between reading cgroup.procs and signalling. Returns true if the job had to be
-     * killed outright because it could not be frozen.
+     * Freezing the cgroup first makes its pid list stable: a frozen process cannot exit by itself, so no pid can
+     * be reused by a stranger between reading cgroup.procs and signalling. (A frozen process does die of the
+     * fatal signal sent here, and the job may then end, and its cgroup be removed, before the thaw: a cgroup
+     * gone by then needs no thaw and no kill.) Returns true if the job had to be killed outright because it
+     * could not be frozen.
      */
     private static boolean signalAll(Cgroup cgroup, String jobId) {
         try {
@@ -196,15 +198,32 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
                     Signals.kill(pid, SIGTERM);
                 }
             } finally {
-                cgroup.thaw();
+                thawUnlessGone(cgroup);
             }
             return false;
         } catch (IOException e) {
-            LOG
-                    .warn("Job {}: cannot deliver SIGTERM to its processes ({}); killing it instead", jobId, e.getMessage());
+            if (gone(cgroup)) {
+                return false;
+            }
+            LOG.warn("Job {}: cannot deliver SIGTERM to its processes ({}); killing it instead", jobId, e.getMessage());
             killQuietly(cgroup, jobId);
             return true;
         }
+    }
+
+    private static void thawUnlessGone(Cgroup cgroup) throws CgroupException {
+        try {
+            cgroup.thaw();
+        } catch (CgroupException e) {
+            if (!gone(cgroup)) {
+                throw e;
+            }
+        }
+    }
+
+    /** The job ended and its cgroup was removed meanwhile. */
+    private static boolean gone(Cgroup cgroup) {
+        return !cgroup.exists();
     }
 
     private Behavior<Command> onTerminationSent(TerminationSent sent) {
@@ -347,6 +366,9 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         try {
             cgroup.kill();
         } catch (CgroupException e) {
+            if (gone(cgroup)) {
+                return;
+            }
             LOG.error("Job {}: cannot kill its cgroup: {}", jobId, e.getMessage());
         }
     }
