@@ -65,8 +65,10 @@ public final class Bench {
                 if (!only.isEmpty() && !only.contains(section.getKey())) {
                     continue;
                 }
+                long sectionBegin = System.nanoTime();
                 try {
                     figures.addAll(section.getValue().run(bench));
+                    bench.progress(String.format("%s: done in %.0f s", section.getKey(), (System.nanoTime() - sectionBegin) / 1e9));
                 } catch (Exception e) {
                     failed = true;
                     System.err.println("bench: section " + section.getKey() + " failed:");
