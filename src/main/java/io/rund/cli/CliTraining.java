@@ -45,6 +45,7 @@ public final class CliTraining {
     private static final String STOP_GRACE = "1s";
     private static final String UNKNOWN_JOB = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
     private static final int LOG_TAIL_BYTES = 4096;
+    private static final String CGROUP_PREFIX = "rund-aot-training-";
 
     private final Path tls;
     private final List<String> connection;
@@ -57,18 +58,21 @@ public final class CliTraining {
     }
 
     /**
-     * {@code args[0]}: the directory of the example certificates (tls/ in the checkout); {@code args[1]}: the
-     * daemon's class path, when this JVM runs with the client commands' shorter one.
+     * {@code args[0]}: the directory of the example certificates (tls/ in the checkout); optional {@code args[1]}:
+     * the daemon's cgroup subtree (relative to the cgroup2 mount; default rund-aot-training-RANDOM), which it
+     * removes when it stops.
      */
     public static void main(String[] args) throws Exception {
         RundCli.skipDefaultTrustStore();
+        ClientWarmUp.start();
         Path tls = Path.of(args.length > 0 ? args[0] : "tls").toAbsolutePath();
-        String daemonClassPath = args.length > 1 ? args[1] : System.getProperty("java.class.path");
+        String cgroupRoot = args.length > 1 ? args[1]
+                : CGROUP_PREFIX + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
         Path work = Files.createTempDirectory("rund-aot-training-");
         int code;
         try {
             int port = freeLoopbackPort();
-            Process daemon = startDaemon(tls, daemonClassPath, work, port);
+            Process daemon = startDaemon(tls, cgroupRoot, work, port);
             try {
                 CliTraining training = new CliTraining(tls, port);
                 if (!training.awaitReady(daemon)) {
@@ -167,12 +171,12 @@ public final class CliTraining {
         return false;
     }
 
-    private static Process startDaemon(Path tls, String classPath, Path work, int port) throws IOException {
+    private static Process startDaemon(Path tls, String cgroupRoot, Path work, int port) throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
                 "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", classPath,
+                "-cp", System.getProperty("java.class.path"),
                 RundCli.class.getName(), "serve", "--addr", "127.0.0.1:" + port,
                 "--ca", tls.resolve("ca.pem").toString(),
                 "--cert", tls.resolve("server.pem").toString(), "--key", tls.resolve("server-key.pem").toString()));
@@ -184,7 +188,7 @@ public final class CliTraining {
                 .redirectErrorStream(true)
                 .redirectOutput(work.resolve("daemon.log").toFile());
         builder.environment().put("RUND_STATE_DIR", work.resolve("state").toString());
-        builder.environment().put("RUND_CGROUP_ROOT", "rund-aot-training-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()));
+        builder.environment().put("RUND_CGROUP_ROOT", cgroupRoot);
         builder.environment().put("RUND_STOP_GRACE", STOP_GRACE);
         return builder.start();
     }

@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -28,6 +29,8 @@ final class KeyShareSocketFactory extends SSLSocketFactory {
     private static final String[] PROTOCOLS = {TLS_1_3};
     private static final String[] FAST_GROUPS = {FAST_GROUP};
     private static final String[] ALPN_H2 = {"h2"};
+    private static final List<String> KEY_EXCHANGE_ALERTS =
+            List.of("unexpected_message", "handshake_failure", "illegal_parameter", "insufficient_security", "named group");
     /** How long {@link #refusal} waits to connect and for each step of the handshake. */
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     /** How long {@link #refusal} waits after its handshake for the server's verdict on the client certificate. */
@@ -52,16 +55,15 @@ final class KeyShareSocketFactory extends SSLSocketFactory {
     }
 
     /**
-     * Whether a failed handshake may be the server's refusal of x25519 (a server limited to other groups answers
-     * handshake_failure, or illegal_parameter and insufficient_security in some stacks). Certificate problems
-     * have alerts of their own and are not worth a second handshake.
+     * Whether a failed handshake may be the server's refusal of x25519: a server limited to other groups answers
+     * unexpected_message (the JDK: "No common named group"), handshake_failure, or in some stacks illegal_parameter or
+     * insufficient_security. Certificate problems have alerts of their own and are not worth a second handshake.
      */
     static boolean mayBeKeyExchange(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof SSLHandshakeException handshake) {
-                String message = String.valueOf(handshake.getMessage());
-                return message.contains("handshake_failure") || message.contains("insufficient_security")
-                        || message.contains("illegal_parameter") || message.contains("named group");
+            if (t instanceof SSLException tls) {
+                String message = String.valueOf(tls.getMessage());
+                return KEY_EXCHANGE_ALERTS.stream().anyMatch(message::contains);
             }
         }
         return false;

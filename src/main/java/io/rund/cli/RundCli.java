@@ -73,6 +73,7 @@ public final class RundCli implements Runnable {
     public static void main(String[] args) {
         if (args.length == 0 || !args[0].equals("serve")) {
             skipDefaultTrustStore();
+            ClientWarmUp.start();
         }
         System.exit(execute(System.out, System.err, args));
     }

@@ -119,6 +119,11 @@ public final class RundClient implements AutoCloseable {
         return new RundClient(channel, sockets, new HostPort(host, address.port()));
     }
 
+    /** Initializes this class (its method descriptors and the messages' classes); see {@link ClientWarmUp}. */
+    static void initialize() {
+        // Calling a static method is what runs the static initializer.
+    }
+
     public HostPort address() {
         return address;
     }
