@@ -44,7 +44,12 @@ class KeyShareFallbackTest {
             parameters.setNeedClientAuth(true);
             parameters.setApplicationProtocols(new String[] {"h2"});
             server.setSSLParameters(parameters);
-            CompletableFuture<Void> accepting = CompletableFuture.runAsync(() -> acceptTwo(server, handshakes));
+            // A thread of its own: the common pool has one thread on two cores, and other tests may hold it.
+            CompletableFuture<Void> accepting = new CompletableFuture<>();
+            Thread.ofPlatform().daemon().name("tls-server").start(() -> {
+                acceptTwo(server, handshakes);
+                accepting.complete(null);
+            });
 
             try (RundClient client = RundClient.connect(new HostPort("localhost", server.getLocalPort()),
                     ExampleCertificates.files("alice"))) {
