@@ -24,10 +24,9 @@ import java.util.Optional;
 final class KeyShareSocketFactory extends SSLSocketFactory {
 
     static final String TLS_1_3 = "TLSv1.3";
-    /** Offered first: the one group whose key share costs next to nothing to make. */
-    static final String FAST_GROUP = "x25519";
     private static final String[] PROTOCOLS = {TLS_1_3};
-    private static final String[] FAST_GROUPS = {FAST_GROUP};
+    /** Offered first: the one group whose key share costs next to nothing to make. */
+    private static final String[] FAST_GROUPS = {"x25519"};
     private static final String[] ALPN_H2 = {"h2"};
     private static final List<String> KEY_EXCHANGE_ALERTS =
             List.of("unexpected_message", "handshake_failure", "illegal_parameter", "insufficient_security", "named group");
@@ -48,10 +47,6 @@ final class KeyShareSocketFactory extends SSLSocketFactory {
         boolean changed = !defaultGroups;
         defaultGroups = true;
         return changed;
-    }
-
-    boolean offersDefaultGroups() {
-        return defaultGroups;
     }
 
     /**

@@ -30,6 +30,9 @@ import java.util.function.Supplier;
                 "run:the job's exit code, or 128+signal if it was killed"})
 public final class RundCli implements Runnable {
 
+    private static final String SERVE = "serve";
+    private static final String HELP = "help";
+
     /** A subcommand: its name, and how to make the object picocli reads its options from. */
     private record Subcommand(String name, Supplier<Object> command) {}
 
@@ -38,7 +41,7 @@ public final class RundCli implements Runnable {
      * is a good part of a cold client command's time; {@link #execute} adds only the one its line names.
      */
     private static final List<Subcommand> SUBCOMMANDS = List.of(
-            new Subcommand("serve", ServeCommand::new),
+            new Subcommand(SERVE, ServeCommand::new),
             new Subcommand("start", StartCommand::new),
             new Subcommand("stop", StopCommand::new),
             new Subcommand("status", StatusCommand::new),
@@ -46,10 +49,17 @@ public final class RundCli implements Runnable {
             new Subcommand("list", ListCommand::new),
             new Subcommand("doctor", DoctorCommand::new),
             new Subcommand("run", RunCommand::new),
-            new Subcommand("help", CommandLine.HelpCommand::new));
-    private static final String HELP = "help";
+            new Subcommand(HELP, CommandLine.HelpCommand::new));
     /** Subcommands whose arguments after the first positional one belong to the job: `rund run sh -c 'exit 7'`. */
     private static final List<String> STOP_AT_POSITIONAL = List.of("start", "run");
+
+    private static final String DEFAULT_TRUST_STORE = "javax.net.ssl.trustStore";
+    /**
+     * Client commands trust only the CA they are given. grpc-okhttp's platform probe still builds the JDK's default
+     * SSL context, whose trust store (cacerts, about 150 certificates) would be read and parsed for nothing on every
+     * command: point it at none. The daemon, and anyone who names a trust store, keep the JDK's default.
+     */
+    private static final String NO_TRUST_STORE = "NONE";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -62,16 +72,8 @@ public final class RundCli implements Runnable {
         this.err = err;
     }
 
-    private static final String DEFAULT_TRUST_STORE = "javax.net.ssl.trustStore";
-    /**
-     * Client commands trust only the CA they are given. grpc-okhttp's platform probe still builds the JDK's default
-     * SSL context, whose trust store (cacerts, about 150 certificates) would be read and parsed for nothing on every
-     * command: point it at none. The daemon, and anyone who names a trust store, keep the JDK's default.
-     */
-    private static final String NO_TRUST_STORE = "NONE";
-
     public static void main(String[] args) {
-        if (args.length == 0 || !args[0].equals("serve")) {
+        if (args.length == 0 || !args[0].equals(SERVE)) {
             skipDefaultTrustStore();
             ClientWarmUp.start();
         }

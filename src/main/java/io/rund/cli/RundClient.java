@@ -41,8 +41,8 @@ import java.util.function.Supplier;
  * The CLI's connection to one rund server: plain grpc-java over its OkHttp transport, on the JDK's TLS sockets
  * (TLS 1.3 only, client certificate from PEM files, x25519 key share first: {@link KeyShareSocketFactory}). A CLI
  * command is a fresh JVM, and this transport loads a fraction of Netty's classes and starts no event loops. Method
- * descriptors are built from the proto descriptor, so no grpc-java code generator is needed; no ActorSystem is
- * started. Log chunks are parsed in place, their data sharing the received bytes.
+ * descriptors are built from the service's and methods' names, so no grpc-java code generator is needed; no
+ * ActorSystem is started. Log chunks are parsed in place, their data sharing the received bytes.
  */
 public final class RundClient implements AutoCloseable {
 
