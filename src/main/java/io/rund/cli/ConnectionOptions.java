@@ -6,9 +6,9 @@ import io.rund.auth.TlsFiles;
 import picocli.CommandLine.Option;
 
 import javax.net.ssl.SSLException;
+import java.io.IOException;
 import java.net.ConnectException;
 import java.nio.file.Path;
-import java.util.regex.Pattern;
 
 /**
  * Where a client command connects and with which certificate: flags, else the RUND_* environment variables,
@@ -16,8 +16,6 @@ import java.util.regex.Pattern;
  * Also turns a failed call into the one-line message and exit code the CLI reports.
  */
 public final class ConnectionOptions {
-
-    private static final Pattern NATIVE_ERROR_PREFIX = Pattern.compile("^.*failed with error\\(-?\\d+\\): ");
 
     @Option(names = "--addr", paramLabel = "HOST:PORT", defaultValue = "${env:RUND_ADDR:-localhost:8000}",
             description = "Server address (env RUND_ADDR, default ${DEFAULT-VALUE}).")
@@ -43,20 +41,30 @@ public final class ConnectionOptions {
     public static CliException failure(RundClient client, StatusRuntimeException e) {
         Status status = e.getStatus();
         SSLException tls = causeOfType(e, SSLException.class);
+        if (tls == null && closedUnderneath(e)) {
+            tls = client.refusal().orElse(null);
+        }
         if (tls != null) {
             return new CliException(ExitCodes.PERMISSION, "TLS with " + client.address() + " failed: " + tls.getMessage(), e);
         }
         ConnectException connect = causeOfType(e, ConnectException.class);
         if (connect != null) {
-            // Netty's native transport prefixes the errno text with the syscall: keep the errno text.
-            String reason = NATIVE_ERROR_PREFIX.matcher(String.valueOf(connect.getMessage())).replaceFirst("");
-            return new CliException(ExitCodes.UNAVAILABLE, "cannot reach rund at " + client.address() + ": " + reason, e);
+            return new CliException(ExitCodes.UNAVAILABLE, "cannot reach rund at " + client.address() + ": " + connect.getMessage(), e);
         }
         String description = status.getDescription() == null ? status.getCode().name() : status.getDescription();
         if (status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
             description = "rund at " + client.address() + " is unavailable: " + description;
         }
         return new CliException(ExitCodes.forStatus(status.getCode()), description, e);
+    }
+
+    /**
+     * The connection broke without a word from TLS: with TLS 1.3 that is how a refused client certificate can look
+     * ({@link RundClient#refusal}).
+     */
+    private static boolean closedUnderneath(StatusRuntimeException e) {
+        return e.getStatus().getCode() == Status.Code.UNAVAILABLE && causeOfType(e, ConnectException.class) == null
+                && (causeOfType(e, IOException.class) != null || e.getStatus().getCause() == null);
     }
 
     private static <T extends Throwable> T causeOfType(Throwable e, Class<T> type) {

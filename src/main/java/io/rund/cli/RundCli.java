@@ -1,13 +1,13 @@
 package io.rund.cli;
 
-import io.grpc.netty.shaded.io.netty.util.internal.logging.InternalLoggerFactory;
-import io.grpc.netty.shaded.io.netty.util.internal.logging.JdkLoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The {@code rund} command: the daemon ({@code serve}) and the client commands of the contract in DESIGN.md.
@@ -18,8 +18,6 @@ import java.nio.charset.StandardCharsets;
         mixinStandardHelpOptions = true,
         versionProvider = RundCli.Version.class,
         description = "Runs Linux processes (jobs) in their own cgroup for clients authenticated by mutual TLS.",
-        subcommands = {ServeCommand.class, StartCommand.class, StopCommand.class, StatusCommand.class, LogsCommand.class, ListCommand.class, DoctorCommand.class,
-                RunCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:success",
@@ -31,6 +29,37 @@ import java.nio.charset.StandardCharsets;
                 "6:refused: FAILED_PRECONDITION or RESOURCE_EXHAUSTED",
                 "run:the job's exit code, or 128+signal if it was killed"})
 public final class RundCli implements Runnable {
+
+    private static final String SERVE = "serve";
+    private static final String HELP = "help";
+
+    /** A subcommand: its name, and how to make the object picocli reads its options from. */
+    private record Subcommand(String name, Supplier<Object> command) {}
+
+    /**
+     * The subcommands, in the order help lists them. picocli reads a command's annotations when it is added, which
+     * is a good part of a cold client command's time; {@link #execute} adds only the one its line names.
+     */
+    private static final List<Subcommand> SUBCOMMANDS = List.of(
+            new Subcommand(SERVE, ServeCommand::new),
+            new Subcommand("start", StartCommand::new),
+            new Subcommand("stop", StopCommand::new),
+            new Subcommand("status", StatusCommand::new),
+            new Subcommand("logs", LogsCommand::new),
+            new Subcommand("list", ListCommand::new),
+            new Subcommand("doctor", DoctorCommand::new),
+            new Subcommand("run", RunCommand::new),
+            new Subcommand(HELP, CommandLine.HelpCommand::new));
+    /** Subcommands whose arguments after the first positional one belong to the job: `rund run sh -c 'exit 7'`. */
+    private static final List<String> STOP_AT_POSITIONAL = List.of("start", "run");
+
+    private static final String DEFAULT_TRUST_STORE = "javax.net.ssl.trustStore";
+    /**
+     * Client commands trust only the CA they are given. grpc-okhttp's platform probe still builds the JDK's default
+     * SSL context, whose trust store (cacerts, about 150 certificates) would be read and parsed for nothing on every
+     * command: point it at none. The daemon, and anyone who names a trust store, keep the JDK's default.
+     */
+    private static final String NO_TRUST_STORE = "NONE";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -44,30 +73,57 @@ public final class RundCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        // Netty would log through SLF4J (logback, debug level when unconfigured): the CLI's output is its own.
-        InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
+        if (args.length == 0 || !args[0].equals(SERVE)) {
+            skipDefaultTrustStore();
+            ClientWarmUp.start();
+        }
         System.exit(execute(System.out, System.err, args));
+    }
+
+    /** See {@link #NO_TRUST_STORE}: for JVMs that run client commands only. */
+    static void skipDefaultTrustStore() {
+        if (System.getProperty(DEFAULT_TRUST_STORE) == null) {
+            System.setProperty(DEFAULT_TRUST_STORE, NO_TRUST_STORE);
+        }
     }
 
     /** Runs one command line against the given streams and returns its exit code. */
     public static int execute(PrintStream out, PrintStream err, String... args) {
-        return commandLine(out, err).execute(args);
+        return commandLine(new RundCli(out, err), args.length > 0 ? args[0] : null).execute(args);
     }
 
+    /** The whole command line model, every subcommand included. */
     static CommandLine commandLine(PrintStream out, PrintStream err) {
-        RundCli cli = new RundCli(out, err);
-        CommandLine commandLine = new CommandLine(cli)
-                .setOut(new PrintWriter(out, true, StandardCharsets.UTF_8))
-                .setErr(new PrintWriter(err, true, StandardCharsets.UTF_8))
+        return commandLine(new RundCli(out, err), null);
+    }
+
+    /**
+     * The model for a line whose first word is {@code first}: with only that subcommand if it names one (other than
+     * help, which describes its siblings), else with all of them, so that help and errors see every command.
+     */
+    private static CommandLine commandLine(RundCli cli, String first) {
+        CommandLine commandLine = new CommandLine(cli);
+        boolean named = !HELP.equals(first) && SUBCOMMANDS.stream().anyMatch(subcommand -> subcommand.name().equals(first));
+        for (Subcommand subcommand : SUBCOMMANDS) {
+            if (!named || subcommand.name().equals(first)) {
+                commandLine.addSubcommand(subcommand.name(), subcommand.command().get());
+            }
+        }
+        for (String name : STOP_AT_POSITIONAL) {
+            CommandLine subcommand = commandLine.getSubcommands().get(name);
+            if (subcommand != null) {
+                subcommand.setStopAtPositional(true);
+            }
+        }
+        // After the subcommands: picocli hands these settings down to the subcommands present at the time.
+        return commandLine
+                .setOut(new PrintWriter(cli.out, true, StandardCharsets.UTF_8))
+                .setErr(new PrintWriter(cli.err, true, StandardCharsets.UTF_8))
                 .setExecutionExceptionHandler((e, command, parsed) -> cli.report(e))
                 .setParameterExceptionHandler((e, args) -> {
                     cli.error(e.getMessage() + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
                     return ExitCodes.USAGE;
                 });
-        // Everything after the command's first word belongs to the job: `rund run sh -c 'exit 7'`.
-        commandLine.getSubcommands().get("start").setStopAtPositional(true);
-        commandLine.getSubcommands().get("run").setStopAtPositional(true);
-        return commandLine;
     }
 
     @Override

@@ -1,7 +1,6 @@
 package io.rund.cli;
 
 import com.google.protobuf.CodedInputStream;
-import com.google.protobuf.Descriptors;
 import com.google.protobuf.Message;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
@@ -10,11 +9,8 @@ import io.grpc.KnownLength;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
+import io.grpc.StatusRuntimeException;
+import io.grpc.okhttp.OkHttpChannelBuilder;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ClientCalls;
 import io.rund.auth.TlsContexts;
@@ -24,7 +20,6 @@ import io.rund.proto.v1.ListRequest;
 import io.rund.proto.v1.ListResponse;
 import io.rund.proto.v1.LogChunk;
 import io.rund.proto.v1.LogsRequest;
-import io.rund.proto.v1.RundProto;
 import io.rund.proto.v1.StartRequest;
 import io.rund.proto.v1.StartResponse;
 import io.rund.proto.v1.StatusRequest;
@@ -37,30 +32,40 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.Iterator;
+import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
- * The CLI's connection to one rund server: plain grpc-java over Netty with the JDK's TLS (TLS 1.3 only, client
- * certificate from PEM files). The JDK provider is required: the BoringSSL bundled with grpc-netty-shaded cannot
- * sign with P-521 keys. Method descriptors are built from the proto descriptor, so no grpc-java code generator
- * is needed; no ActorSystem is started. Log chunks are parsed in place, their data sharing the received bytes.
+ * The CLI's connection to one rund server: plain grpc-java over its OkHttp transport, on the JDK's TLS sockets
+ * (TLS 1.3 only, client certificate from PEM files, x25519 key share first: {@link KeyShareSocketFactory}). A CLI
+ * command is a fresh JVM, and this transport loads a fraction of Netty's classes and starts no event loops. Method
+ * descriptors are built from the service's and methods' names, so no grpc-java code generator is needed; no
+ * ActorSystem is started. Log chunks are parsed in place, their data sharing the received bytes.
  */
 public final class RundClient implements AutoCloseable {
 
     /**
      * How the channel moves data: the HTTP/2 flow-control window per stream (how much the server may send ahead
-     * of this client's reading; 0 keeps grpc-java's default, which tunes itself), and where call callbacks run
-     * (null: grpc-java's own pool; a direct executor runs them on the network thread).
+     * of this client's reading; 0 means {@link #DEFAULT_WINDOW_BYTES}), and where call callbacks run (null:
+     * grpc-java's own pool; a direct executor runs them on the transport's reading thread).
      */
     public record Transport(int flowControlWindowBytes, Executor callbackExecutor) {
         public static final Transport DEFAULT = new Transport(0, null);
     }
 
+    /** The per-stream window unless a Transport says otherwise: enough for a log stream to run at disk speed. */
+    public static final int DEFAULT_WINDOW_BYTES = 1 << 20;
+
     /** Longest a unary call may take: Stop waits for the job to end (grace period, then kill). */
     public static final Duration UNARY_DEADLINE = Duration.ofSeconds(60);
 
-    private static final Descriptors.ServiceDescriptor SERVICE = RundProto.getDescriptor().findServiceByName("JobController");
+    /**
+     * The service's full name as in protobuf/rund/v1/rund.proto. A constant rather than looked up in the proto
+     * descriptor: building that descriptor (and Timestamp's, which it imports) is a large part of a cold command.
+     */
+    static final String SERVICE = "rund.v1.JobController";
     private static final MethodDescriptor<StartRequest, StartResponse> START =
             unary("Start", StartRequest.getDefaultInstance(), StartResponse.getDefaultInstance());
     private static final MethodDescriptor<StopRequest, StopResponse> STOP =
@@ -71,16 +76,18 @@ public final class RundClient implements AutoCloseable {
             unary("List", ListRequest.getDefaultInstance(), ListResponse.getDefaultInstance());
     private static final MethodDescriptor<LogsRequest, LogChunk> LOGS = MethodDescriptor.<LogsRequest, LogChunk>newBuilder()
             .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
-            .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE.getFullName(), "Logs"))
+            .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Logs"))
             .setRequestMarshaller(ProtoUtils.marshaller(LogsRequest.getDefaultInstance()))
             .setResponseMarshaller(new LogChunkMarshaller())
             .build();
 
     private final ManagedChannel channel;
+    private final KeyShareSocketFactory sockets;
     private final HostPort address;
 
-    private RundClient(ManagedChannel channel, HostPort address) {
+    private RundClient(ManagedChannel channel, KeyShareSocketFactory sockets, HostPort address) {
         this.channel = channel;
+        this.sockets = sockets;
         this.address = address;
     }
 
@@ -91,30 +98,30 @@ public final class RundClient implements AutoCloseable {
 
     public static RundClient connect(HostPort address, TlsFiles tls, Transport transport, ClientInterceptor... interceptors)
             throws CliException {
-        SslContext ssl;
+        KeyShareSocketFactory sockets;
         try {
-            ssl = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
-                    .keyManager(TlsContexts.keyManager(tls))
-                    .trustManager(TlsContexts.trustManagers(tls))
-                    .protocols(TlsContexts.TLS_1_3)
-                    .build();
+            sockets = new KeyShareSocketFactory(TlsContexts.client(tls));
         } catch (TlsSetupException e) {
             throw new CliException(ExitCodes.USAGE, e.getMessage(), e);
-        } catch (SSLException e) {
-            throw new CliException(ExitCodes.USAGE, "cannot set up TLS with " + tls + ": " + e.getMessage(), e);
         }
         String host = address.anyHost() ? "localhost" : address.host();
-        NettyChannelBuilder builder = NettyChannelBuilder.forAddress(host, address.port())
-                .sslContext(ssl)
+        OkHttpChannelBuilder builder = OkHttpChannelBuilder.forAddress(host, address.port())
+                .sslSocketFactory(sockets)
+                .tlsConnectionSpec(new String[] {KeyShareSocketFactory.TLS_1_3}, sockets.getDefaultCipherSuites())
+                .flowControlWindow(transport.flowControlWindowBytes() > 0 ? transport.flowControlWindowBytes() : DEFAULT_WINDOW_BYTES)
+                // Added first, so it is the innermost: the caller's interceptors see the translated status too.
+                .intercept(new BrokenConnectionStatus())
                 .intercept(interceptors);
-        if (transport.flowControlWindowBytes() > 0) {
-            builder.flowControlWindow(transport.flowControlWindowBytes());
-        }
         if (transport.callbackExecutor() != null) {
             builder.executor(transport.callbackExecutor());
         }
         ManagedChannel channel = builder.build();
-        return new RundClient(channel, new HostPort(host, address.port()));
+        return new RundClient(channel, sockets, new HostPort(host, address.port()));
+    }
+
+    /** Initializes this class (its method descriptors and the messages' classes); see {@link ClientWarmUp}. */
+    static void initialize() {
+        // Calling a static method is what runs the static initializer.
     }
 
     public HostPort address() {
@@ -122,24 +129,39 @@ public final class RundClient implements AutoCloseable {
     }
 
     public StartResponse start(StartRequest request) {
-        return ClientCalls.blockingUnaryCall(channel, START, unaryOptions(), request);
+        return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, START, unaryOptions(), request));
     }
 
     public StopResponse stop(StopRequest request) {
-        return ClientCalls.blockingUnaryCall(channel, STOP, unaryOptions(), request);
+        return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, STOP, unaryOptions(), request));
     }
 
     public StatusResponse status(StatusRequest request) {
-        return ClientCalls.blockingUnaryCall(channel, STATUS, unaryOptions(), request);
+        return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, STATUS, unaryOptions(), request));
     }
 
     public ListResponse list(ListRequest request) {
-        return ClientCalls.blockingUnaryCall(channel, LIST, unaryOptions(), request);
+        return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, LIST, unaryOptions(), request));
     }
 
-    /** The job's log records, then one trailer; errors surface as StatusRuntimeException from the iterator. */
+    /**
+     * The job's log records, then one trailer; errors surface as StatusRuntimeException from the iterator. The
+     * first record (or the failure) is awaited here, so that a refused key exchange can be retried.
+     */
     public Iterator<LogChunk> logs(LogsRequest request) {
-        return ClientCalls.blockingServerStreamingCall(channel, LOGS, CallOptions.DEFAULT, request);
+        return withKeyExchangeFallback(() -> {
+            Iterator<LogChunk> chunks = ClientCalls.blockingServerStreamingCall(channel, LOGS, CallOptions.DEFAULT, request);
+            chunks.hasNext();
+            return chunks;
+        });
+    }
+
+    /**
+     * The TLS alert with which the server refuses this client, if it does: for a call that failed with the
+     * connection closed under it ({@link KeyShareSocketFactory#refusal}). Connects once more to find out.
+     */
+    Optional<SSLException> refusal() {
+        return sockets.refusal(address.host(), address.port());
     }
 
     /** A new Logs call to drive with its own listener and flow control (request(n) per chunk wanted). */
@@ -181,6 +203,29 @@ public final class RundClient implements AutoCloseable {
         channel.shutdownNow();
     }
 
+    /**
+     * Runs {@code call}; if its connection's handshake failed in a way that may be the server refusing x25519, once
+     * more with the JDK's default key exchange groups (new connections keep them). Calls made with
+     * {@link #newLogsCall} do not retry, but connections after such a failure use the default groups too.
+     */
+    private <T> T withKeyExchangeFallback(Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || !KeyShareSocketFactory.mayBeKeyExchange(e)
+                    || !sockets.useDefaultGroups()) {
+                throw e;
+            }
+            channel.resetConnectBackoff();
+            try {
+                return call.get();
+            } catch (StatusRuntimeException again) {
+                again.addSuppressed(e);
+                throw again;
+            }
+        }
+    }
+
     private static CallOptions unaryOptions() {
         return CallOptions.DEFAULT.withDeadlineAfter(UNARY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -191,10 +236,9 @@ public final class RundClient implements AutoCloseable {
 
     private static <Q extends Message, R extends Message> MethodDescriptor<Q, R> method(
             String name, MethodDescriptor.MethodType type, Q request, R response) {
-        Descriptors.MethodDescriptor method = SERVICE.findMethodByName(name);
         return MethodDescriptor.<Q, R>newBuilder()
                 .setType(type)
-                .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE.getFullName(), method.getName()))
+                .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, name))
                 .setRequestMarshaller(ProtoUtils.marshaller(request))
                 .setResponseMarshaller(ProtoUtils.marshaller(response))
                 .build();

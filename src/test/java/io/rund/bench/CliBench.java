@@ -53,7 +53,11 @@ final class CliBench {
                 "RUND_KEY", tls.resolve("client-key.pem").toString());
     }
 
-    /** bin/rund makes its AOT cache for client commands on the first one after a build: let that be this one. */
+    /**
+     * bin/rund makes its AOT cache for client commands right after a build (bin/bench's first bin/rund did), from a
+     * training run against a daemon of its own; where no daemon can run, it records the first client command
+     * instead: let that be this one.
+     */
     private static void ensureAotCache(BenchContext bench, List<String> command, Map<String, String> env) throws Exception {
         bench.progress("cli: a first command (makes bin/rund's AOT cache if the build is new)");
         timedMillis(bench, command, env, "");
