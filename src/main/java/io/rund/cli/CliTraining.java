@@ -28,12 +28,16 @@ import java.util.stream.Stream;
  * against a real short-lived daemon in a JVM of its own (so that no daemon class ends up in the cache) on a loopback port,
  * with a temporary state directory and its own cgroup subtree, both removed afterwards. A real command then
  * starts with the classes it needs loaded and linked. The daemon needs what {@code rund serve} needs (root and a
- * writable cgroup v2 tree); where it cannot start, this exits with {@link #NO_DAEMON} and makes nothing.
+ * writable cgroup v2 tree); where it cannot start, this exits with {@link #NO_DAEMON} and makes nothing. With the
+ * system property {@value #SERVE_CACHE_PROPERTY} set to a path, the daemon runs with the flags {@code rund serve}
+ * uses and writes its own AOT cache there when it stops: the same training makes the daemon start faster too.
  */
 public final class CliTraining {
 
     /** Exit code: the training daemon could not start here, so there is nothing to train against. */
     public static final int NO_DAEMON = 3;
+    /** Where the training daemon writes the daemon's AOT cache (unset: it writes none). */
+    public static final String SERVE_CACHE_PROPERTY = "rund.training.serve-cache";
     /** Exit code: a command that must succeed against the daemon did not. */
     public static final int TRAINING_FAILED = 1;
 
@@ -41,6 +45,8 @@ public final class CliTraining {
     private static final int ROUNDS = 2;
     private static final Duration DAEMON_START_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration DAEMON_STOP_TIMEOUT = Duration.ofSeconds(30);
+    /** A daemon writing its AOT cache as it exits takes longer: the JVM assembles the cache then. */
+    private static final Duration CACHE_WRITING_STOP_TIMEOUT = Duration.ofMinutes(3);
     private static final Duration READY_POLL = Duration.ofMillis(100);
     private static final String STOP_GRACE = "1s";
     private static final String UNKNOWN_JOB = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
@@ -175,9 +181,15 @@ public final class CliTraining {
     private static Process startDaemon(Path tls, String cgroupRoot, Path work, int port) throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"),
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
+        String serveCache = System.getProperty(SERVE_CACHE_PROPERTY);
+        if (serveCache != null) {
+            // The flags bin/rund serve runs with, so that the cache fits the daemon it is made for.
+            command.addAll(List.of("-Xlog:aot*=off", "-Xlog:cds*=off", "-XX:AOTCacheOutput=" + serveCache));
+        } else {
+            command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+        }
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"),
                 RundCli.class.getName(), "serve", "--addr", "127.0.0.1:" + port,
                 "--ca", tls.resolve("ca.pem").toString(),
                 "--cert", tls.resolve("server.pem").toString(), "--key", tls.resolve("server-key.pem").toString()));
@@ -197,7 +209,8 @@ public final class CliTraining {
     /** SIGTERM: the daemon's orderly shutdown stops its jobs and removes its cgroups. */
     private static void stop(Process daemon) throws InterruptedException {
         daemon.destroy();
-        if (!daemon.waitFor(DAEMON_STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+        Duration timeout = System.getProperty(SERVE_CACHE_PROPERTY) != null ? CACHE_WRITING_STOP_TIMEOUT : DAEMON_STOP_TIMEOUT;
+        if (!daemon.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
             daemon.destroyForcibly();
             daemon.waitFor();
         }
