@@ -9,6 +9,7 @@ import javax.net.ssl.SSLException;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.nio.file.Path;
+import java.util.function.Function;
 
 /**
  * Where a client command connects and with which certificate: flags, else the RUND_* environment variables,
@@ -35,6 +36,17 @@ public final class ConnectionOptions {
 
     public RundClient connect() throws CliException {
         return RundClient.connect(HostPort.parse("--addr", address), new TlsFiles(ca, cert, key).resolvedAgainstRundHome());
+    }
+
+    /** One call over a connection of its own; a failed call becomes the CLI's one-line error ({@link #failure}). */
+    public <T> T call(Function<RundClient, T> call) throws CliException {
+        try (RundClient client = connect()) {
+            try {
+                return call.apply(client);
+            } catch (StatusRuntimeException e) {
+                throw failure(client, e);
+            }
+        }
     }
 
     /** The one-line report of a failed call to {@code client}. */

@@ -1,6 +1,5 @@
 package io.rund.cli;
 
-import io.grpc.StatusRuntimeException;
 import io.rund.proto.v1.JobStatus;
 import io.rund.proto.v1.ListRequest;
 import picocli.CommandLine.Command;
@@ -29,22 +28,15 @@ final class ListCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws CliException {
-        try (RundClient client = connection.connect()) {
-            List<JobStatus> jobs;
-            try {
-                jobs = client.list(ListRequest.getDefaultInstance()).getJobsList();
-            } catch (StatusRuntimeException e) {
-                throw ConnectionOptions.failure(client, e);
-            }
-            if (json) {
-                cli.println(JobStatusJson.of(jobs));
-            } else {
-                cli.println(ROW.formatted("ID", "STATE", "EXIT", "COMMAND"));
-                jobs.forEach(job -> cli.println(ROW.formatted(job.getId(), JobStatusJson.state(job.getState()), exit(job),
-                        String.join(" ", job.getCommand(), String.join(" ", job.getArgsList())).strip())));
-            }
-            return ExitCodes.OK;
+        List<JobStatus> jobs = connection.call(client -> client.list(ListRequest.getDefaultInstance())).getJobsList();
+        if (json) {
+            cli.println(JobStatusJson.of(jobs));
+        } else {
+            cli.println(ROW.formatted("ID", "STATE", "EXIT", "COMMAND"));
+            jobs.forEach(job -> cli.println(ROW.formatted(job.getId(), JobStatusJson.state(job.getState()), exit(job),
+                    String.join(" ", job.getCommand(), String.join(" ", job.getArgsList())).strip())));
         }
+        return ExitCodes.OK;
     }
 
     private static String exit(JobStatus job) {

@@ -1,7 +1,5 @@
 package io.rund.cli;
 
-import io.grpc.StatusRuntimeException;
-import io.rund.proto.v1.StartResponse;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.ParentCommand;
@@ -28,15 +26,7 @@ final class StartCommand implements Callable<Integer> {
     @Override
     public Integer call() throws CliException {
         var request = job.toProto().setLimits(limits.toProto()).build();
-        try (RundClient client = connection.connect()) {
-            StartResponse started;
-            try {
-                started = client.start(request);
-            } catch (StatusRuntimeException e) {
-                throw ConnectionOptions.failure(client, e);
-            }
-            cli.println(started.getJobId());
-            return ExitCodes.OK;
-        }
+        cli.println(connection.call(client -> client.start(request)).getJobId());
+        return ExitCodes.OK;
     }
 }

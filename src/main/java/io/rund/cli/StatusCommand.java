@@ -1,6 +1,5 @@
 package io.rund.cli;
 
-import io.grpc.StatusRuntimeException;
 import io.rund.proto.v1.StatusRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,13 +23,8 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws CliException {
-        try (RundClient client = connection.connect()) {
-            try {
-                cli.println(JobStatusJson.of(client.status(StatusRequest.newBuilder().setJobId(jobId).build()).getStatus()));
-            } catch (StatusRuntimeException e) {
-                throw ConnectionOptions.failure(client, e);
-            }
-            return ExitCodes.OK;
-        }
+        StatusRequest request = StatusRequest.newBuilder().setJobId(jobId).build();
+        cli.println(JobStatusJson.of(connection.call(client -> client.status(request)).getStatus()));
+        return ExitCodes.OK;
     }
 }

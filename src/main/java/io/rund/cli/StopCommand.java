@@ -1,6 +1,5 @@
 package io.rund.cli;
 
-import io.grpc.StatusRuntimeException;
 import io.rund.proto.v1.StopRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,13 +25,8 @@ final class StopCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws CliException {
-        try (RundClient client = connection.connect()) {
-            try {
-                cli.println(JobStatusJson.of(client.stop(StopRequest.newBuilder().setJobId(jobId).build()).getStatus()));
-            } catch (StatusRuntimeException e) {
-                throw ConnectionOptions.failure(client, e);
-            }
-            return ExitCodes.OK;
-        }
+        StopRequest request = StopRequest.newBuilder().setJobId(jobId).build();
+        cli.println(JobStatusJson.of(connection.call(client -> client.stop(request)).getStatus()));
+        return ExitCodes.OK;
     }
 }
