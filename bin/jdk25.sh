@@ -1,5 +1,6 @@
 # Sourced by rund's scripts: exports JAVA_HOME pointing at a JDK 25, or fails saying where it looked.
-jdk25_ok() { [ -x "$1/bin/java" ] && "$1/bin/java" -version 2>&1 | grep -q 'version "25'; }
+# The JDK's release file says its version without starting a JVM (bin/rund sources this on every CLI call).
+jdk25_ok() { [ -x "$1/bin/java" ] && [ -r "$1/release" ] && grep -q '^JAVA_VERSION="25[".]' "$1/release"; }
 if [ -n "${JAVA_HOME:-}" ] && jdk25_ok "$JAVA_HOME"; then
   :
 else
