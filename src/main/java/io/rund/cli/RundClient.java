@@ -81,14 +81,16 @@ public final class RundClient implements AutoCloseable {
             .setResponseMarshaller(new LogChunkMarshaller())
             .build();
 
-    private final ManagedChannel channel;
+    private final Supplier<ManagedChannel> channels;
     private final KeyShareSocketFactory sockets;
     private final HostPort address;
+    private volatile ManagedChannel channel;
 
-    private RundClient(ManagedChannel channel, KeyShareSocketFactory sockets, HostPort address) {
-        this.channel = channel;
+    private RundClient(Supplier<ManagedChannel> channels, KeyShareSocketFactory sockets, HostPort address) {
+        this.channels = channels;
         this.sockets = sockets;
         this.address = address;
+        this.channel = channels.get();
     }
 
     /** {@code interceptors} see every call (for example to attach metadata); the CLI uses none. */
@@ -105,18 +107,20 @@ public final class RundClient implements AutoCloseable {
             throw new CliException(ExitCodes.USAGE, e.getMessage(), e);
         }
         String host = address.anyHost() ? "localhost" : address.host();
-        OkHttpChannelBuilder builder = OkHttpChannelBuilder.forAddress(host, address.port())
-                .sslSocketFactory(sockets)
-                .tlsConnectionSpec(new String[] {KeyShareSocketFactory.TLS_1_3}, sockets.getDefaultCipherSuites())
-                .flowControlWindow(transport.flowControlWindowBytes() > 0 ? transport.flowControlWindowBytes() : DEFAULT_WINDOW_BYTES)
-                // Added first, so it is the innermost: the caller's interceptors see the translated status too.
-                .intercept(new BrokenConnectionStatus())
-                .intercept(interceptors);
-        if (transport.callbackExecutor() != null) {
-            builder.executor(transport.callbackExecutor());
-        }
-        ManagedChannel channel = builder.build();
-        return new RundClient(channel, sockets, new HostPort(host, address.port()));
+        Supplier<ManagedChannel> channels = () -> {
+            OkHttpChannelBuilder builder = OkHttpChannelBuilder.forAddress(host, address.port())
+                    .sslSocketFactory(sockets)
+                    .tlsConnectionSpec(new String[] {KeyShareSocketFactory.TLS_1_3}, sockets.getDefaultCipherSuites())
+                    .flowControlWindow(transport.flowControlWindowBytes() > 0 ? transport.flowControlWindowBytes() : DEFAULT_WINDOW_BYTES)
+                    // Added first, so it is the innermost: the caller's interceptors see the translated status too.
+                    .intercept(new BrokenConnectionStatus())
+                    .intercept(interceptors);
+            if (transport.callbackExecutor() != null) {
+                builder.executor(transport.callbackExecutor());
+            }
+            return builder.build();
+        };
+        return new RundClient(channels, sockets, new HostPort(host, address.port()));
     }
 
     /** Initializes this class (its method descriptors and the messages' classes); see {@link ClientWarmUp}. */
@@ -216,7 +220,7 @@ public final class RundClient implements AutoCloseable {
                     || !sockets.useDefaultGroups()) {
                 throw e;
             }
-            channel.resetConnectBackoff();
+            reconnect();
             try {
                 return call.get();
             } catch (StatusRuntimeException again) {
@@ -224,6 +228,16 @@ public final class RundClient implements AutoCloseable {
                 throw again;
             }
         }
+    }
+
+    /**
+     * A new channel for the retry: the failed one answers from its failure (and its reconnect back-off) rather than
+     * shaking hands again at once.
+     */
+    private void reconnect() {
+        ManagedChannel failed = channel;
+        channel = channels.get();
+        failed.shutdownNow();
     }
 
     private static CallOptions unaryOptions() {

@@ -16,6 +16,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -56,16 +57,18 @@ class KeyShareFallbackTest {
                 accepting.complete(null);
             });
 
+            StatusRuntimeException failed;
             try (RundClient client = RundClient.connect(new HostPort("localhost", server.getLocalPort()),
                     ExampleCertificates.files("alice"))) {
-                StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                failed = assertThrows(StatusRuntimeException.class,
                         () -> client.status(StatusRequest.newBuilder().setJobId("x").build()));
-                assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.toString());
+                assertEquals(Status.Code.UNAVAILABLE, failed.getStatus().getCode(), failed.toString());
             }
             try {
                 accepting.get(HANG_GUARD_SECONDS, TimeUnit.SECONDS);
             } catch (TimeoutException e) {
-                fail("the client did not shake hands a second time; handshakes: " + handshakes);
+                fail("the client did not shake hands a second time; handshakes: " + handshakes + "; the call: " + failed
+                        + " caused by " + failed.getCause() + ", suppressed " + Arrays.toString(failed.getSuppressed()));
             }
         }
         assertEquals(2, handshakes.size(), handshakes.toString());
