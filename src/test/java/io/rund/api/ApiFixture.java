@@ -3,6 +3,7 @@ package io.rund.api;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.rund.Daemon;
+import io.rund.TestFiles;
 import io.rund.auth.ExampleCertificates;
 import io.rund.auth.TlsFiles;
 import io.rund.cli.CliException;
@@ -19,7 +20,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -95,7 +95,7 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
             daemon.shutdown().join();
         }
         if (stateDirectory != null) {
-            deleteRecursively(stateDirectory);
+            TestFiles.deleteTree(stateDirectory);
         }
     }
 
@@ -161,14 +161,6 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
     public long jobCgroups() throws IOException {
         try (Stream<Path> children = Files.list(cgroupRoot)) {
             return children.filter(Files::isDirectory).count();
-        }
-    }
-
-    private static void deleteRecursively(Path directory) throws IOException {
-        try (Stream<Path> paths = Files.walk(directory)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
         }
     }
 }

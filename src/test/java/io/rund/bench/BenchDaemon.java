@@ -1,5 +1,6 @@
 package io.rund.bench;
 
+import io.rund.TestFiles;
 import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsFiles;
 import io.rund.cli.HostPort;
@@ -276,13 +277,8 @@ final class BenchDaemon implements AutoCloseable {
     }
 
     static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> entries = Files.walk(dir)) {
-            for (Path p : entries.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            TestFiles.deleteTree(dir);
         } catch (IOException e) {
             System.err.println("bench: cannot delete " + dir + ": " + e);
         }

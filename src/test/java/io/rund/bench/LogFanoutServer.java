@@ -3,6 +3,7 @@ package io.rund.bench;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.rund.Daemon;
+import io.rund.TestFiles;
 import io.rund.api.ApiServer;
 import io.rund.api.ApiSettings;
 import io.rund.api.JobServiceImpl;
@@ -72,7 +73,7 @@ public final class LogFanoutServer {
             }
         } finally {
             daemon.shutdown().join();
-            deleteTree(state);
+            TestFiles.deleteTree(state);
         }
         System.exit(0);
     }
@@ -83,13 +84,5 @@ public final class LogFanoutServer {
             Thread.sleep(GC_PAUSE_MILLIS);
         }
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-    }
-
-    private static void deleteTree(Path root) throws java.io.IOException {
-        try (var paths = Files.walk(root)) {
-            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        }
     }
 }
