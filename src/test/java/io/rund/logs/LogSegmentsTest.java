@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -58,6 +59,27 @@ class LogSegmentsTest {
             assertTrue(store.indexEntryCount() <= JOB_CAP / LogStore.INDEX_STRIDE_BYTES + 8,
                     store.indexEntryCount() + " index entries for " + store.retainedBytes() + " bytes kept");
         }
+    }
+
+    @Test
+    void theDiskBlocksOfDroppedSegmentsAreAllFreedNotOnePerSegment() throws Exception {
+        long block = 4096;
+        try (LogStore store = space(JOB_CAP, Long.MAX_VALUE).createLog(dir.resolve("long.log"))) {
+            appendInChunks(store, random(16 * MIB, 8), 9); // about 60 segments dropped, ending mid-block
+            store.seal();
+            long allocated = allocatedBytes(store.path());
+            assumeTrue(allocated < store.size() / 2, "the file system of " + dir + " cannot punch holes");
+            // The header's block, the partial block where the retained output starts and the last one.
+            assertTrue(allocated <= store.retainedBytes() + 3 * block,
+                    allocated + " bytes allocated for " + store.retainedBytes() + " bytes kept");
+        }
+    }
+
+    private static long allocatedBytes(Path file) throws IOException, InterruptedException {
+        Process stat = new ProcessBuilder("stat", "--format=%b %B", file.toString()).redirectErrorStream(true).start();
+        String[] blocks = new String(stat.getInputStream().readAllBytes(), US_ASCII).strip().split(" ");
+        assertEquals(0, stat.waitFor(), String.join(" ", blocks));
+        return Long.parseLong(blocks[0]) * Long.parseLong(blocks[1]);
     }
 
     @Test
