@@ -47,7 +47,7 @@ final class EpollLoop {
     EpollLoop(String threadName, int maxEventsPerWait, IntConsumer onReadable, Runnable onWakeUp,
             Consumer<Exception> onFailure, Runnable onStopped) throws LinuxException {
         this(threadName, maxEventsPerWait, onReadable, onWakeUp, onFailure, onStopped,
-                () -> Epoll.WAIT_FOREVER, IGNORE_WAKE_UPS);
+                () -> Epoll.WAIT_FOREVER, () -> {});
     }
 
     /**

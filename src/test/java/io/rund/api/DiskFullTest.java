@@ -31,14 +31,19 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * A full state file system against a real rund whose state directory is on a small tmpfs this test mounts: a job
  * whose log cannot be written is held, never killed (its status says so and why), nor is another tenant's job; a
  * follower sees no gap; once space returns every byte arrives in order and the jobs exit 0. A job stopped while
- * its output is held ends, and its final status says what was discarded.
+ * its output is held ends, and its final status says what was discarded; so does the daemon's shutdown (last, as
+ * it ends the daemon).
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DiskFullTest {
 
     /** Room for the daemon's few small files and the first bytes of the jobs' logs; the filler takes the rest. */
@@ -103,6 +108,7 @@ class DiskFullTest {
     }
 
     @Test
+    @Order(1)
     void aJobWhoseLogCannotBeWrittenIsHeldNotKilledAndEveryByteArrivesOnceSpaceReturns() throws Exception {
         Path gate = gates.resolve("open");
         String aliceJob = start(alice, waitFor(gate) + "seq -f a%0" + WIDTH + "g 1 " + LINES);
@@ -136,6 +142,7 @@ class DiskFullTest {
     }
 
     @Test
+    @Order(2)
     void aJobStoppedWhileItsOutputIsHeldEndsAndSaysWhatWasDiscarded() throws Exception {
         Path gate = gates.resolve("open");
         String job = start(alice, waitFor(gate) + "exec yes held");
@@ -153,6 +160,19 @@ class DiskFullTest {
         String kept = log.text();
         assertEquals("held\n".repeat(kept.length() / 5 + 1).substring(0, kept.length()), kept,
                 "what was written before the disk filled stays, whole");
+    }
+
+    @Test
+    @Order(3)
+    void theDaemonShutsDownWithoutWaitingForSpaceWhileAJobsOutputIsHeld() throws Exception {
+        Path gate = gates.resolve("open");
+        String job = start(alice, waitFor(gate) + "exec yes held");
+        fillTheDisk();
+        Files.createFile(gate);
+        awaitHeld(alice, job);
+
+        rund.daemon().shutdown().get(LogReads.HANG_GUARD.toSeconds(), TimeUnit.SECONDS);
+        assertFalse(Files.exists(rund.subtree()), "every job ended and rund removed its cgroups");
     }
 
     /** Shell that waits until {@code gate} exists, so the job writes only once the disk is full. */
