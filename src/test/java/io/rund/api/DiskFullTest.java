@@ -144,11 +144,7 @@ class DiskFullTest {
     @Test
     @Order(2)
     void aJobStoppedWhileItsOutputIsHeldEndsAndSaysWhatWasDiscarded() throws Exception {
-        Path gate = gates.resolve("open");
-        String job = start(alice, waitFor(gate) + "exec yes held");
-        fillTheDisk();
-        Files.createFile(gate);
-        awaitHeld(alice, job);
+        String job = startHeldJob();
 
         JobStatus stopped = alice.stop(StopRequest.newBuilder().setJobId(job).build()).getStatus();
         assertEquals(JobState.JOB_STATE_EXITED, stopped.getState(), stopped.toString());
@@ -165,14 +161,20 @@ class DiskFullTest {
     @Test
     @Order(3)
     void theDaemonShutsDownWithoutWaitingForSpaceWhileAJobsOutputIsHeld() throws Exception {
+        startHeldJob();
+
+        rund.daemon().shutdown().get(LogReads.HANG_GUARD.toSeconds(), TimeUnit.SECONDS);
+        assertFalse(Files.exists(rund.subtree()), "every job ended and rund removed its cgroups");
+    }
+
+    /** Starts a job of alice's that writes without end, fills the disk, and returns once its output is held. */
+    private String startHeldJob() throws Exception {
         Path gate = gates.resolve("open");
         String job = start(alice, waitFor(gate) + "exec yes held");
         fillTheDisk();
         Files.createFile(gate);
         awaitHeld(alice, job);
-
-        rund.daemon().shutdown().get(LogReads.HANG_GUARD.toSeconds(), TimeUnit.SECONDS);
-        assertFalse(Files.exists(rund.subtree()), "every job ended and rund removed its cgroups");
+        return job;
     }
 
     /** Shell that waits until {@code gate} exists, so the job writes only once the disk is full. */
