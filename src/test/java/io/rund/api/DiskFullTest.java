@@ -39,7 +39,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * A full state file system against a real rund whose state directory is on a small tmpfs this test mounts: a job
  * whose log cannot be written is held, never killed (its status says so and why), nor is another tenant's job; a
- * follower sees no gap; once space returns every byte arrives in order and the jobs exit 0. A job stopped while
+ * follower sees no gap; a job that exits meanwhile waits for its output; once space returns every byte arrives in
+ * order and the jobs exit 0. A job stopped while
  * its output is held ends, and its final status says what was discarded; so does the daemon's shutdown (last, as
  * it ends the daemon).
  */
@@ -52,6 +53,8 @@ class DiskFullTest {
     /** Lines of output per job: each writes about 1.6 MB, far more than the free space (none). */
     private static final int LINES = 200_000;
     private static final int WIDTH = 7;
+    /** Lines of a job small enough (54 KB) to fit the pipe and the kept chunk, so it exits while held. */
+    private static final int SHORT_LINES = 6_000;
     private static final String NO_SPACE = "No space left on device";
 
     private static Path mountPoint;
@@ -113,6 +116,7 @@ class DiskFullTest {
         Path gate = gates.resolve("open");
         String aliceJob = start(alice, waitFor(gate) + "seq -f a%0" + WIDTH + "g 1 " + LINES);
         String carolJob = start(carol, waitFor(gate) + "seq -f c%0" + WIDTH + "g 1 " + LINES);
+        String shortJob = start(alice, waitFor(gate) + "seq -f s%0" + WIDTH + "g 1 " + SHORT_LINES);
         Follower follower = Follower.start(alice, aliceJob);
         fillTheDisk();
         Files.createFile(gate);
@@ -124,6 +128,12 @@ class DiskFullTest {
             assertFalse(held.hasSignal(), held.toString());
             assertTrue(held.getOutputHeld().contains(NO_SPACE), "says why: " + held.getOutputHeld());
         }
+        JobStatus shortHeld = awaitHeld(alice, shortJob);
+        Path shortProcess = Path.of("/proc", Integer.toString(shortHeld.getPid().getValue()));
+        LogReads.until(() -> !Files.exists(shortProcess), "the short job's process exited and was reaped");
+        JobStatus exitedButHeld = alice.status(StatusRequest.newBuilder().setJobId(shortJob).build()).getStatus();
+        assertEquals(JobState.JOB_STATE_RUNNING, exitedButHeld.getState(), "not ended while output is held");
+        assertFalse(exitedButHeld.getOutputHeld().isEmpty(), exitedButHeld.toString());
         byte[] expected = LogReads.seq("a", WIDTH, 1, LINES);
         byte[] soFar = follower.received();
         assertTrue(soFar.length < expected.length, "the disk is full, so not everything can have arrived yet");
@@ -132,13 +142,16 @@ class DiskFullTest {
         Files.delete(filler);
         JobStatus aliceEnd = LogReads.awaitEnd(alice, aliceJob);
         JobStatus carolEnd = LogReads.awaitEnd(carol, carolJob);
-        for (JobStatus end : new JobStatus[] {aliceEnd, carolEnd}) {
+        JobStatus shortEnd = LogReads.awaitEnd(alice, shortJob);
+        for (JobStatus end : new JobStatus[] {aliceEnd, carolEnd, shortEnd}) {
             assertTrue(end.hasExitCode() && end.getExitCode().getValue() == 0, "exited 0: " + end);
             assertEquals("", end.getOutputHeld(), "no longer held: " + end);
         }
         assertArrayEquals(expected, follower.all(), "the follower got every byte, in order");
         assertArrayEquals(expected, read(alice, request(aliceJob).build()).bytes(null));
         assertArrayEquals(LogReads.seq("c", WIDTH, 1, LINES), read(carol, request(carolJob).build()).bytes(null));
+        assertArrayEquals(LogReads.seq("s", WIDTH, 1, SHORT_LINES), read(alice, request(shortJob).build()).bytes(null),
+                "a job that exited while held: its remaining output was written once space returned");
     }
 
     @Test
