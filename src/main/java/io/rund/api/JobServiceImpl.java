@@ -8,6 +8,7 @@ import io.rund.job.JobSpec;
 import io.rund.job.JobStatus;
 import io.rund.logs.FollowerLimitException;
 import io.rund.logs.LogQuery;
+import io.rund.logs.LogSpace;
 import io.rund.logs.OffsetDroppedException;
 import io.rund.proto.v1.JobControllerPowerApi;
 import io.rund.proto.v1.ListRequest;
@@ -32,7 +33,6 @@ import org.apache.pekko.stream.javadsl.Source;
 
 import java.time.Duration;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
@@ -130,7 +130,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
             return Source.failed(failure(e.error()));
         }
         boolean timestamps = in.getTimestamps();
-        String follower = identityOf(caller);
+        String follower = LogSpace.identityOf(caller);
         CompletionStage<Source<LogChunk, NotUsed>> opened = this.<JobRegistry.LogResult>ask(
                         replyTo -> new JobRegistry.OpenLog(jobId, caller, replyTo))
                 .thenApply(result -> switch (result) {
@@ -148,11 +148,6 @@ public final class JobServiceImpl implements JobControllerPowerApi {
                     case JobRegistry.JobNotFound notFound -> Source.<LogChunk>failed(notFound(notFound.jobId()));
                 });
         return Source.completionStageSource(opened).mapMaterializedValue(ignored -> NotUsed.notUsed());
-    }
-
-    /** A client's identity for the follower caps: its certificate's SAN set. */
-    private static String identityOf(Set<String> caller) {
-        return String.join(",", new TreeSet<>(caller));
     }
 
     private static GrpcServiceException outOfRange(OffsetDroppedException e) {

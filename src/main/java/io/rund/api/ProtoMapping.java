@@ -108,6 +108,9 @@ final class ProtoMapping {
         if (status.failure() != null) {
             proto.setFailure(status.failure());
         }
+        if (status.outputHeld() != null) {
+            proto.setOutputHeld(status.outputHeld());
+        }
         return proto.build();
     }
 

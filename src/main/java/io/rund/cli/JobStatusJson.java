@@ -61,7 +61,9 @@ public final class JobStatusJson {
         } else {
             json.nullValue();
         }
-        return json.name("failure").value(s.getFailure().isEmpty() ? null : s.getFailure()).endObject();
+        return json.name("failure").value(s.getFailure().isEmpty() ? null : s.getFailure())
+                .name("outputHeld").value(s.getOutputHeld().isEmpty() ? null : s.getOutputHeld())
+                .endObject();
     }
 
     private static void usage(JsonWriter json, Accounting a) {

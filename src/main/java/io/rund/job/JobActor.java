@@ -3,6 +3,7 @@ package io.rund.job;
 import io.rund.cgroup.Accounting;
 import io.rund.cgroup.Cgroup;
 import io.rund.cgroup.CgroupException;
+import io.rund.linux.OutputPump;
 import io.rund.linux.ProcessExit;
 import io.rund.linux.Signals;
 import io.rund.logs.LogStore;
@@ -20,6 +21,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -28,6 +30,9 @@ import java.util.concurrent.CompletableFuture;
  * read to the end; only then is the cgroup removed and the final status published. Stop sends SIGTERM to
  * every process of the job and kills the whole cgroup after the grace period. All blocking work runs on the
  * job dispatcher and comes back as messages; the actor outlives its job to answer with the final status.
+ * While the job's log cannot be written its output is held (the pump stops reading; the job blocks, nothing is
+ * lost) and its status says so; a job that exits meanwhile ends once its output is written, but a stopped job's
+ * held output is discarded once its processes are gone, so that Stop and shutdown never wait for disk space.
  */
 public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
@@ -44,7 +49,17 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
     private record ProcessExited(ProcessExit exit) implements Command {}
 
-    private record OutputClosed() implements Command {}
+    /** From the job's {@link LogSink}: its output has ended (and its log is ended). */
+    record OutputClosed() implements Command {}
+
+    /** From the job's {@link LogSink}: its log cannot be written, so its output is held; {@code why} for its status. */
+    record OutputHeld(String why) implements Command {}
+
+    /** From the job's {@link LogSink}: the held output was written; output flows again. */
+    record OutputResumed() implements Command {}
+
+    /** From the job's {@link LogSink}: held output was discarded because the job was stopped; says how much. */
+    record OutputDiscarded(String what) implements Command {}
 
     /** The cgroup after the exit: emptied (then read and removed), or not empty yet. */
     private record CgroupEnded(boolean empty, Accounting usage, boolean oomKilled) implements Command {}
@@ -62,14 +77,14 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
     static JobStatus initialStatus(String id, JobSpec spec, Instant now) {
         return new JobStatus(id, spec.command(), spec.args(), JobState.STARTING, null, null, null,
-                false, false, false, now, null, null, null, null);
+                false, false, false, now, null, null, null, null, null);
     }
 
-    static Behavior<Command> create(JobStatus initial, JobSpec spec, JobRuntime runtime,
+    static Behavior<Command> create(JobStatus initial, JobSpec spec, Set<String> owner, JobRuntime runtime,
                                     ActorRef<JobRegistry.Command> registry,
                                     ActorRef<JobRegistry.StartResult> startReplyTo) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers ->
-                new JobActor(context, timers, initial, spec, runtime, registry, startReplyTo)));
+                new JobActor(context, timers, initial, spec, owner, runtime, registry, startReplyTo)));
     }
 
     private final TimerScheduler<Command> timers;
@@ -82,13 +97,14 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     private JobStatus status;
     private Cgroup cgroup;
     private LogStore log;
+    private OutputPump.Pumping output;
     private ProcessExit exit;
     private boolean stopRequested;
     private boolean outputClosed;
     private CgroupEnded cgroupEnded;
 
     private JobActor(ActorContext<Command> context, TimerScheduler<Command> timers, JobStatus initial, JobSpec spec,
-                     JobRuntime runtime, ActorRef<JobRegistry.Command> registry,
+                     Set<String> owner, JobRuntime runtime, ActorRef<JobRegistry.Command> registry,
                      ActorRef<JobRegistry.StartResult> startReplyTo) {
         super(context);
         this.timers = timers;
@@ -100,7 +116,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         context.pipeToSelf(
                 CompletableFuture.supplyAsync(() -> {
                     try {
-                        return launcher.launch(initial.id(), spec);
+                        return launcher.launch(initial.id(), spec, owner);
                     } catch (JobLauncher.LaunchFailed e) {
                         throw new java.util.concurrent.CompletionException(e);
                     }
@@ -117,6 +133,9 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
                 .onMessage(OpenLog.class, this::onOpenLog)
                 .onMessage(ProcessExited.class, this::onProcessExited)
                 .onMessage(OutputClosed.class, this::onOutputClosed)
+                .onMessage(OutputHeld.class, this::onOutputHeld)
+                .onMessage(OutputResumed.class, this::onOutputResumed)
+                .onMessage(OutputDiscarded.class, this::onOutputDiscarded)
                 .onMessage(CgroupEnded.class, this::onCgroupEnded)
                 .onMessage(TerminationSent.class, this::onTerminationSent)
                 .onMessage(GraceExpired.class, this::onGraceExpired)
@@ -136,8 +155,8 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             killQuietly(cgroup, status.id());
             throw new IllegalStateException("cannot watch job " + status.id() + "'s process", e);
         }
-        runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(),
-                new LogSink(log, runtime.blocking(), () -> self.tell(new OutputClosed())));
+        output = runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(),
+                new LogSink(status.id(), log, runtime.blocking(), self));
         update(with(JobState.RUNNING, launch.process().pid(), runtime.clock().instant()));
         startReplyTo.tell(new JobRegistry.JobStarted(status.id(), status));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));
@@ -151,7 +170,8 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     private Behavior<Command> onLaunchFailed(LaunchFailed failed) {
         getContext().getLog().info("Job {} failed to start: {}", status.id(), failed.error());
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.FAILED_TO_START, null, null, null,
-                false, false, false, status.createdAt(), null, runtime.clock().instant(), null, failed.error().toString());
+                false, false, false, status.createdAt(), null, runtime.clock().instant(), null, failed.error().toString(),
+                null);
         registry.tell(new JobRegistry.JobUpdated(status));
         startReplyTo.tell(new JobRegistry.StartRejected(failed.error()));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
@@ -169,6 +189,8 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             stopRequested = true;
         } else if (status.state() == JobState.RUNNING && exit == null) {
             beginStop();
+        } else if (cgroupEnded != null && !outputClosed) {
+            output.discardUnwritable(); // its processes are gone; only held output keeps it from ending
         }
         return this;
     }
@@ -303,12 +325,38 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             return this;
         }
         cgroupEnded = ended;
+        if (stopRequested && !outputClosed) {
+            // Every process of the stopped job is gone: what is left in its pipes is read to the end now, and output
+            // its log cannot take is discarded rather than held, so that Stop (and shutdown) never wait for space.
+            output.discardUnwritable();
+        }
         return finishIfEnded();
     }
 
     private Behavior<Command> onOutputClosed(OutputClosed closed) {
         outputClosed = true;
         return finishIfEnded();
+    }
+
+    private Behavior<Command> onOutputHeld(OutputHeld held) {
+        if (!status.state().isFinal()) {
+            update(status.withOutputHeld(held.why()));
+        }
+        return this;
+    }
+
+    private Behavior<Command> onOutputResumed(OutputResumed resumed) {
+        if (!status.state().isFinal()) {
+            update(status.withOutputHeld(null));
+        }
+        return this;
+    }
+
+    private Behavior<Command> onOutputDiscarded(OutputDiscarded discarded) {
+        if (!status.state().isFinal()) {
+            update(status.withOutputHeld(discarded.what()));
+        }
+        return this;
     }
 
     /** The final status is published once the process has exited, its cgroup is gone and its output has ended. */
@@ -318,7 +366,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         }
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
                 exit.exitCode(), exit.signal(), exit.coreDumped(), cgroupEnded.oomKilled(), stopRequested,
-                status.createdAt(), status.startedAt(), exit.at(), cgroupEnded.usage(), null);
+                status.createdAt(), status.startedAt(), exit.at(), cgroupEnded.usage(), null, status.outputHeld());
         registry.tell(new JobRegistry.JobUpdated(status));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         stopWaiters.clear();
@@ -353,13 +401,13 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
     private JobStatus with(JobState state, int pid, Instant startedAt) {
         return new JobStatus(status.id(), status.command(), status.args(), state, pid, null, null,
-                false, false, false, status.createdAt(), startedAt, null, null, null);
+                false, false, false, status.createdAt(), startedAt, null, null, null, status.outputHeld());
     }
 
     private JobStatus withStopping() {
         stopRequested = true;
         return new JobStatus(status.id(), status.command(), status.args(), JobState.STOPPING, status.pid(), null, null,
-                false, false, true, status.createdAt(), status.startedAt(), null, null, null);
+                false, false, true, status.createdAt(), status.startedAt(), null, null, null, status.outputHeld());
     }
 
     private static void killQuietly(Cgroup cgroup, String jobId) {

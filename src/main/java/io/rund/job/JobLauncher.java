@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -59,7 +60,8 @@ final class JobLauncher {
         this.runtime = runtime;
     }
 
-    Launch launch(String jobId, JobSpec spec) throws LaunchFailed {
+    /** Launches job {@code jobId} of {@code owner} (the SAN set whose log quota its output counts against). */
+    Launch launch(String jobId, JobSpec spec, Set<String> owner) throws LaunchFailed {
         JobSettings settings = runtime.settings();
         UserAccount account = account(spec, settings);
         Path cwd = spec.workingDirectory().orElse(settings.defaultWorkingDirectory());
@@ -70,7 +72,7 @@ final class JobLauncher {
         Cgroup cgroup = createCgroup(jobId, spec, cwd);
         LogStore log = null;
         try {
-            log = runtime.createLog(jobId);
+            log = runtime.createLog(jobId, owner);
             SpawnedProcess process = spawn(executable, spec, env, cwd, cgroup, account, settings.noNewPrivileges());
             return new Launch(cgroup, log, process);
         } catch (LaunchFailed | RuntimeException e) {

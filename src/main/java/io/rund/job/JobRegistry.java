@@ -132,7 +132,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         String id = UlidCreator.getMonotonicUlid().toString();
         JobStatus initial = JobActor.initialStatus(id, start.spec(), runtime.clock().instant());
         ActorRef<JobActor.Command> actor = getContext().spawn(
-                JobActor.create(initial, start.spec(), runtime, getContext().getSelf(), start.replyTo()), id);
+                JobActor.create(initial, start.spec(), start.owner(), runtime, getContext().getSelf(), start.replyTo()), id);
         getContext().watchWith(actor, new JobTerminated(id));
         jobs.put(id, new Entry(actor, Set.copyOf(start.owner()), initial));
         activeJobs++;

@@ -9,6 +9,7 @@ import io.rund.logs.LogStore;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Set;
 import java.util.concurrent.Executor;
 
 /**
@@ -30,7 +31,8 @@ public record JobRuntime(
         return settings.stateDirectory().resolve("logs");
     }
 
-    LogStore createLog(String jobId) throws IOException {
-        return logs.createLog(logDirectory().resolve(jobId + ".log"));
+    /** A new log for job {@code jobId}, counted against the log quota of its {@code owner} (the SAN set). */
+    LogStore createLog(String jobId, Set<String> owner) throws IOException {
+        return logs.createLog(logDirectory().resolve(jobId + ".log"), LogSpace.identityOf(owner));
     }
 }

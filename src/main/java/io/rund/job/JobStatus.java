@@ -9,6 +9,9 @@ import java.util.Optional;
 /**
  * Everything a client may learn about one job at one moment. Nullable fields are absent until they are
  * known: {@code pid} once running, {@code exitCode} or {@code signal} once exited, {@code usage} at exit.
+ * {@code outputHeld} says why rund has stopped reading the job's output (its log cannot be written; the job
+ * blocks once its pipes fill) and is null while output flows; in a final status it says what output was
+ * discarded because the job was stopped while its output was held.
  */
 public record JobStatus(
         String id,
@@ -25,10 +28,17 @@ public record JobStatus(
         Instant startedAt,
         Instant endedAt,
         Accounting usage,
-        String failure) {
+        String failure,
+        String outputHeld) {
 
     public JobStatus {
         args = List.copyOf(args);
+    }
+
+    /** This status with {@code outputHeld} (null: output flows). */
+    public JobStatus withOutputHeld(String why) {
+        return new JobStatus(id, command, args, state, pid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
+                createdAt, startedAt, endedAt, usage, failure, why);
     }
 
     /** Exit code as a shell reports it: the code itself, or 128 + signal for a job killed by a signal. */

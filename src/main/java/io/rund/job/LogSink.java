@@ -1,42 +1,71 @@
 package io.rund.job;
 
+import io.rund.linux.LinuxException;
 import io.rund.linux.OutputSink;
 import io.rund.logs.LogStore;
 import io.rund.logs.LogStream;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
+import org.apache.pekko.actor.typed.ActorRef;
 
 /**
  * Joins the output pump to a job's log: each chunk read from the job's stdout or stderr becomes one record,
- * written on the pump thread (so a job can never outrun the disk by more than its pipe buffer). End of output
- * ends the log (its followers finish), tells the job's actor, and only then forces the log to disk: the job's
- * final status does not wait for the disk. All of that runs on the blocking executor, never on the pump
- * thread, whose every millisecond is every job's output latency.
+ * written on the pump thread (so a job can never outrun the disk by more than its pipe buffer). A log that cannot
+ * be written holds the job's output (the pump stops reading its pipes and retries; see {@link OutputSink}): the
+ * job's actor hears of it, and of the resumption, and one line each is logged. End of output ends the log (its
+ * followers finish), tells the job's actor, and only then forces the log to disk: the job's final status does not
+ * wait for the disk. All of that runs on the blocking executor, never on the pump thread, whose every millisecond
+ * is every job's output latency.
  */
 final class LogSink implements OutputSink {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LogSink.class);
 
+    private final String jobId;
     private final LogStore log;
     private final Executor sealer;
-    private final Runnable onEnd;
+    private final ActorRef<JobActor.Command> job;
+    /** Pump thread only: when the current hold began (System.nanoTime), for the resumption's log line. */
+    private long heldSinceNanos;
 
-    LogSink(LogStore log, Executor sealer, Runnable onEnd) {
+    LogSink(String jobId, LogStore log, Executor sealer, ActorRef<JobActor.Command> job) {
+        this.jobId = jobId;
         this.log = log;
         this.sealer = sealer;
-        this.onEnd = onEnd;
+        this.job = job;
     }
 
     @Override
-    public void onOutput(int fd, ByteBuffer data) {
-        try {
-            log.append(LogStream.ofFd(fd), data);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot append to the job's log", e);
-        }
+    public void onOutput(int fd, ByteBuffer data) throws IOException {
+        log.append(LogStream.ofFd(fd), data);
+    }
+
+    @Override
+    public void onHeld(IOException why) {
+        heldSinceNanos = System.nanoTime();
+        String reason = reasonOf(why);
+        LOG.warn("Job {}: output held: cannot write its log {}: {}. Its pipes are not read (the job blocks once they"
+                + " fill) until the log can be written again; retrying", jobId, log.path(), reason);
+        job.tell(new JobActor.OutputHeld("cannot write the job's log: " + reason
+                + "; reading its output resumes by itself once the log can be written"));
+    }
+
+    @Override
+    public void onResumed() {
+        long heldMillis = (System.nanoTime() - heldSinceNanos) / 1_000_000;
+        LOG.info("Job {}: output resumed: its log {} can be written again (held {} ms)", jobId, log.path(), heldMillis);
+        job.tell(new JobActor.OutputResumed());
+    }
+
+    @Override
+    public void onDiscarded(long bytes, IOException why) {
+        String reason = reasonOf(why);
+        LOG.warn("Job {}: stopped while its output was held: {} bytes that could not be written to its log {} were"
+                + " discarded ({})", jobId, bytes, log.path(), reason);
+        job.tell(new JobActor.OutputDiscarded("the job was stopped while its output was held: " + bytes
+                + " bytes of output that could not be written to its log were discarded (" + reason + ")"));
     }
 
     @Override
@@ -45,15 +74,25 @@ final class LogSink implements OutputSink {
             try {
                 log.end();
             } catch (IOException e) {
-                LOG.error("Cannot seal a job's log {}: {}", log, e.getMessage());
+                LOG.error("Job {}: cannot write the end of its log {}: {}", jobId, log.path(), e.getMessage());
             } finally {
-                onEnd.run();
+                job.tell(new JobActor.OutputClosed());
             }
             try {
                 log.persist();
             } catch (IOException e) {
-                LOG.error("Cannot force a job's log {} to disk: {}", log, e.getMessage());
+                LOG.error("Job {}: cannot force its log {} to disk: {}", jobId, log.path(), e.getMessage());
             }
         });
+    }
+
+    /** The errno's words where the failure was a system call (the log's path stays in rund's own log). */
+    private static String reasonOf(IOException why) {
+        for (Throwable cause = why; cause != null; cause = cause.getCause()) {
+            if (cause instanceof LinuxException linux) {
+                return linux.reason();
+            }
+        }
+        return why.getMessage();
     }
 }

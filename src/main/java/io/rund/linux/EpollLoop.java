@@ -3,6 +3,7 @@ package io.rund.linux;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
+import java.util.function.IntSupplier;
 
 /**
  * One level-triggered epoll, the eventfd that wakes it and the daemon platform thread that waits
@@ -30,6 +31,8 @@ final class EpollLoop {
     private final Runnable onWakeUp;
     private final Consumer<Exception> onFailure;
     private final Runnable onStopped;
+    private final IntSupplier waitMillis;
+    private final Runnable afterWait;
     private final Thread thread;
     private final Object lifecycle = new Object();
     private volatile boolean closing;
@@ -43,6 +46,18 @@ final class EpollLoop {
      */
     EpollLoop(String threadName, int maxEventsPerWait, IntConsumer onReadable, Runnable onWakeUp,
             Consumer<Exception> onFailure, Runnable onStopped) throws LinuxException {
+        this(threadName, maxEventsPerWait, onReadable, onWakeUp, onFailure, onStopped,
+                () -> Epoll.WAIT_FOREVER, () -> {});
+    }
+
+    /**
+     * As above, for an owner with timers: each wait lasts at most {@code waitMillis} (asked before each wait;
+     * {@link Epoll#WAIT_FOREVER} for no limit), and {@code afterWait} runs on the thread after each wait has
+     * returned and its ready fds were handled, whether the wait timed out or not.
+     */
+    EpollLoop(String threadName, int maxEventsPerWait, IntConsumer onReadable, Runnable onWakeUp,
+            Consumer<Exception> onFailure, Runnable onStopped, IntSupplier waitMillis, Runnable afterWait)
+            throws LinuxException {
         epoll = new Epoll(maxEventsPerWait);
         try {
             wakeUp = new EventFd();
@@ -60,6 +75,8 @@ final class EpollLoop {
         this.onWakeUp = onWakeUp;
         this.onFailure = onFailure;
         this.onStopped = onStopped;
+        this.waitMillis = waitMillis;
+        this.afterWait = afterWait;
         thread = Thread.ofPlatform().name(threadName).daemon(true).unstarted(this::run);
     }
 
@@ -141,7 +158,7 @@ final class EpollLoop {
     private void run() {
         try {
             while (!closing) {
-                int ready = epoll.await(Epoll.WAIT_FOREVER);
+                int ready = epoll.await(waitMillis.getAsInt());
                 for (int i = 0; i < ready; i++) {
                     long key = epoll.data(i);
                     if (key == WAKE_UP_KEY) {
@@ -151,6 +168,7 @@ final class EpollLoop {
                         onReadable.accept((int) key);
                     }
                 }
+                afterWait.run();
             }
         } catch (LinuxException | RuntimeException e) {
             onFailure.accept(e);

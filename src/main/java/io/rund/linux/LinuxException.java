@@ -31,4 +31,9 @@ public final class LinuxException extends IOException {
     public int errno() {
         return errno;
     }
+
+    /** What went wrong, without the call and its target: {@code No space left on device (errno 28)}. */
+    public String reason() {
+        return Libc.strerror(errno) + " (errno " + errno + ")";
+    }
 }

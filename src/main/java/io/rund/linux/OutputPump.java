@@ -1,8 +1,11 @@
 package io.rund.linux;
 
+import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -18,6 +21,12 @@ import org.slf4j.LoggerFactory;
  * jobs write. Each epoll round reads at most one buffer per ready fd: a noisy job cannot starve
  * the others, and a slow sink leaves data in the pipe, so the writing job blocks (back-pressure).
  * The pump owns the fds it is given and closes them at EOF, on error, or when it closes.
+ * <p>
+ * A sink that cannot write (its log's disk is full) holds its job, never kills it: the chunk already read is kept
+ * (at most one buffer per held job), the job's pipes leave the epoll (the job blocks once they fill, nothing is
+ * lost), and the chunk is offered again on the pump thread with back-off, from {@link #FIRST_RETRY} doubling up
+ * to {@link #LAST_RETRY}, as the epoll wait's timeout: no thread sleeps, no other job waits. Once the chunk is
+ * taken, the pipes are read again.
  */
 public final class OutputPump implements AutoCloseable {
     public static final String THREAD_NAME = "rund-output-pump";
@@ -25,15 +34,51 @@ public final class OutputPump implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(OutputPump.class);
     private static final int MAX_EVENTS_PER_WAIT = 256;
     private static final int CLOSED = -1;
+    private static final long NANOS_PER_MILLI = 1_000_000;
+    /** The first retry of held output: soon, as space often returns quickly (a log dropped, a file deleted). */
+    public static final Duration FIRST_RETRY = Duration.ofMillis(100);
+    /** The longest pause between retries: how long held output may wait after space has returned. */
+    public static final Duration LAST_RETRY = Duration.ofSeconds(2);
+
+    /** A job handed to {@link #pump}: what its owner may still ask of the pump. */
+    public interface Pumping {
+        /**
+         * From now on, output this job's sink cannot take is discarded rather than held, and output held now is
+         * offered once more and then discarded: for a job whose processes are all gone (stopped), so that its end
+         * does not wait for disk space. The sink hears {@link OutputSink#onDiscarded} and then onClosed.
+         */
+        void discardUnwritable();
+    }
 
     /** One job's pipes; touched only by the pump thread once registered. */
-    private static final class Job {
+    private final class Job implements Pumping {
         final OutputSink sink;
         final int[] fds; // index 0: stdout, 1: stderr; CLOSED once closed
+        /** Output read but not yet taken by the sink, offered again first; null while output flows. */
+        ByteBuffer held;
+        int heldStream;
+        long retryAtNanos;
+        long retryDelayNanos;
+        boolean discardUnwritable;
+        /** Its open fds are in the epoll: true but while its output is held. */
+        boolean polling = true;
+        boolean closed;
 
         Job(int stdoutFd, int stderrFd, OutputSink sink) {
             this.sink = sink;
             this.fds = new int[] {stdoutFd, stderrFd};
+        }
+
+        @Override
+        public void discardUnwritable() {
+            try {
+                loop.runIfOpen(() -> {
+                    discarding.add(this);
+                    loop.wakeUp();
+                });
+            } catch (LinuxException e) {
+                throw new UncheckedIOException("cannot wake the output pump", e);
+            }
         }
     }
 
@@ -41,14 +86,18 @@ public final class OutputPump implements AutoCloseable {
     private record Stream(Job job, int streamNo) {}
 
     private final Queue<Job> incoming = new ConcurrentLinkedQueue<>();
+    private final Queue<Job> discarding = new ConcurrentLinkedQueue<>();
     private final Map<Integer, Stream> streams = new HashMap<>(); // keyed by fd; pump thread only
+    /** Jobs whose output is held, waiting for their retry; pump thread only. */
+    private final List<Job> heldJobs = new ArrayList<>();
     /** The one read buffer, used by the pump thread only; the GC frees it with the pump. */
     private final MemorySegment buffer = Arena.ofAuto().allocate(BUFFER_BYTES);
     private final EpollLoop loop;
 
     public OutputPump() throws LinuxException {
         loop = new EpollLoop(THREAD_NAME, MAX_EVENTS_PER_WAIT,
-                this::readOnce, this::registerIncoming, this::logFailure, this::releaseAll);
+                this::readOnce, this::registerIncoming, this::logFailure, this::releaseAll,
+                this::millisToNextRetry, this::retryDue);
         loop.start();
     }
 
@@ -58,7 +107,7 @@ public final class OutputPump implements AutoCloseable {
      *
      * @throws IllegalStateException if the pump is closed (the caller keeps the fds)
      */
-    public void pump(int stdoutFd, int stderrFd, OutputSink sink) {
+    public Pumping pump(int stdoutFd, int stderrFd, OutputSink sink) {
         Job job = new Job(stdoutFd, stderrFd, sink);
         // Under the loop's lock: close() cannot slip in between the check, the hand-over and the wake-up
         // (which would otherwise signal an eventfd that close() may already have closed).
@@ -75,6 +124,7 @@ public final class OutputPump implements AutoCloseable {
             throw new IllegalStateException("output pump is closed; cannot pump fds " + stdoutFd
                     + " and " + stderrFd);
         }
+        return job;
     }
 
     /** Stops the thread; every job still pumped has its fds closed and gets onClosed. Idempotent. */
@@ -97,6 +147,12 @@ public final class OutputPump implements AutoCloseable {
                 }
             }
         }
+        for (Job job; (job = discarding.poll()) != null; ) {
+            job.discardUnwritable = true;
+            if (job.held != null && !job.closed) {
+                offerHeld(job);
+            }
+        }
     }
 
     /** One read of at most one buffer: the fairness rule of the pump. */
@@ -106,6 +162,9 @@ public final class OutputPump implements AutoCloseable {
             return; // its job was closed earlier in this round
         }
         Job job = stream.job();
+        if (job.held != null) {
+            return; // held earlier in this round: its pipes wait until the held chunk is taken
+        }
         int count;
         try {
             count = Fds.read(fd, buffer);
@@ -124,15 +183,147 @@ public final class OutputPump implements AutoCloseable {
             }
             return;
         }
+        ByteBuffer chunk = buffer.asSlice(0, count).asByteBuffer().asReadOnlyBuffer();
         try {
-            job.sink.onOutput(stream.streamNo(), buffer.asSlice(0, count).asByteBuffer().asReadOnlyBuffer());
+            job.sink.onOutput(stream.streamNo(), chunk);
+        } catch (IOException e) {
+            hold(job, stream.streamNo(), chunk, e);
         } catch (RuntimeException e) {
             log.error("output sink failed; closing the job's pipes", e);
             closeJob(job);
         }
     }
 
+    /**
+     * The sink could not take the rest of {@code chunk}: keeps a copy (the buffer is reused), stops reading the
+     * job's pipes and schedules the first retry, or discards it all if the job's owner asked for that.
+     */
+    private void hold(Job job, int streamNo, ByteBuffer chunk, IOException why) {
+        job.held = ByteBuffer.allocate(chunk.remaining()).put(chunk).flip();
+        job.heldStream = streamNo;
+        job.polling = false;
+        for (int fd : job.fds) {
+            if (fd != CLOSED) {
+                try {
+                    loop.remove(fd);
+                } catch (LinuxException e) {
+                    log.error("cannot stop polling fd {}", fd, e);
+                }
+            }
+        }
+        if (job.discardUnwritable) {
+            discard(job, why);
+            return;
+        }
+        job.retryDelayNanos = FIRST_RETRY.toNanos();
+        job.retryAtNanos = System.nanoTime() + job.retryDelayNanos;
+        heldJobs.add(job);
+        try {
+            job.sink.onHeld(why);
+        } catch (RuntimeException e) {
+            log.error("output sink failed when its output was held", e);
+        }
+    }
+
+    /** The epoll wait's timeout: until the earliest retry of held output, or forever if none is held. */
+    private int millisToNextRetry() {
+        if (heldJobs.isEmpty()) {
+            return Epoll.WAIT_FOREVER;
+        }
+        long earliest = Long.MAX_VALUE;
+        for (Job job : heldJobs) {
+            earliest = Math.min(earliest, job.retryAtNanos - System.nanoTime());
+        }
+        return (int) Math.max(0, Math.ceilDiv(earliest, NANOS_PER_MILLI));
+    }
+
+    /** Offers their held chunk again to the jobs whose retry is due. */
+    private void retryDue() {
+        if (heldJobs.isEmpty()) {
+            return;
+        }
+        long now = System.nanoTime();
+        for (Job job : List.copyOf(heldJobs)) {
+            if (job.retryAtNanos - now <= 0 && !job.closed) {
+                offerHeld(job);
+            }
+        }
+    }
+
+    /** One more try of a held job's chunk: resumes the job if it is taken, else backs off (or discards). */
+    private void offerHeld(Job job) {
+        ByteBuffer rest = job.held.asReadOnlyBuffer();
+        try {
+            job.sink.onOutput(job.heldStream, rest);
+            resume(job);
+        } catch (IOException e) {
+            job.held.position(rest.position()); // what the sink took before it failed is not offered again
+            if (job.discardUnwritable) {
+                heldJobs.remove(job);
+                discard(job, e);
+                return;
+            }
+            job.retryDelayNanos = Math.min(job.retryDelayNanos * 2, LAST_RETRY.toNanos());
+            job.retryAtNanos = System.nanoTime() + job.retryDelayNanos;
+        } catch (RuntimeException e) {
+            log.error("output sink failed; closing the job's pipes", e);
+            heldJobs.remove(job);
+            closeJob(job);
+        }
+    }
+
+    private void resume(Job job) {
+        job.held = null;
+        heldJobs.remove(job);
+        job.polling = true;
+        for (int fd : job.fds) {
+            if (fd != CLOSED) {
+                try {
+                    loop.add(fd);
+                } catch (LinuxException e) {
+                    log.error("cannot poll fd {} again; closing the job's pipes", fd, e);
+                    closeJob(job);
+                    return;
+                }
+            }
+        }
+        try {
+            job.sink.onResumed();
+        } catch (RuntimeException e) {
+            log.error("output sink failed when its output resumed", e);
+        }
+    }
+
+    /**
+     * Drops a held job's chunk and whatever is left in its pipes (whose writers are gone, so they end at EOF or
+     * hold at most a pipe's capacity), tells the sink how much was dropped, and closes the job.
+     */
+    private void discard(Job job, IOException why) {
+        long dropped = job.held.remaining();
+        job.held = null;
+        for (int fd : job.fds) {
+            if (fd == CLOSED) {
+                continue;
+            }
+            try {
+                for (int count; (count = Fds.read(fd, buffer)) > 0; ) {
+                    dropped += count;
+                }
+            } catch (LinuxException e) {
+                log.warn("cannot read what is left in pipe fd {} of a job whose output is discarded: {}", fd,
+                        e.getMessage());
+            }
+        }
+        try {
+            job.sink.onDiscarded(dropped, why);
+        } catch (RuntimeException e) {
+            log.error("output sink failed when its output was discarded", e);
+        }
+        closeJob(job);
+    }
+
     private void closeJob(Job job) {
+        job.closed = true;
         for (int index = 0; index < job.fds.length; index++) {
             closeStream(job, index);
         }
@@ -145,7 +336,7 @@ public final class OutputPump implements AutoCloseable {
             return;
         }
         job.fds[index] = CLOSED;
-        if (streams.remove(fd) != null) {
+        if (streams.remove(fd) != null && job.polling) {
             try {
                 loop.remove(fd);
             } catch (LinuxException e) {
@@ -174,6 +365,8 @@ public final class OutputPump implements AutoCloseable {
     private void releaseAll() {
         List<Job> jobs = new ArrayList<>(incoming);
         incoming.clear();
+        discarding.clear();
+        heldJobs.clear(); // their kept chunks go with them: the pump closes only when rund stops
         for (Stream stream : List.copyOf(streams.values())) {
             if (!jobs.contains(stream.job())) {
                 jobs.add(stream.job());

@@ -4,14 +4,17 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * What all job logs of one daemon share: the caps of {@link LogSettings}, the count of file bytes they keep (and,
- * past the global cap, the choice of the oldest segment anywhere to drop), the read cache that lets followers
+ * What all job logs of one daemon share: the caps of {@link LogSettings}, the count of file bytes they keep in all
+ * and per owner identity (and, past the global cap, the choice of the oldest segment anywhere to drop; past an
+ * owner's quota, of that owner's own oldest segment, so that one tenant cannot fill the disk for the others), the
+ * read cache that lets followers
  * share reads, the follower counts per client identity, and the writer slots: how many logs being written may
  * keep their file open between appends. Logs are created here and leave it when closed.
  */
@@ -52,6 +55,8 @@ public final class LogSpace {
     private final Set<LogStore> logs = ConcurrentHashMap.newKeySet();
     private final AtomicLong retainedBytes = new AtomicLong();
     private final ConcurrentHashMap<String, Integer> followersByIdentity = new ConcurrentHashMap<>();
+    /** File bytes kept by the open logs of each owner identity (logs created without an owner are not counted). */
+    private final ConcurrentHashMap<String, AtomicLong> retainedByIdentity = new ConcurrentHashMap<>();
     private final Object reclaimLock = new Object();
     private final int writerSlots;
     private final AtomicInteger writerSlotsTaken = new AtomicInteger();
@@ -80,14 +85,36 @@ public final class LogSpace {
      * The parent directory must exist and the file must not.
      */
     public LogStore createLog(Path file) throws IOException {
-        LogStore log = LogStore.open(file, this);
+        return createLog(file, null);
+    }
+
+    /**
+     * As {@link #createLog(Path)}, for a job owned by {@code ownerIdentity} (see {@link #identityOf}): the log also
+     * counts against that owner's quota, rund.logs.max-identity-bytes. Null: no owner, no quota.
+     */
+    public LogStore createLog(Path file, String ownerIdentity) throws IOException {
+        LogStore log = LogStore.open(file, this, ownerIdentity);
         logs.add(log);
         return log;
+    }
+
+    /**
+     * One client identity as the follower caps and the log quotas count it: the SAN set of its certificate, in one
+     * canonical form (sorted, comma-separated), so that two certificates with the same SANs are one identity.
+     */
+    public static String identityOf(Set<String> sans) {
+        return String.join(",", new TreeSet<>(sans));
     }
 
     /** File bytes all open logs keep now (record headers included). */
     public long retainedBytes() {
         return retainedBytes.get();
+    }
+
+    /** File bytes the open logs of jobs owned by {@code identity} keep now. */
+    public long retainedBytesOf(String identity) {
+        AtomicLong bytes = retainedByIdentity.get(identity);
+        return bytes == null ? 0 : bytes.get();
     }
 
     /** Concurrent followers opened by {@code identity} now. */
@@ -152,31 +179,54 @@ public final class LogSpace {
         return new FollowerLease(this, log, identity);
     }
 
-    /** A log wrote {@code bytes} more file bytes; past the global cap the oldest segments anywhere are dropped. */
-    void grew(long bytes) {
+    /**
+     * {@code log} wrote {@code bytes} more file bytes. Past its owner's quota, that owner's oldest segments are
+     * dropped; past the global cap, the oldest segments anywhere. Called outside the log's writer lock.
+     */
+    void grew(LogStore log, long bytes) {
+        String owner = log.owner();
+        if (owner != null && counterOf(owner).addAndGet(bytes) > settings.maxIdentityBytes()) {
+            reclaim(owner, settings.maxIdentityBytes());
+        }
         if (retainedBytes.addAndGet(bytes) > settings.maxTotalBytes()) {
-            reclaim();
+            reclaim(null, settings.maxTotalBytes());
         }
     }
 
-    /** A log dropped {@code bytes} file bytes. */
-    void released(long bytes) {
+    /** {@code log} dropped {@code bytes} file bytes. */
+    void released(LogStore log, long bytes) {
         retainedBytes.addAndGet(-bytes);
+        String owner = log.owner();
+        if (owner != null) {
+            counterOf(owner).addAndGet(-bytes);
+        }
     }
 
     /** A log closed: it leaves the space, and its bytes no longer count. */
     void closed(LogStore log, long bytesKept) {
         if (logs.remove(log)) {
-            released(bytesKept);
+            released(log, bytesKept);
         }
     }
 
-    private void reclaim() {
+    private AtomicLong counterOf(String owner) {
+        return retainedByIdentity.computeIfAbsent(owner, who -> new AtomicLong());
+    }
+
+    /**
+     * Drops the oldest droppable segment among the logs of {@code owner} (null: of all logs) until they keep at
+     * most {@code cap} bytes, or only segments being written are left.
+     */
+    private void reclaim(String owner, long cap) {
+        AtomicLong kept = owner == null ? retainedBytes : counterOf(owner);
         synchronized (reclaimLock) {
-            while (retainedBytes.get() > settings.maxTotalBytes()) {
+            while (kept.get() > cap) {
                 LogStore victim = null;
                 long oldest = Long.MAX_VALUE;
                 for (LogStore log : logs) {
+                    if (owner != null && !owner.equals(log.owner())) {
+                        continue;
+                    }
                     long since = log.oldestDroppableSegmentNanos();
                     if (since < oldest) {
                         oldest = since;

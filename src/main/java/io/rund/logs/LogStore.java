@@ -60,6 +60,8 @@ public final class LogStore implements AutoCloseable {
 
     private final LogFile file;
     private final LogSpace space;
+    /** The owner identity whose quota this log counts against, or null. */
+    private final String owner;
     private final long segmentBytes;
     private final long maxJobBytes;
     private final SparseIndex index = new SparseIndex(INDEX_STRIDE_BYTES);
@@ -83,9 +85,10 @@ public final class LogStore implements AutoCloseable {
     /** Offsets below this were dropped; raised before their bytes are freed. */
     private volatile long firstRetainedOffset;
 
-    private LogStore(LogFile file, LogSpace space) {
+    private LogStore(LogFile file, LogSpace space, String owner) {
         this.file = file;
         this.space = space;
+        this.owner = owner;
         this.segmentBytes = space.settings().segmentBytes();
         this.maxJobBytes = space.settings().maxJobBytes();
         this.segments.add(new Segment(0, LogFormat.FILE_HEADER_BYTES, LogFormat.epochNanos(Instant.now())));
@@ -99,7 +102,7 @@ public final class LogStore implements AutoCloseable {
         return UNLIMITED.createLog(file);
     }
 
-    static LogStore open(Path file, LogSpace space) throws IOException {
+    static LogStore open(Path file, LogSpace space, String owner) throws IOException {
         LogFile logFile = LogFile.createNew(file);
         try {
             logFile.writeFully(LogFormat.fileHeader(0), 0);
@@ -113,8 +116,8 @@ public final class LogStore implements AutoCloseable {
             }
             throw e;
         }
-        LogStore log = new LogStore(logFile, space);
-        space.grew(LogFormat.FILE_HEADER_BYTES);
+        LogStore log = new LogStore(logFile, space, owner);
+        space.grew(log, LogFormat.FILE_HEADER_BYTES);
         return log;
     }
 
@@ -128,7 +131,11 @@ public final class LogStore implements AutoCloseable {
      * positional write per record and never waits on readers. May drop old segments to stay within the caps.
      * An empty buffer appends nothing. The first append opens the file and keeps it open until the seal, if a
      * writer slot of the space is free; otherwise each append opens and closes it.
+     * <p>
+     * If a write fails (the disk is full), the records written before it stay (readers see them) and {@code data}'s
+     * position is just past them: the caller may offer the rest again later, and nothing is lost or repeated.
      *
+     * @throws IOException           if a record cannot be written; the log stays as it was before that record
      * @throws IllegalStateException if the log is already sealed
      */
     public void append(LogStream stream, ByteBuffer data) throws IOException {
@@ -137,38 +144,50 @@ public final class LogStore implements AutoCloseable {
         if (!data.hasRemaining()) {
             return;
         }
-        long written;
-        synchronized (writerLock) {
-            if (sealed) {
-                throw new IllegalStateException("log " + file.path() + " is sealed; cannot append");
-            }
-            long timestampNanos = Math.max(LogFormat.epochNanos(Instant.now()), lastTimestampNanos);
-            lastTimestampNanos = timestampNanos;
-            long before = writePosition;
-            if (!writerHolds && space.takeWriterSlot()) {
-                file.hold();
-                writerHolds = true;
-            }
-            boolean heldForThisAppend = !writerHolds;
-            if (heldForThisAppend) {
-                file.hold(); // one open for all the records of this append
-            }
-            try {
-                while (data.hasRemaining()) {
-                    writeRecord(stream, timestampNanos, data);
-                }
-            } finally {
-                if (heldForThisAppend) {
-                    file.release();
+        long written = 0;
+        try {
+            synchronized (writerLock) {
+                long before = writePosition;
+                try {
+                    writeRecordsLocked(stream, data);
+                } finally {
+                    written = writePosition - before;
+                    while (retainedBytesLocked() > maxJobBytes && segments.size() > 1) {
+                        dropOldestSegmentLocked();
+                    }
                 }
             }
-            written = writePosition - before;
-            while (retainedBytesLocked() > maxJobBytes && segments.size() > 1) {
-                dropOldestSegmentLocked();
+        } finally {
+            if (written > 0) { // also when a later record failed: the records before it are readers' to see
+                newData.ring();
+                space.grew(this, written);
             }
         }
-        newData.ring();
-        space.grew(written);
+    }
+
+    private void writeRecordsLocked(LogStream stream, ByteBuffer data) throws IOException {
+        if (sealed) {
+            throw new IllegalStateException("log " + file.path() + " is sealed; cannot append");
+        }
+        long timestampNanos = Math.max(LogFormat.epochNanos(Instant.now()), lastTimestampNanos);
+        lastTimestampNanos = timestampNanos;
+        if (!writerHolds && space.takeWriterSlot()) {
+            file.hold();
+            writerHolds = true;
+        }
+        boolean heldForThisAppend = !writerHolds;
+        if (heldForThisAppend) {
+            file.hold(); // one open for all the records of this append
+        }
+        try {
+            while (data.hasRemaining()) {
+                writeRecord(stream, timestampNanos, data);
+            }
+        } finally {
+            if (heldForThisAppend) {
+                file.release();
+            }
+        }
     }
 
     private void writeRecord(LogStream stream, long timestampNanos, ByteBuffer data) throws IOException {
@@ -192,6 +211,11 @@ public final class LogStore implements AutoCloseable {
     /** Logical bytes appended so far over both streams: the offset the next appended byte will get. */
     public long size() {
         return committedSize;
+    }
+
+    /** The owner identity whose quota this log counts against, or null if it counts against none. */
+    String owner() {
+        return owner;
     }
 
     /** The oldest offset the log still holds; everything below it was dropped to stay within the caps. */
@@ -357,23 +381,28 @@ public final class LogStore implements AutoCloseable {
 
     /**
      * Writes the seal marker and wakes all followers so they finish: the log's content is complete and
-     * readable, though not yet forced to disk. Idempotent. If the marker cannot be written the log stays
-     * unsealed and the writer lets go of the file.
+     * readable, though not yet forced to disk. Idempotent. If the marker cannot be written (the disk is full
+     * again) the log ends all the same, as {@link #close()} does: nothing more can be appended, followers get
+     * every record and finish; only the file lacks its marker. The writer then lets go of the file.
      */
     public void end() throws IOException {
-        synchronized (writerLock) {
-            if (sealed) {
-                return;
+        try {
+            synchronized (writerLock) {
+                if (sealed) {
+                    return;
+                }
+                try {
+                    writeSealMarker();
+                } catch (IOException | RuntimeException e) {
+                    releaseWriterLocked();
+                    throw e;
+                } finally {
+                    sealed = true;
+                }
             }
-            try {
-                writeSealMarker();
-                sealed = true;
-            } catch (IOException | RuntimeException e) {
-                releaseWriterLocked();
-                throw e;
-            }
+        } finally {
+            newData.ring();
         }
-        newData.ring();
     }
 
     /**
@@ -509,7 +538,7 @@ public final class LogStore implements AutoCloseable {
             LOG.warn("Cannot free dropped segment [{}, {}) of {}: {}", oldest.offset(), endOffset, file.path(),
                     e.getMessage());
         }
-        space.released(bytes);
+        space.released(this, bytes);
     }
 
     /**

@@ -182,6 +182,94 @@ class OutputPumpTest {
         assertEquals(1, closedCalls.get());
     }
 
+    /** A sink whose writes fail (as on a full disk) while {@code full} is set; records what it took. */
+    private static final class FullDiskSink implements OutputSink {
+        final java.io.ByteArrayOutputStream taken = new java.io.ByteArrayOutputStream();
+        final AtomicInteger failedOffers = new AtomicInteger();
+        final AtomicInteger helds = new AtomicInteger();
+        final AtomicInteger resumes = new AtomicInteger();
+        final CompletableFuture<Long> discarded = new CompletableFuture<>();
+        final CompletableFuture<Void> held = new CompletableFuture<>();
+        final CompletableFuture<Void> closed = new CompletableFuture<>();
+        volatile boolean full = true;
+
+        @Override
+        public void onOutput(int fd, ByteBuffer data) throws java.io.IOException {
+            if (full) {
+                failedOffers.incrementAndGet();
+                throw new java.io.IOException("No space left on device");
+            }
+            byte[] bytes = new byte[data.remaining()];
+            data.get(bytes);
+            taken.writeBytes(bytes);
+        }
+
+        @Override
+        public void onHeld(java.io.IOException why) {
+            helds.incrementAndGet();
+            held.complete(null);
+        }
+
+        @Override
+        public void onResumed() {
+            resumes.incrementAndGet();
+        }
+
+        @Override
+        public void onDiscarded(long bytes, java.io.IOException why) {
+            discarded.complete(bytes);
+        }
+
+        @Override
+        public void onClosed() {
+            closed.complete(null);
+        }
+    }
+
+    @Test
+    void aSinkThatCannotWriteHoldsTheJobWithoutKillingItAndNothingIsLost() throws Exception {
+        FullDiskSink sink = new FullDiskSink();
+        try (OutputPump pump = new OutputPump()) {
+            SpawnedProcess process = Spawner.spawn(TestJobs.request("seq", "1", "200000"));
+            pump.pump(process.stdoutFd(), process.stderrFd(), sink);
+            sink.held.get(HANG_GUARD_SECONDS, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(HANG_GUARD_SECONDS);
+            while (sink.failedOffers.get() < 3 && System.nanoTime() < deadline) {
+                Thread.sleep(10); // the kept chunk is offered again, with back-off
+            }
+            assertTrue(sink.failedOffers.get() >= 3, "retried: " + sink.failedOffers.get() + " offers failed");
+            sink.full = false;
+            sink.closed.get(HANG_GUARD_SECONDS, TimeUnit.SECONDS);
+            ProcessExit exit = Pidfd.waitExit(process.pidfd());
+            Fds.close(process.pidfd());
+            assertEquals(0, exit.exitCode(), "held, never killed: " + exit.describe());
+        }
+        StringBuilder expected = new StringBuilder();
+        for (int i = 1; i <= 200000; i++) {
+            expected.append(i).append('\n');
+        }
+        assertEquals(expected.toString(), sink.taken.toString(StandardCharsets.US_ASCII), "every byte, in order");
+        assertEquals(1, sink.helds.get(), "one hold");
+        assertEquals(1, sink.resumes.get(), "one resumption");
+    }
+
+    @Test
+    void heldOutputOfAJobWhoseProcessesAreGoneIsDiscardedWhenAskedAndTheJobCloses() throws Exception {
+        FullDiskSink sink = new FullDiskSink();
+        try (OutputPump pump = new OutputPump()) {
+            SpawnedProcess process = Spawner.spawn(TestJobs.request("yes", "held"));
+            OutputPump.Pumping pumping = pump.pump(process.stdoutFd(), process.stderrFd(), sink);
+            sink.held.get(HANG_GUARD_SECONDS, TimeUnit.SECONDS);
+            Pidfd.sendSignal(process.pidfd(), Signals.SIGKILL);
+            assertEquals(Signals.SIGKILL, Pidfd.waitExit(process.pidfd()).signal());
+            Fds.close(process.pidfd());
+            pumping.discardUnwritable();
+            assertTrue(sink.discarded.get(HANG_GUARD_SECONDS, TimeUnit.SECONDS) > 0, "says how much was dropped");
+            sink.closed.get(HANG_GUARD_SECONDS, TimeUnit.SECONDS);
+        }
+        assertEquals(0, sink.resumes.get());
+    }
+
     @Test
     void closingThePumpClosesRunningJobs() throws Exception {
         RecordingSink sink = new RecordingSink(true);

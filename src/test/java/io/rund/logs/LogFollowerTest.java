@@ -193,7 +193,7 @@ class LogFollowerTest {
     @Test
     void aFollowerThatFallsBehindADropIsToldSoAndNeverSkipsAhead() throws Exception {
         LogSpace space = LogSpace.create(new LogSettings(LogSettings.MIN_SEGMENT_BYTES, 2 * LogSettings.MIN_SEGMENT_BYTES,
-                Long.MAX_VALUE, 0, 10, 10));
+                Long.MAX_VALUE, Long.MAX_VALUE, 0, 10, 10));
         try (LogStore store = space.createLog(dir.resolve("job.log"))) {
             append(store, LogStream.STDOUT, "first");
             ManualSubscriber<LogRecord> probe = subscribe(store.follow(0, true));
@@ -228,7 +228,7 @@ class LogFollowerTest {
 
     @Test
     void followerCapsPerJobAndPerIdentityRefuseAtStartAndFreeOnEnd() throws Exception {
-        LogSpace space = LogSpace.create(new LogSettings(LogSettings.MIN_SEGMENT_BYTES, Long.MAX_VALUE, Long.MAX_VALUE, 0, 2, 3));
+        LogSpace space = LogSpace.create(new LogSettings(LogSettings.MIN_SEGMENT_BYTES, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, 0, 2, 3));
         try (LogStore a = space.createLog(dir.resolve("a.log")); LogStore b = space.createLog(dir.resolve("b.log"))) {
             ManualSubscriber<LogRecord> a1 = subscribe(a.follow(LogQuery.from(0, true), "alice"));
             ManualSubscriber<LogRecord> a2 = subscribe(a.follow(LogQuery.from(0, true), "alice"));

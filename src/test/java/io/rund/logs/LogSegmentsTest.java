@@ -37,7 +37,7 @@ class LogSegmentsTest {
     Path dir;
 
     private static LogSpace space(long jobCap, long totalCap) {
-        return LogSpace.create(new LogSettings(SEGMENT, jobCap, totalCap, 0, 10, 10));
+        return LogSpace.create(new LogSettings(SEGMENT, jobCap, totalCap, totalCap, 0, 10, 10));
     }
 
     @Test
