@@ -133,8 +133,9 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         Instant now = runtime.clock().instant();
         Set<String> owner = Set.copyOf(start.owner());
         Optional<JobError> refusal = refusalFor(start);
-        long charge = refusal.isPresent() ? 0 : Tenants.chargeOf(start.spec());
-        if (refusal.isEmpty()) {
+        long charge = 0;
+        if (refusal.isEmpty()) { // a valid spec: what keeping it costs may be weighed against its owner's caps
+            charge = Tenants.chargeOf(start.spec());
             refusal = tenants.refusal(owner, charge, now);
         }
         if (refusal.isPresent()) {

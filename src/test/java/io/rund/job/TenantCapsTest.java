@@ -118,8 +118,7 @@ class TenantCapsTest {
     @Test
     void runningJobsBeyondAByteBudgetAreRefusedNamingIt() throws Exception {
         JobSpec big = sleeperWithBigArgs();
-        long charge = Tenants.chargeOf(big);
-        TenantSettings caps = new TenantSettings(PLENTY, PLENTY, PLENTY, charge * 3 + charge / 2, charge * 2 + charge / 2);
+        TenantSettings caps = new TenantSettings(PLENTY, PLENTY, PLENTY, bytesOf(3.5, big), bytesOf(2.5, big));
         try (EngineFixture engine = engine(caps)) {
             engine.started(big);
             engine.started(big);
@@ -140,8 +139,7 @@ class TenantCapsTest {
     @Test
     void finishedJobsBeyondTheIdentitysBudgetAreForgottenOldestFirstWithTheirLogs() throws Exception {
         JobSpec big = echoWithBigArgs();
-        long charge = Tenants.chargeOf(big);
-        TenantSettings caps = new TenantSettings(PLENTY, PLENTY, PLENTY, NO_BYTE_BUDGET, charge * 2 + charge / 2);
+        TenantSettings caps = new TenantSettings(PLENTY, PLENTY, PLENTY, NO_BYTE_BUDGET, bytesOf(2.5, big));
         try (EngineFixture engine = engine(caps)) {
             String carols = ended(engine, big, CAROL);
             String oldest = ended(engine, big, ALICE);
@@ -162,8 +160,7 @@ class TenantCapsTest {
     @Test
     void finishedJobsBeyondTheTotalBudgetAreForgottenOldestFinishedFirstWhoeverOwnsThem() throws Exception {
         JobSpec big = echoWithBigArgs();
-        long charge = Tenants.chargeOf(big);
-        TenantSettings caps = new TenantSettings(PLENTY, PLENTY, PLENTY, charge * 3 + charge / 2, charge * 2 + charge / 2);
+        TenantSettings caps = new TenantSettings(PLENTY, PLENTY, PLENTY, bytesOf(3.5, big), bytesOf(2.5, big));
         try (EngineFixture engine = engine(caps)) {
             String alicesFirst = ended(engine, big, ALICE);
             String alicesSecond = ended(engine, big, ALICE);
@@ -176,6 +173,11 @@ class TenantCapsTest {
             assertEquals(List.of(alicesSecond), ids(engine.list(ALICE)));
             assertEquals(List.of(carols, carolsSecond), ids(engine.list(CAROL)));
         }
+    }
+
+    /** A byte budget that holds {@code jobs} jobs like {@code job} (two and a half: two, not three). */
+    private static long bytesOf(double jobs, JobSpec job) {
+        return (long) (jobs * Tenants.chargeOf(job));
     }
 
     private EngineFixture engine(TenantSettings caps) throws Exception {
