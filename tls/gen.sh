@@ -22,8 +22,10 @@ cd "$DIR"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
+# Private keys are owner-only from their first byte (umask 077; chmod for a file that already existed): rund refuses
+# a key that group or others may read. Only this script needs ca-key.pem; rund itself never reads it.
 new_key() { # FILE
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:$CURVE -pkeyopt ec_param_enc:named_curve -out "$1"
+    (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:$CURVE -pkeyopt ec_param_enc:named_curve -out "$1")
     chmod 600 "$1"
 }
 

@@ -12,7 +12,10 @@ public final class ExitCodes {
     public static final int OK = 0;
     /** Anything else: a server-side bug (INTERNAL, UNKNOWN), a job that failed to start under {@code rund run}. */
     public static final int FAILURE = 1;
-    /** A bad command line, an unreadable TLS file, or a request the server refused as INVALID_ARGUMENT. */
+    /**
+     * A bad command line, a TLS file that cannot be used (unreadable, or a private key group or others may read), or
+     * a request the server refused as INVALID_ARGUMENT.
+     */
     public static final int USAGE = 2;
     /** No such job, or one the caller's certificate may not see (the server does not tell the two apart). */
     public static final int NOT_FOUND = 3;

@@ -22,7 +22,7 @@ import java.util.function.Supplier;
         exitCodeList = {
                 "0:success",
                 "1:other failure (server error; with run: the job failed to start)",
-                "2:usage: bad arguments, unreadable TLS files, INVALID_ARGUMENT",
+                "2:usage: bad arguments, unusable TLS files (a private key others can read), INVALID_ARGUMENT",
                 "3:no such job (or not yours)",
                 "4:permission: refused at the TLS handshake, PERMISSION_DENIED",
                 "5:unavailable: cannot connect, server shutting down, timeout",

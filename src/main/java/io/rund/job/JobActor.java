@@ -17,6 +17,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -42,6 +43,9 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     public record Stop(ActorRef<JobRegistry.StatusResult> replyTo) implements Command {}
 
     public record OpenLog(ActorRef<JobRegistry.LogResult> replyTo) implements Command {}
+
+    /** The registry no longer keeps this finished job: delete its log and stop. */
+    public record Forget() implements Command {}
 
     private record Launched(JobLauncher.Launch launch) implements Command {}
 
@@ -139,6 +143,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
                 .onMessage(CgroupEnded.class, this::onCgroupEnded)
                 .onMessage(TerminationSent.class, this::onTerminationSent)
                 .onMessage(GraceExpired.class, this::onGraceExpired)
+                .onMessage(Forget.class, this::onForget)
                 .onSignal(PostStop.class, signal -> onPostStop())
                 .build();
     }
@@ -381,6 +386,26 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             logWaiters.add(open.replyTo());
         }
         return this;
+    }
+
+    private Behavior<Command> onForget(Forget forget) {
+        if (!status.state().isFinal()) {
+            throw new IllegalStateException("job " + status.id() + " told to forget itself while " + status.state());
+        }
+        LogStore forgotten = log;
+        log = null; // closed and deleted off the actor's thread, so PostStop has nothing left to close
+        if (forgotten != null) {
+            String id = status.id();
+            runtime.blocking().execute(() -> {
+                try {
+                    forgotten.close();
+                    Files.deleteIfExists(forgotten.path());
+                } catch (IOException e) {
+                    LOG.warn("Job {}: cannot delete its log {}: {}", id, forgotten.path(), e.getMessage());
+                }
+            });
+        }
+        return Behaviors.stopped();
     }
 
     private Behavior<Command> onPostStop() {

@@ -11,6 +11,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import io.rund.logs.LogStore;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -18,13 +19,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Maps job ids (monotonic ULIDs) to their {@link JobActor}s and owner SAN sets, and authorizes every request.
  * It keeps each job's last published status so that listing needs no round trip, and learns of a job
  * actor's end through {@code watchWith}. A job the caller may not see is answered exactly like one that
  * does not exist. It answers {@link AwaitEnd} when a job's final status arrives, so that clients need not poll.
- * On {@link StopAll} it refuses new jobs and replies once every job has reached its end.
+ * On {@link StopAll} it refuses new jobs and replies once every job has reached its end. Each client identity's
+ * share is capped ({@link Tenants}): running jobs, start rate, and the bytes kept of jobs, past which the oldest
+ * finished jobs are forgotten.
  */
 public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
@@ -90,6 +94,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     private final JobRuntime runtime;
     private final Authorizer authorizer;
+    private final Tenants tenants;
     private final TimerScheduler<Command> timers;
     private final Map<String, Entry> jobs = new HashMap<>();
     /** Callers of {@link AwaitEnd} by job id, answered when the job's final status arrives or their time is up. */
@@ -105,6 +110,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         this.timers = timers;
         this.runtime = runtime;
         this.authorizer = new Authorizer(runtime.settings().adminSans());
+        this.tenants = new Tenants(runtime.settings().tenants());
     }
 
     @Override
@@ -124,18 +130,26 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     }
 
     private Behavior<Command> onStartJob(StartJob start) {
+        Instant now = runtime.clock().instant();
+        Set<String> owner = Set.copyOf(start.owner());
         Optional<JobError> refusal = refusalFor(start);
+        long charge = 0;
+        if (refusal.isEmpty()) { // a valid spec: what keeping it costs may be weighed against its owner's caps
+            charge = Tenants.chargeOf(start.spec());
+            refusal = tenants.refusal(owner, charge, now);
+        }
         if (refusal.isPresent()) {
             start.replyTo().tell(new StartRejected(refusal.get()));
             return this;
         }
         String id = UlidCreator.getMonotonicUlid().toString();
-        JobStatus initial = JobActor.initialStatus(id, start.spec(), runtime.clock().instant());
+        JobStatus initial = JobActor.initialStatus(id, start.spec(), now);
         ActorRef<JobActor.Command> actor = getContext().spawn(
                 JobActor.create(initial, start.spec(), start.owner(), runtime, getContext().getSelf(), start.replyTo()), id);
         getContext().watchWith(actor, new JobTerminated(id));
-        jobs.put(id, new Entry(actor, Set.copyOf(start.owner()), initial));
+        jobs.put(id, new Entry(actor, owner, initial));
         activeJobs++;
+        tenants.started(id, owner, charge, now).forEach(this::forget);
         return this;
     }
 
@@ -156,6 +170,19 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                             + " (rund.jobs.max-active, within what the open-file limit holds)"));
         }
         return Optional.empty();
+    }
+
+    /**
+     * A finished job kept beyond a byte budget: it leaves the registry, and its actor deletes its log and stops.
+     * Clients asking for it from now on get NOT_FOUND, as for a job that never existed.
+     */
+    private void forget(Tenants.Forget forget) {
+        Entry entry = jobs.remove(forget.jobId());
+        if (entry != null) {
+            entry.actor().tell(new JobActor.Forget());
+            getContext().getLog().info("Forgot finished job {} of {} (ended {}) and deleted its log: keeping it would pass {}",
+                    forget.jobId(), String.join(",", new TreeSet<>(entry.owner())), entry.status().endedAt(), forget.budget());
+        }
     }
 
     private Behavior<Command> onGetStatus(GetStatus get) {
@@ -252,9 +279,11 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         }
         if (status.state().isFinal() && !entry.status().state().isFinal()) {
             activeJobs--;
+            tenants.ended(status.id());
         }
         if (status.state() == JobState.FAILED_TO_START) {
             jobs.remove(status.id()); // its client got the error and never learnt the id
+            tenants.forgotten(status.id());
         } else {
             jobs.put(status.id(), entry.with(status));
         }
@@ -271,6 +300,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
             getContext().getLog().error("Job actor {} stopped while its job was {}", terminated.jobId(), entry.status().state());
             jobs.remove(terminated.jobId());
             activeJobs--;
+            tenants.forgotten(terminated.jobId());
             List<ActorRef<StatusResult>> waiters = endWaiters.remove(terminated.jobId());
             if (waiters != null) {
                 waiters.forEach(waiter -> {

@@ -18,6 +18,7 @@ import java.util.Set;
  * @param defaultWorkingDirectory where a job starts when it names no directory
  * @param defaultPath       PATH given to a job whose environment has none
  * @param noNewPrivileges   whether jobs run with no_new_privs (setuid binaries cannot raise them)
+ * @param tenants           what one client identity may take of the daemon ({@code rund.tenants})
  */
 public record JobSettings(
         Path stateDirectory,
@@ -28,7 +29,8 @@ public record JobSettings(
         int maxActiveJobs,
         Path defaultWorkingDirectory,
         String defaultPath,
-        boolean noNewPrivileges) {
+        boolean noNewPrivileges,
+        TenantSettings tenants) {
 
     public JobSettings {
         allowedUsers = Set.copyOf(allowedUsers);
@@ -46,32 +48,38 @@ public record JobSettings(
                 jobs.getInt("max-active"),
                 Path.of(jobs.getString("default-working-directory")),
                 jobs.getString("default-path"),
-                jobs.getBoolean("no-new-privileges"));
+                jobs.getBoolean("no-new-privileges"),
+                TenantSettings.fromConfig(rund.getConfig("tenants")));
     }
 
     public JobSettings withStateDirectory(Path dir) {
         return new JobSettings(dir, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants);
     }
 
     public JobSettings withStopGracePeriod(Duration grace) {
         return new JobSettings(stateDirectory, grace, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants);
     }
 
     public JobSettings withAdminSans(Set<String> sans) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, sans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants);
     }
 
     public JobSettings withAllowedUsers(Set<String> users) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, users, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants);
     }
 
     public JobSettings withMaxActiveJobs(int max) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, max,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants);
+    }
+
+    public JobSettings withTenants(TenantSettings caps) {
+        return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, caps);
     }
 
     /** Whether a job may ask to run as {@code user}: the default account always, others only when configured. */

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PrivateKey;
 import java.security.Signature;
 import java.security.cert.X509Certificate;
@@ -54,11 +55,46 @@ class PemFilesTest {
         Process openssl = new ProcessBuilder("openssl", "ecparam", "-name", "secp521r1", "-genkey", "-noout", "-out", sec1.toString())
                 .inheritIO().start();
         assertEquals(0, openssl.waitFor());
+        Files.setPosixFilePermissions(sec1, PosixFilePermissions.fromString("rw-------"));
 
         TlsSetupException e = assertThrows(TlsSetupException.class, () -> PemFiles.privateKey(sec1));
 
         assertTrue(e.getMessage().startsWith(sec1.toString()), e.getMessage());
         assertTrue(e.getMessage().contains("EC PRIVATE KEY") && e.getMessage().contains("openssl pkcs8 -topk8"), e.getMessage());
+    }
+
+    @Test
+    void refusesAKeyReadableByOthersNamingTheFileItsModeAndTheFix(@TempDir Path dir) throws Exception {
+        Path key = keyWithMode(dir, "rw-r--r--");
+
+        TlsSetupException e = assertThrows(TlsSetupException.class, () -> PemFiles.privateKey(key));
+
+        assertEquals(key + ": UNPROTECTED PRIVATE KEY FILE: its mode 0644 lets group or others access it; "
+                + "make it private with: chmod 600 " + key, e.getMessage());
+    }
+
+    @Test
+    void refusesAKeyReadableByItsGroup(@TempDir Path dir) throws Exception {
+        Path key = keyWithMode(dir, "rw-r-----");
+
+        TlsSetupException e = assertThrows(TlsSetupException.class, () -> PemFiles.privateKey(key));
+
+        assertTrue(e.getMessage().contains("mode 0640"), e.getMessage());
+    }
+
+    @Test
+    void acceptsAKeyOnlyItsOwnerMayRead(@TempDir Path dir) throws Exception {
+        PrivateKey expected = PemFiles.privateKey(keyWithMode(dir, "rw-------"));
+
+        assertArrayEquals(expected.getEncoded(), PemFiles.privateKey(keyWithMode(dir, "r--------")).getEncoded());
+    }
+
+    /** A copy of alice's key with the given permissions. */
+    private static Path keyWithMode(Path dir, String permissions) throws Exception {
+        Path key = dir.resolve("alice-key-" + permissions.replace('-', '_') + ".pem");
+        Files.copy(ExampleCertificates.DIR.resolve("alice-key.pem"), key);
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString(permissions));
+        return key;
     }
 
     @Test

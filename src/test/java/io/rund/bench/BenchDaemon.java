@@ -1,5 +1,6 @@
 package io.rund.bench;
 
+import io.rund.TestCgroups;
 import io.rund.TestFiles;
 import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsFiles;
@@ -15,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +40,7 @@ final class BenchDaemon implements AutoCloseable {
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(90);
     private static final long PROBE_INTERVAL_MILLIS = 2;
     private static final String STOP_GRACE = "2s";
+    private static final String UNCAPPED = Integer.toString(Integer.MAX_VALUE);
     private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");
     private static final Set<BenchDaemon> RUNNING = ConcurrentHashMap.newKeySet();
 
@@ -83,6 +84,10 @@ final class BenchDaemon implements AutoCloseable {
         env.put("RUND_SERVE_CERT", tls.resolve("server.pem").toString());
         env.put("RUND_SERVE_KEY", tls.resolve("server-key.pem").toString());
         env.put("RUND_STOP_GRACE", STOP_GRACE);
+        // The benches start thousands of jobs, as fast as they can, as one identity: the per-identity caps stay out.
+        env.put("RUND_TENANT_MAX_RUNNING_JOBS", UNCAPPED);
+        env.put("RUND_TENANT_START_RATE", UNCAPPED);
+        env.put("RUND_TENANT_START_BURST", UNCAPPED);
         long begin = System.nanoTime();
         Process process = builder.start();
         BenchDaemon daemon = new BenchDaemon(process, new HostPort("127.0.0.1", port), state, cgroupRoot, log);
@@ -244,31 +249,8 @@ final class BenchDaemon implements AutoCloseable {
 
     /** Kills whatever still runs in {@code root}'s cgroups and removes them, innermost first. */
     static void removeCgroupTree(Path root) {
-        if (!Files.isDirectory(root)) {
-            return;
-        }
-        try (Stream<Path> entries = Files.walk(root)) {
-            List<Path> cgroups = entries.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList();
-            for (Path cgroup : cgroups) {
-                Path kill = cgroup.resolve("cgroup.kill");
-                if (Files.exists(kill)) {
-                    Files.writeString(kill, "1");
-                }
-            }
-            for (Path cgroup : cgroups) {
-                long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-                while (true) {
-                    try {
-                        Files.delete(cgroup);
-                        break;
-                    } catch (IOException busy) {
-                        if (System.nanoTime() > deadline) {
-                            throw busy;
-                        }
-                        Thread.sleep(5);
-                    }
-                }
-            }
+        try {
+            TestCgroups.removeTree(root);
         } catch (IOException e) {
             System.err.println("bench: cannot remove cgroup tree " + root + ": " + e);
         } catch (InterruptedException e) {

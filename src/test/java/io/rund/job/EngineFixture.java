@@ -58,6 +58,18 @@ final class EngineFixture implements AutoCloseable {
     }
 
     EngineFixture(Path stateDir, Duration grace, Set<String> adminSans, Set<String> allowedUsers) throws IOException {
+        this(stateDir, grace, adminSans, allowedUsers, TenantSettings.unlimited());
+    }
+
+    /** An engine with the given per-identity caps; the other constructors set none (tests start thousands of jobs). */
+    EngineFixture(Path stateDir, Duration grace, Set<String> adminSans, Set<String> allowedUsers, TenantSettings tenants)
+            throws IOException {
+        this(stateDir, grace, adminSans, allowedUsers, tenants, Clock.systemUTC());
+    }
+
+    /** An engine whose registry and jobs read the time from {@code clock}. */
+    EngineFixture(Path stateDir, Duration grace, Set<String> adminSans, Set<String> allowedUsers, TenantSettings tenants,
+                  Clock clock) throws IOException {
         assumeCgroupV2();
         cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
         testKit = ActorTestKit.create(ConfigFactory.load());
@@ -65,14 +77,15 @@ final class EngineFixture implements AutoCloseable {
                 .withStateDirectory(stateDir)
                 .withStopGracePeriod(grace)
                 .withAdminSans(adminSans)
-                .withAllowedUsers(allowedUsers);
+                .withAllowedUsers(allowedUsers)
+                .withTenants(tenants);
         StateDirectory.prepare(stateDir);
         cgroups = CgroupManager.open(Optional.of(cgroupRoot));
         exits = new ExitWatcher();
         output = new OutputPump();
         Executor blocking = testKit.system().dispatchers().lookup(DispatcherSelector.fromConfig("rund.blocking-dispatcher"));
         registry = testKit.spawn(JobRegistry.create(new JobRuntime(settings, cgroups, exits, output,
-                io.rund.logs.LogSpace.create(io.rund.logs.LogSettings.unlimited()), blocking, Clock.systemUTC())));
+                io.rund.logs.LogSpace.create(io.rund.logs.LogSettings.unlimited()), blocking, clock)));
     }
 
     JobRegistry.StartResult start(JobSpec spec) {

@@ -77,7 +77,13 @@ public final class VmScaleProof {
             System.out.println("FAILED: the guest cannot hold " + jobs + " jobs: " + String.join("; ", unfit));
             System.exit(1);
         }
-        VmDaemon daemon = VmDaemon.start(Map.of("rund.jobs.max-active", Integer.toString(jobs)));
+        // All jobs are one identity's, started as fast as 16 threads can: the per-identity caps would refuse them.
+        VmDaemon daemon = VmDaemon.start(Map.of("rund.jobs.max-active", Integer.toString(jobs),
+                "rund.tenants.max-running-jobs", Integer.toString(jobs),
+                "rund.tenants.start-rate", Integer.toString(jobs),
+                "rund.tenants.start-burst", Integer.toString(jobs),
+                "rund.tenants.max-retained-bytes", "1 GiB",
+                "rund.tenants.max-retained-bytes-per-identity", "1 GiB"));
         VmScaleProof proof = new VmScaleProof(daemon, jobs);
         try {
             proof.run();
