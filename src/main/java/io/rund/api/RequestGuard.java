@@ -45,9 +45,9 @@ import java.util.concurrent.CompletionStage;
  * pekko-grpc's failed future caused), and reads a request's one message itself ({@link GrpcFrames}): refused as soon
  * as its length prefix announces too much, or a second message follows; its wire format checked against the method's
  * input type ({@link MessageCheck}); then handed on as one uncompressed frame. A refused request's remaining body is
- * read and dropped, never cancelled: pekko-http would reset the stream before the answer went out, and would not
- * give back the connection's flow-control window for data still in flight. Whatever fails, the call gets a gRPC
- * status ({@link ApiErrors}) and the connection and its other streams go on.
+ * read and dropped for a while rather than cancelled at once: pekko-http resets a stream whose body is cancelled,
+ * and a reset that overtook the answer would reach the client as CANCELLED instead of the reason. Whatever fails,
+ * the call gets a gRPC status ({@link ApiErrors}) and the connection and its other streams go on.
  */
 final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpResponse>> {
 
@@ -56,6 +56,8 @@ final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpRe
     static final String ENCODING_HEADER = "grpc-encoding";
     static final String ACCEPT_ENCODING_HEADER = "grpc-accept-encoding";
     private static final String ACCEPTED_ENCODINGS = "identity,gzip";
+    /** A refused body is read and dropped up to this many times the message limit, then its stream is reset. */
+    private static final int DRAIN_LIMITS = 4;
     private static final Set<String> GRPC_SUBTYPES = Set.of("grpc", "grpc+proto");
     private static final GrpcProtocol.GrpcProtocolWriter WRITER = GrpcProtocolNative.newWriter(Identity$.MODULE$);
 
@@ -136,9 +138,16 @@ final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpRe
     private CompletionStage<ByteString> readOneMessage(Source<ByteString, ?> body, GrpcFrames frames) {
         CompletableFuture<ByteString> result = new CompletableFuture<>();
         ByteString[] message = {null};
+        long[] drained = {0};
         body.runForeach(chunk -> {
             if (result.isDone()) {
-                return; // refused: the body is drained, not cancelled
+                // Refused and answered: a gRPC client stops sending when the answer comes; one that goes on is cut
+                // once it has sent this much more (reset, as pekko-http does to a stream whose body is cancelled).
+                drained[0] += chunk.size();
+                if (drained[0] > drainBudget()) {
+                    throw new DrainedEnough();
+                }
+                return;
             }
             try {
                 for (ByteString complete : frames.feed(chunk)) {
@@ -172,6 +181,33 @@ final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpRe
             }
         });
         return result;
+    }
+
+    /**
+     * How much of a refused body is read and dropped before its stream is reset: the answer has long gone out by
+     * then (a reset that overtook it would reach the client as CANCELLED), and a client that ignores it cannot make
+     * the daemon read (and allocate) without end.
+     */
+    private long drainBudget() {
+        return DRAIN_LIMITS * (long) limits.maxRequestBytes();
+    }
+
+    /** Reads and drops a refused request's body, up to {@link #drainBudget()}. */
+    private void drain(HttpRequest request) {
+        long[] drained = {0};
+        request.entity().getDataBytes().runForeach(chunk -> {
+            drained[0] += chunk.size();
+            if (drained[0] > drainBudget()) {
+                throw new DrainedEnough();
+            }
+        }, materializer);
+    }
+
+    /** Ends the reading of a refused body that its client keeps sending. */
+    private static final class DrainedEnough extends RuntimeException {
+        DrainedEnough() {
+            super("refused request body drained", null, false, false);
+        }
     }
 
     /** A client-streaming call's messages, each within the limit and checked, re-framed uncompressed. */
@@ -208,15 +244,15 @@ final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpRe
         };
     }
 
-    /** A refusal before the body is read: the body is drained (never cancelled) and the call answered. */
+    /** A refusal before the body is read: the body is drained ({@link #drain}) and the call answered. */
     private GrpcServiceException refused(HttpRequest request, Status.Code code, String description) {
-        request.discardEntityBytes(materializer);
+        drain(request);
         return ApiErrors.refusal(code, description);
     }
 
     private CompletionStage<HttpResponse> refuseHttp(HttpRequest request, org.apache.pekko.http.javadsl.model.StatusCode status,
                                                      String text) {
-        request.discardEntityBytes(materializer);
+        drain(request);
         errors.refused(describe(request), status.intValue() + " " + text.strip());
         return CompletableFuture.completedFuture(HttpResponse.create().withStatus(status).withEntity(text));
     }
