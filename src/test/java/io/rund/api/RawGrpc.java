@@ -42,8 +42,10 @@ final class RawGrpc implements AutoCloseable {
     private final ManagedChannel channel;
 
     RawGrpc(int port, String certificate, CompressorRegistry compressors) throws Exception {
+        var sockets = TlsContexts.client(ExampleCertificates.files(certificate)).getSocketFactory();
         this.channel = OkHttpChannelBuilder.forAddress("localhost", port)
-                .sslSocketFactory(TlsContexts.client(ExampleCertificates.files(certificate)).getSocketFactory())
+                .sslSocketFactory(sockets)
+                .tlsConnectionSpec(new String[] {TlsContexts.TLS_1_3}, sockets.getDefaultCipherSuites())
                 .compressorRegistry(compressors)
                 .maxInboundMessageSize(Integer.MAX_VALUE)
                 .build();
