@@ -33,7 +33,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -108,12 +107,6 @@ final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpRe
                     + " (rund serves rund.v1.JobController and grpc.reflection.v1alpha.ServerReflection)");
         }
         GrpcFrames.Encoding encoding = encodingOf(request);
-        OptionalLong announced = request.entity().getContentLengthOption();
-        if (encoding == GrpcFrames.Encoding.IDENTITY && announced.isPresent()
-                && announced.getAsLong() > (long) limits.maxRequestBytes() + GrpcFrames.PREFIX_BYTES) {
-            throw refused(request, Status.Code.RESOURCE_EXHAUSTED, "request body announces " + announced.getAsLong()
-                    + " bytes; a message may have " + limits.maxRequestBytes() + " (" + GrpcFrames.LIMIT_SETTING + ")");
-        }
         ContentType contentType = request.entity().getContentType();
         HttpRequest identity = request.removeHeader(ENCODING_HEADER);
         if (method.isClientStreaming()) {
