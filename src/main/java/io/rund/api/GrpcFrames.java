@@ -29,14 +29,30 @@ final class GrpcFrames {
 
     private final int maxMessageBytes;
     private final Encoding encoding;
+    private final RequestBudget budget;
+    private final boolean releaseEachMessage;
+    /** Bytes reserved in the budget for the messages read and being read, until {@link #release()}. */
+    private long reserved;
     private ByteString pending = ByteString.emptyByteString();
     /** The prefix of the message being read, or -1 while its prefix is incomplete. */
     private long expectedBytes = -1;
     private boolean compressed;
 
-    GrpcFrames(int maxMessageBytes, Encoding encoding) {
+    /**
+     * {@code releaseEachMessage}: a message's reservation is given back as it is handed on (a streaming call);
+     * otherwise all are held until {@link #release()} (a unary call, once answered).
+     */
+    GrpcFrames(int maxMessageBytes, Encoding encoding, RequestBudget budget, boolean releaseEachMessage) {
         this.maxMessageBytes = maxMessageBytes;
         this.encoding = encoding;
+        this.budget = budget;
+        this.releaseEachMessage = releaseEachMessage;
+    }
+
+    /** Gives back what this body's messages reserved in the budget; may be called more than once. */
+    synchronized void release() {
+        budget.release(reserved);
+        reserved = 0;
     }
 
     /** One message framed uncompressed. */
@@ -66,6 +82,9 @@ final class GrpcFrames {
             pending = pending.drop((int) expectedBytes);
             expectedBytes = -1;
             messages.add(compressed ? inflate(message) : message);
+            if (releaseEachMessage) {
+                release();
+            }
         }
     }
 
@@ -98,6 +117,14 @@ final class GrpcFrames {
         }
         if (length > maxMessageBytes) {
             throw tooLarge("announces " + length + " bytes");
+        }
+        long reservation = compressed ? maxMessageBytes : length;
+        synchronized (this) {
+            if (!budget.tryReserve(reservation)) {
+                throw ApiErrors.refusal(Status.Code.RESOURCE_EXHAUSTED, "rund is reading too many requests at once ("
+                        + RequestBudget.SETTING + " = " + budget.capacity() + " bytes); try again shortly");
+            }
+            reserved += reservation;
         }
         expectedBytes = length;
         pending = pending.drop(PREFIX_BYTES);

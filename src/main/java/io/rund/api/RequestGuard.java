@@ -64,6 +64,7 @@ final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpRe
     private final Map<String, Descriptors.MethodDescriptor> methods;
     private final RequestLimits limits;
     private final ApiErrors errors;
+    private final RequestBudget budget;
     private final ActorSystem<?> system;
     private final Materializer materializer;
 
@@ -74,6 +75,7 @@ final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpRe
         this.methods = methodsByPath(List.of(RundProto.getDescriptor(), ReflectionProto.javaDescriptor()));
         this.limits = limits;
         this.errors = errors;
+        this.budget = new RequestBudget(limits.maxBufferedRequestBytes());
         this.system = system;
         this.materializer = Materializer.matFromSystem(system);
     }
@@ -113,7 +115,8 @@ final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpRe
             return grpc.apply(identity.withEntity(HttpEntities.createChunked(contentType,
                     request.entity().getDataBytes().via(checkedMessages(method, encoding)))));
         }
-        return readOneMessage(request.entity().getDataBytes(), new GrpcFrames(limits.maxRequestBytes(), encoding))
+        GrpcFrames frames = new GrpcFrames(limits.maxRequestBytes(), encoding, budget, false);
+        return readOneMessage(request.entity().getDataBytes(), frames)
                 .thenCompose(message -> {
                     MessageCheck.check(method.getInputType(), UnsafeByteOperations.unsafeWrap(message.asByteBuffer()));
                     try {
@@ -121,7 +124,8 @@ final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpRe
                     } catch (Exception e) {
                         return CompletableFuture.failedFuture(e);
                     }
-                });
+                })
+                .whenComplete((response, failure) -> frames.release());
     }
 
     /**
@@ -205,8 +209,13 @@ final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpRe
 
     /** A client-streaming call's messages, each within the limit and checked, re-framed uncompressed. */
     private Flow<ByteString, ByteString, ?> checkedMessages(Descriptors.MethodDescriptor method, GrpcFrames.Encoding encoding) {
+        GrpcFrames reader = new GrpcFrames(limits.maxRequestBytes(), encoding, budget, true);
         return Flow.of(ByteString.class)
-                .statefulMap(() -> new GrpcFrames(limits.maxRequestBytes(), encoding),
+                .watchTermination((mat, done) -> {
+                    done.whenComplete((ok, failure) -> reader.release());
+                    return mat;
+                })
+                .statefulMap(() -> reader,
                         (frames, chunk) -> Pair.create(frames, frames.feed(chunk)),
                         frames -> {
                             frames.finish();

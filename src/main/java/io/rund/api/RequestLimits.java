@@ -7,9 +7,10 @@ import com.typesafe.config.Config;
  *
  * @param maxRequestBytes        largest request message, in bytes (after decompression): a bigger one is refused
  *                               as soon as its length prefix announces it, and never buffered
+ * @param maxBufferedRequestBytes request bytes all calls together may hold while they are read
  * @param badRequestLogsPerMinute log lines about refused requests per minute at most; the rest are counted
  */
-public record RequestLimits(int maxRequestBytes, int badRequestLogsPerMinute) {
+public record RequestLimits(int maxRequestBytes, long maxBufferedRequestBytes, int badRequestLogsPerMinute) {
 
     /** Below this, Start's own 1 MiB cap on argv and environment could never be reached by a valid request. */
     static final long MIN_REQUEST_BYTES = 1 << 16;
@@ -18,6 +19,10 @@ public record RequestLimits(int maxRequestBytes, int badRequestLogsPerMinute) {
         if (maxRequestBytes < MIN_REQUEST_BYTES) {
             throw new IllegalArgumentException("rund.api.max-request-bytes must be at least " + MIN_REQUEST_BYTES
                     + " bytes, not " + maxRequestBytes);
+        }
+        if (maxBufferedRequestBytes < maxRequestBytes) {
+            throw new IllegalArgumentException("rund.api.max-buffered-request-bytes (" + maxBufferedRequestBytes
+                    + ") must be at least rund.api.max-request-bytes (" + maxRequestBytes + ")");
         }
         if (badRequestLogsPerMinute < 0) {
             throw new IllegalArgumentException("rund.api.bad-request-logs-per-minute must not be negative");
@@ -30,6 +35,7 @@ public record RequestLimits(int maxRequestBytes, int badRequestLogsPerMinute) {
         if (bytes > Integer.MAX_VALUE - GrpcFrames.PREFIX_BYTES) {
             throw new IllegalArgumentException("rund.api.max-request-bytes must be under 2 GiB, not " + bytes);
         }
-        return new RequestLimits((int) bytes, api.getInt("bad-request-logs-per-minute"));
+        return new RequestLimits((int) bytes, api.getBytes("max-buffered-request-bytes"),
+                api.getInt("bad-request-logs-per-minute"));
     }
 }

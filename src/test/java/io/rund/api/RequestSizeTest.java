@@ -16,6 +16,8 @@ import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +38,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RequestSizeTest {
 
     private static final int LIMIT = 1280 * 1024;
+    /** rund.api.max-buffered-request-bytes here: room for this many messages of the limit at once. */
+    private static final int BUFFERED_LIMITS = 4;
     private static final long STREAMED = 256L << 20;
     private static final int CHUNK = 1 << 20;
     private static final long MAX_RSS_GROWTH = 50L << 20;
@@ -46,7 +50,8 @@ class RequestSizeTest {
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        daemon = DaemonProcess.start(Map.of("RUND_API_MAX_REQUEST_BYTES", LIMIT / 1024 + "K"));
+        daemon = DaemonProcess.start(Map.of("RUND_API_MAX_REQUEST_BYTES", LIMIT / 1024 + "K",
+                "RUND_API_MAX_BUFFERED_REQUEST_BYTES", BUFFERED_LIMITS * LIMIT / 1024 + "K"));
         system = ActorSystem.create("request-size-test");
     }
 
@@ -113,6 +118,45 @@ class RequestSizeTest {
         RawHttp2.Reply reply = RawHttp2.read(response.get(30, TimeUnit.SECONDS), system);
         assertEquals("8", reply.grpcStatus(), reply.toString());
         assertTrue(reply.grpcMessage().contains("announces " + announced + " bytes"), reply.grpcMessage());
+    }
+
+    @Test
+    void messagesBeingReadAtOnceShareOneBudget() throws Exception {
+        RawHttp2 http = connection();
+        // Messages announced at the limit whose bodies are held back fill the budget ...
+        List<CompletableFuture<ByteString>> rests = new ArrayList<>();
+        List<CompletableFuture<HttpResponse>> held = new ArrayList<>();
+        for (int i = 0; i < BUFFERED_LIMITS; i++) {
+            CompletableFuture<ByteString> rest = new CompletableFuture<>();
+            rests.add(rest);
+            held.add(connection().response(HttpRequest.create("https://127.0.0.1" + START).withMethod(HttpMethods.POST)
+                    .withEntity(HttpEntities.createChunked(RawHttp2.GRPC,
+                            Source.single(prefix(LIMIT)).concat(Source.completionStage(rest))))));
+        }
+        // (each on a connection of its own: pekko-http's client sends one streamed body at a time per connection)
+        // ... so one more is refused, whatever its size within the limit (polled: the held ones may come in later).
+        ByteString full = prefix(LIMIT).concat(ByteString.fromArray(new byte[LIMIT]));
+        RawHttp2.Reply refused = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            refused = http.send(START, full);
+            if ("8".equals(refused.grpcStatus())) {
+                break;
+            }
+            Thread.sleep(50);
+        }
+        assertEquals("8", refused.grpcStatus(), refused.toString());
+        assertTrue(refused.grpcMessage().contains("rund.api.max-buffered-request-bytes"), refused.grpcMessage());
+
+        // Once the held ones are answered, their share comes back.
+        for (CompletableFuture<ByteString> rest : rests) {
+            rest.complete(ByteString.fromArray(new byte[LIMIT]));
+        }
+        for (CompletableFuture<HttpResponse> response : held) {
+            assertEquals("3", RawHttp2.read(response.get(30, TimeUnit.SECONDS), system).grpcStatus());
+        }
+        RawHttp2.Reply after = http.send(START, full);
+        assertEquals("3", after.grpcStatus(), "read and judged (zeros are no StartRequest), not refused for room: " + after);
     }
 
     @Test
