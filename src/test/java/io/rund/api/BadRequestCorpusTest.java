@@ -82,14 +82,11 @@ class BadRequestCorpusTest {
     @BeforeAll
     static void startDaemon() throws Exception {
         daemon = DaemonProcess.start(Map.of());
-        system = ActorSystem.create("bad-request-corpus");
+        system = daemon.clientSystem();
     }
 
     @AfterAll
     static void stopDaemon() throws Exception {
-        if (system != null) {
-            system.terminate();
-        }
         if (daemon != null) {
             daemon.close();
         }

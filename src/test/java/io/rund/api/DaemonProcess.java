@@ -40,6 +40,7 @@ final class DaemonProcess implements AutoCloseable {
     private final Path workDirectory;
     private final Path cgroupRoot;
     private final Path logFile;
+    private org.apache.pekko.actor.ActorSystem clientSystem;
 
     private DaemonProcess(Process process, int port, Path workDirectory, Path cgroupRoot, Path logFile) {
         this.process = process;
@@ -77,6 +78,14 @@ final class DaemonProcess implements AutoCloseable {
             daemon.close();
             throw e;
         }
+    }
+
+    /** An actor system for the test's raw HTTP/2 clients ({@link RawHttp2}), terminated by {@link #close()}. */
+    synchronized org.apache.pekko.actor.ActorSystem clientSystem() {
+        if (clientSystem == null) {
+            clientSystem = org.apache.pekko.actor.ActorSystem.create("daemon-process-clients");
+        }
+        return clientSystem;
     }
 
     int port() {
@@ -167,6 +176,9 @@ final class DaemonProcess implements AutoCloseable {
     /** SIGTERM to the daemon, then whatever it left removed: its cgroups (killed first) and its directory. */
     @Override
     public void close() throws IOException, InterruptedException {
+        if (clientSystem != null) {
+            clientSystem.terminate();
+        }
         process.destroy();
         if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly().waitFor();

@@ -14,7 +14,6 @@ import io.rund.proto.v1.LogsRequest;
 import io.rund.proto.v1.StartRequest;
 import io.rund.proto.v1.StatusRequest;
 import io.rund.proto.v1.StopRequest;
-import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.util.ByteString;
 import org.junit.jupiter.api.Test;
@@ -53,10 +52,9 @@ class RequestFuzzTest {
         System.out.println("RequestFuzzTest seed " + seed + " (replay with -Drund.fuzz.seed=" + seed + "), for " + duration);
         SplittableRandom random = new SplittableRandom(seed);
         List<byte[]>[] seeds = seeds();
-        ActorSystem system = ActorSystem.create("request-fuzz");
         try (DaemonProcess daemon = DaemonProcess.start(Map.of());
              RawGrpc grpc = new RawGrpc(daemon.port(), "alice");
-             RawHttp2 http = new RawHttp2(system, daemon.port(), "alice")) {
+             RawHttp2 http = new RawHttp2(daemon.clientSystem(), daemon.port(), "alice")) {
             grpc.call("List", new byte[0]);
             int fdsBefore = daemon.openFiles();
             Map<String, Integer> codes = new TreeMap<>();
@@ -108,8 +106,6 @@ class RequestFuzzTest {
             int fdsAfter = daemon.openFiles();
             System.out.println("RequestFuzzTest: daemon descriptors " + fdsBefore + " before, " + fdsAfter + " after");
             assertTrue(fdsAfter <= fdsBefore + FD_SLACK, "descriptors grew from " + fdsBefore + " to " + fdsAfter + " (seed " + seed + ")");
-        } finally {
-            system.terminate();
         }
     }
 

@@ -52,14 +52,11 @@ class RequestSizeTest {
     static void startDaemon() throws Exception {
         daemon = DaemonProcess.start(Map.of("RUND_API_MAX_REQUEST_BYTES", LIMIT / 1024 + "K",
                 "RUND_API_MAX_BUFFERED_REQUEST_BYTES", BUFFERED_LIMITS * LIMIT / 1024 + "K"));
-        system = ActorSystem.create("request-size-test");
+        system = daemon.clientSystem();
     }
 
     @AfterAll
     static void stopDaemon() throws Exception {
-        if (system != null) {
-            system.terminate();
-        }
         if (daemon != null) {
             daemon.close();
         }
