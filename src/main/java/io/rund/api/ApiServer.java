@@ -24,7 +24,8 @@ import java.util.concurrent.CompletionStage;
 /**
  * rund's network door: the gRPC service and server reflection on a pekko-http HTTP/2 binding with mutual TLS
  * (TLS 1.3 only, client certificate required and verified against the configured CA). Each request is given
- * the caller's identity from its TLS session before the generated handler sees it ({@link PeerIdentityHeader}).
+ * the caller's identity from its TLS session before the generated handler sees it ({@link PeerIdentityHeader}), and
+ * passes {@link RequestGuard}, which bounds and checks it ({@code rund.api.max-request-bytes}).
  * The binding stops accepting on coordinated shutdown and lets in-flight requests finish for a while.
  */
 public final class ApiServer {
@@ -49,11 +50,14 @@ public final class ApiServer {
     public static CompletionStage<ApiServer> start(ActorSystem<?> system, ApiSettings settings, JobControllerPowerApi service)
             throws TlsSetupException {
         SSLContext tls = TlsContexts.server(settings.tls());
+        RequestLimits limits = RequestLimits.fromConfig(system.settings().config().getConfig("rund.api"));
+        ApiErrors errors = new ApiErrors(new BadRequestLog(limits.badRequestLogsPerMinute()));
         Function<HttpRequest, CompletionStage<HttpResponse>> grpc = ServiceHandler.concatOrNotFound(
-                JobControllerPowerApiHandlerFactory.create(service, system),
+                JobControllerPowerApiHandlerFactory.create(service, errors.mapper(), system),
                 ServerReflection.create(List.of(JobController.description), system));
+        RequestGuard guard = new RequestGuard(grpc, limits, errors, system);
         Function<HttpRequest, CompletionStage<HttpResponse>> handler = request ->
-                grpc.apply(PeerIdentityHeader.attach(request).removeHeader(ACCEPT_ENCODING));
+                guard.apply(PeerIdentityHeader.attach(request).removeHeader(ACCEPT_ENCODING));
         return Http.get(system)
                 .newServerAt(settings.bindHost(), settings.port())
                 .enableHttps(ConnectionContext.httpsServer(() -> TlsContexts.serverEngine(tls)))

@@ -1,6 +1,5 @@
 package io.rund.api;
 
-import com.github.f4b6a3.ulid.Ulid;
 import io.grpc.Status;
 import io.rund.job.JobError;
 import io.rund.job.JobRegistry;
@@ -92,8 +91,8 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     @Override
     public CompletionStage<StopResponse> stop(StopRequest in, Metadata metadata) {
         Set<String> caller = PeerIdentityHeader.read(metadata);
-        return withValidId(in.getJobId(), () -> this.<JobRegistry.StatusResult>ask(
-                        replyTo -> new JobRegistry.StopJob(in.getJobId(), caller, replyTo))
+        return withValidId(in.getJobId(), jobId -> this.<JobRegistry.StatusResult>ask(
+                        replyTo -> new JobRegistry.StopJob(jobId, caller, replyTo))
                 .thenCompose(result -> statusOrNotFound(result))
                 .thenApply(status -> StopResponse.newBuilder().setStatus(ProtoMapping.toProto(status)).build()));
     }
@@ -101,9 +100,9 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     @Override
     public CompletionStage<StatusResponse> status(StatusRequest in, Metadata metadata) {
         Set<String> caller = PeerIdentityHeader.read(metadata);
-        return withValidId(in.getJobId(), () -> (in.getWaitForEnd()
-                        ? endStatus(in.getJobId(), caller)
-                        : currentStatus(in.getJobId(), caller))
+        return withValidId(in.getJobId(), jobId -> (in.getWaitForEnd()
+                        ? endStatus(jobId, caller)
+                        : currentStatus(jobId, caller))
                 .thenApply(status -> StatusResponse.newBuilder().setStatus(ProtoMapping.toProto(status)).build()));
     }
 
@@ -119,12 +118,10 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     @Override
     public Source<LogChunk, NotUsed> logs(LogsRequest in, Metadata metadata) {
         Set<String> caller = PeerIdentityHeader.read(metadata);
-        String jobId = in.getJobId();
-        if (!Ulid.isValid(jobId)) {
-            return Source.failed(malformedId(jobId));
-        }
+        String jobId;
         LogQuery query;
         try {
+            jobId = JobIds.canonical(in.getJobId());
             query = ProtoMapping.fromProto(in);
         } catch (InvalidRequestException e) {
             return Source.failed(failure(e.error()));
@@ -174,16 +171,17 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         return new GrpcServiceException(Status.NOT_FOUND.withDescription("job " + jobId + " not found"));
     }
 
-    private static GrpcServiceException malformedId(String jobId) {
-        return failure(JobError.invalid("job_id", "'" + jobId + "' is not a job id (a 26-character ULID)"));
-    }
-
     private interface Call<T> {
-        CompletionStage<T> run();
+        CompletionStage<T> run(String canonicalJobId);
     }
 
+    /** Runs {@code call} with the job id in its canonical form ({@link JobIds}), or fails naming the field. */
     private static <T> CompletionStage<T> withValidId(String jobId, Call<T> call) {
-        return Ulid.isValid(jobId) ? call.run() : CompletableFuture.failedFuture(malformedId(jobId));
+        try {
+            return call.run(JobIds.canonical(jobId));
+        } catch (InvalidRequestException e) {
+            return CompletableFuture.failedFuture(failure(e.error()));
+        }
     }
 
     private CompletionStage<JobStatus> currentStatus(String jobId, Set<String> caller) {

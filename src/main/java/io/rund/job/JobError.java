@@ -2,9 +2,15 @@ package io.rund.job;
 
 /**
  * An expected failure, as a value. {@code field} names the request field at fault where there is one
- * (for example "command", "memory-max"); the API maps {@link Kind} to a gRPC status code.
+ * (for example "command", "memory-max"); the API maps {@link Kind} to a gRPC status code. Field and message are
+ * escaped and bounded ({@link ClientText#escape}) however they were made: they reach clients and the daemon's log.
  */
 public record JobError(Kind kind, String field, String message) {
+
+    public JobError {
+        field = ClientText.escape(field);
+        message = ClientText.escape(message);
+    }
 
     public enum Kind {
         /** The request itself is wrong: a bad value, a command that does not exist. */

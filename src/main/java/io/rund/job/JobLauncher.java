@@ -88,11 +88,11 @@ final class JobLauncher {
         String user = spec.user().orElse(settings.defaultUser());
         if (!settings.mayRunAs(user)) {
             throw new LaunchFailed(JobError.precondition("user",
-                    "this server does not let jobs run as '" + user + "' (rund.jobs.allowed-users)"), null);
+                    "this server does not let jobs run as " + ClientText.quote(user) + " (rund.jobs.allowed-users)"), null);
         }
         try {
             return UserAccount.lookup(user).orElseThrow(() -> new LaunchFailed(
-                    JobError.invalid("user", "no local account '" + user + "' on this host"), null));
+                    JobError.invalid("user", "no local account " + ClientText.quote(user) + " on this host"), null));
         } catch (IOException e) {
             throw new LaunchFailed(JobError.unavailable("cannot read the account database: " + e.getMessage()), e);
         }

@@ -68,10 +68,10 @@ public record JobSpec(
         for (Map.Entry<String, String> e : environment.entrySet()) {
             String name = e.getKey();
             if (name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0) {
-                return Optional.of(JobError.invalid("env", "invalid variable name '" + printable(name) + "'"));
+                return Optional.of(JobError.invalid("env", "invalid variable name " + ClientText.quote(name)));
             }
             if (e.getValue().indexOf('\0') >= 0) {
-                return Optional.of(JobError.invalid("env[" + name + "]", "contains a NUL byte"));
+                return Optional.of(JobError.invalid("env[" + ClientText.excerpt(name) + "]", "contains a NUL byte"));
             }
             bytes += utf8Length(name) + utf8Length(e.getValue()) + 2;
         }
@@ -80,7 +80,7 @@ public record JobSpec(
                     "command, arguments and environment take " + bytes + " bytes; the cap is " + MAX_ARGV_ENV_BYTES));
         }
         if (workingDirectory.isPresent() && !workingDirectory.get().isAbsolute()) {
-            return Optional.of(JobError.invalid("working-directory", "must be an absolute path: " + workingDirectory.get()));
+            return Optional.of(JobError.invalid("working-directory", "must be an absolute path: " + ClientText.quote(workingDirectory.get().toString())));
         }
         if (user.isPresent() && user.get().isBlank()) {
             return Optional.of(JobError.invalid("user", "must not be blank"));
@@ -96,9 +96,5 @@ public record JobSpec(
 
     private static long utf8Length(String s) {
         return s.getBytes(StandardCharsets.UTF_8).length;
-    }
-
-    private static String printable(String s) {
-        return s.replace("\0", "\\0");
     }
 }

@@ -81,6 +81,23 @@ class InvalidRequestTest {
         }
     }
 
+    @Test
+    void jobIdsAreCanonicalUpperCaseLowerCaseIsReadAsUpperAndCrockfordAliasesAreRefused() throws Exception {
+        RundClient carol = rund.shared("carol"); // the other tests expect alice's job list empty
+        String id = carol.start(StartRequest.newBuilder().setCommand("true").build()).getJobId();
+        assertEquals(id.toUpperCase(java.util.Locale.ROOT), id, "rund hands out upper-case ids");
+        assertEquals(id, carol.status(StatusRequest.newBuilder().setJobId(id.toLowerCase(java.util.Locale.ROOT)).build())
+                .getStatus().getId(), "a lower-case id names the same job");
+        // Crockford decoders read I and L as 1 and O as 0; rund refuses them, so that a job has one spelling.
+        String withAlias = id.substring(0, 25) + "O";
+        assertInvalid(() -> carol.status(StatusRequest.newBuilder().setJobId(withAlias).build()), "job_id");
+        assertInvalid(() -> carol.stop(StopRequest.newBuilder().setJobId("8" + id.substring(1)).build()), "job_id");
+        String huge = "A".repeat(3_000_000);
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                () -> carol.status(StatusRequest.newBuilder().setJobId(huge).build()));
+        assertTrue(e.getStatus().getDescription().length() < 1000, "the 3 MB id is not echoed whole");
+    }
+
     private static StartRequest withLimits(Limits.Builder limits) {
         return SLEEP.toBuilder().setLimits(limits).build();
     }

@@ -17,9 +17,7 @@ import io.rund.auth.TlsFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -116,26 +114,6 @@ class ReflectionTest {
     }
 
     private static MethodDescriptor<byte[], byte[]> method() {
-        MethodDescriptor.Marshaller<byte[]> raw = new MethodDescriptor.Marshaller<>() {
-            @Override
-            public InputStream stream(byte[] value) {
-                return new ByteArrayInputStream(value);
-            }
-
-            @Override
-            public byte[] parse(InputStream stream) {
-                try {
-                    return stream.readAllBytes();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-        };
-        return MethodDescriptor.<byte[], byte[]>newBuilder()
-                .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
-                .setFullMethodName(METHOD)
-                .setRequestMarshaller(raw)
-                .setResponseMarshaller(raw)
-                .build();
+        return RawGrpc.method(METHOD, MethodDescriptor.MethodType.BIDI_STREAMING);
     }
 }

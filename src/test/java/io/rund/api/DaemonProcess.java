@@ -1,0 +1,208 @@
+package io.rund.api;
+
+import io.rund.TestFiles;
+import io.rund.auth.ExampleCertificates;
+import io.rund.auth.TlsContexts;
+import io.rund.auth.TlsFiles;
+import io.rund.cli.RundCli;
+
+import javax.net.ssl.SSLSocket;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * {@code rund serve} as its own process (the test's classpath, the daemon's JVM flags), on a free loopback port with
+ * the example certificates, a private state directory and cgroup root, its log in a file: for tests that read the
+ * daemon's memory and descriptors from /proc, see whether it is still alive, or read what it logged.
+ * {@link #close()} sends SIGTERM to the pid it started and removes whatever is left.
+ */
+final class DaemonProcess implements AutoCloseable {
+
+    private static final Path UNIFIED = Path.of("/sys/fs/cgroup/unified");
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
+
+    private final Process process;
+    private final int port;
+    private final Path workDirectory;
+    private final Path cgroupRoot;
+    private final Path logFile;
+    private org.apache.pekko.actor.ActorSystem clientSystem;
+
+    private DaemonProcess(Process process, int port, Path workDirectory, Path cgroupRoot, Path logFile) {
+        this.process = process;
+        this.port = port;
+        this.workDirectory = workDirectory;
+        this.cgroupRoot = cgroupRoot;
+        this.logFile = logFile;
+    }
+
+    /** Starts a daemon with {@code env} added to its environment, and returns once it completes a TLS handshake. */
+    static DaemonProcess start(Map<String, String> env, String... systemProperties) throws Exception {
+        ApiFixture.assumeEngineCanRun();
+        assumeTrue(Files.exists(UNIFIED.resolve("cgroup.procs")), "needs a cgroup v2 mount at " + UNIFIED);
+        Path work = Files.createTempDirectory("rund-daemon-process-");
+        Path cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
+        Path log = work.resolve("daemon.log");
+        int port = freePort();
+        TlsFiles tls = ExampleCertificates.server();
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
+        command.addAll(List.of(systemProperties));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), RundCli.class.getName(), "serve",
+                "--addr", "127.0.0.1:" + port, "--ca", tls.ca().toString(), "--cert", tls.cert().toString(),
+                "--key", tls.key().toString()));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().put("RUND_STATE_DIR", work.resolve("state").toString());
+        builder.environment().put("RUND_CGROUP_ROOT", cgroupRoot.toString());
+        builder.environment().put("RUND_STOP_GRACE", "2s");
+        builder.environment().putAll(env);
+        DaemonProcess daemon = new DaemonProcess(builder.start(), port, work, cgroupRoot, log);
+        try {
+            daemon.awaitTls();
+            return daemon;
+        } catch (Exception e) {
+            daemon.close();
+            throw e;
+        }
+    }
+
+    /** An actor system for the test's raw HTTP/2 clients ({@link RawHttp2}), terminated by {@link #close()}. */
+    synchronized org.apache.pekko.actor.ActorSystem clientSystem() {
+        if (clientSystem == null) {
+            clientSystem = org.apache.pekko.actor.ActorSystem.create("daemon-process-clients");
+        }
+        return clientSystem;
+    }
+
+    int port() {
+        return port;
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** /proc/PID/status VmRSS, in bytes. */
+    long rssBytes() throws IOException {
+        return statusField("VmRSS") * 1024;
+    }
+
+    long threads() throws IOException {
+        return statusField("Threads");
+    }
+
+    int openFiles() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid()), "fd"))) {
+            return (int) fds.count();
+        }
+    }
+
+    /** The job cgroups that exist now. */
+    long jobCgroups() throws IOException {
+        if (!Files.isDirectory(cgroupRoot)) {
+            return 0;
+        }
+        try (Stream<Path> children = Files.list(cgroupRoot)) {
+            return children.filter(Files::isDirectory).count();
+        }
+    }
+
+    /** The job logs in the state directory. */
+    long logFiles() throws IOException {
+        Path logs = workDirectory.resolve("state").resolve("logs");
+        if (!Files.isDirectory(logs)) {
+            return 0;
+        }
+        try (Stream<Path> files = Files.list(logs)) {
+            return files.count();
+        }
+    }
+
+    /** Everything the daemon has written to stdout and stderr so far. */
+    List<String> logLines() throws IOException {
+        return Files.readAllLines(logFile);
+    }
+
+    private long statusField(String field) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status"))) {
+            if (line.startsWith(field + ":")) {
+                return Long.parseLong(line.substring(field.length() + 1).trim().split("\\s+")[0]);
+            }
+        }
+        throw new IOException("no " + field + " in /proc/" + pid() + "/status");
+    }
+
+    private void awaitTls() throws Exception {
+        var context = TlsContexts.client(ExampleCertificates.files("alice"));
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IOException("rund serve exited with " + process.exitValue() + ":\n" + String.join("\n", logLines()));
+            }
+            try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(), port)) {
+                socket.startHandshake();
+                return;
+            } catch (IOException notYet) {
+                Thread.sleep(20);
+            }
+        }
+        throw new IOException("rund serve did not serve within " + READY_TIMEOUT + ":\n" + String.join("\n", logLines()));
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** SIGTERM to the daemon, then whatever it left removed: its cgroups (killed first) and its directory. */
+    @Override
+    public void close() throws IOException, InterruptedException {
+        if (clientSystem != null) {
+            clientSystem.terminate();
+        }
+        process.destroy();
+        if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly().waitFor();
+        }
+        if (Files.isDirectory(cgroupRoot)) {
+            List<Path> cgroups;
+            try (Stream<Path> tree = Files.walk(cgroupRoot)) {
+                cgroups = tree.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList();
+            }
+            for (Path cgroup : cgroups) {
+                if (Files.exists(cgroup.resolve("cgroup.kill"))) {
+                    Files.writeString(cgroup.resolve("cgroup.kill"), "1");
+                }
+            }
+            for (Path cgroup : cgroups) {
+                for (int attempt = 0; attempt < 500 && Files.exists(cgroup); attempt++) {
+                    try {
+                        Files.delete(cgroup);
+                    } catch (IOException busy) {
+                        Thread.sleep(10);
+                    }
+                }
+            }
+        }
+        TestFiles.deleteTree(workDirectory);
+    }
+}
