@@ -8,6 +8,8 @@ import io.rund.proto.v1.JobControllerPowerApiHandlerFactory;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.javadsl.ServerReflection;
 import org.apache.pekko.grpc.javadsl.ServiceHandler;
+import org.apache.pekko.http.impl.engine.http2.Http2;
+import org.apache.pekko.http.impl.engine.http2.TelemetrySpi;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
@@ -49,6 +51,7 @@ public final class ApiServer {
     public static CompletionStage<ApiServer> start(ActorSystem<?> system, ApiSettings settings, JobControllerPowerApi service)
             throws TlsSetupException {
         SSLContext tls = TlsContexts.server(settings.tls());
+        ConnectionDoor door = door(system);
         Function<HttpRequest, CompletionStage<HttpResponse>> grpc = ServiceHandler.concatOrNotFound(
                 JobControllerPowerApiHandlerFactory.create(service, system),
                 ServerReflection.create(List.of(JobController.description), system));
@@ -59,12 +62,28 @@ public final class ApiServer {
                 .enableHttps(ConnectionContext.httpsServer(() -> TlsContexts.serverEngine(tls)))
                 .adaptSettings(server -> server
                         .withEnableHttp2(true)
+                        // The door finds each connection's guard by the peer's address once HTTP/2 has begun.
+                        .withRemoteAddressAttribute(true)
                         .withParserSettings(server.getParserSettings().withIncludeSslSessionAttribute(true)))
                 .bind(handler)
                 .thenApply(binding -> {
                     binding.addToCoordinatedShutdown(SHUTDOWN_DRAIN, system);
                     return new ApiServer(binding);
                 });
+    }
+
+    /**
+     * The door pekko-http's HTTP/2 extension loaded from {@value ConnectionDoor#TELEMETRY_CLASS_KEY}; without it
+     * nothing would limit connections before authentication, so the API does not start.
+     */
+    private static ConnectionDoor door(ActorSystem<?> system) {
+        TelemetrySpi telemetry = Http2.get(system.classicSystem()).telemetry();
+        if (telemetry instanceof ConnectionDoor door) {
+            return door;
+        }
+        throw new IllegalStateException("the API's connection door is not installed: set "
+                + ConnectionDoor.TELEMETRY_CLASS_KEY + " = \"" + ConnectionDoor.class.getName()
+                + "\" (application.conf has it), found " + telemetry.getClass().getName());
     }
 
     public InetSocketAddress localAddress() {
