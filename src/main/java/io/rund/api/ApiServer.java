@@ -51,7 +51,7 @@ public final class ApiServer {
     public static CompletionStage<ApiServer> start(ActorSystem<?> system, ApiSettings settings, JobControllerPowerApi service)
             throws TlsSetupException {
         SSLContext tls = TlsContexts.server(settings.tls());
-        ConnectionDoor door = door(system);
+        requireDoor(system);
         Function<HttpRequest, CompletionStage<HttpResponse>> grpc = ServiceHandler.concatOrNotFound(
                 JobControllerPowerApiHandlerFactory.create(service, system),
                 ServerReflection.create(List.of(JobController.description), system));
@@ -59,7 +59,8 @@ public final class ApiServer {
                 grpc.apply(PeerIdentityHeader.attach(request).removeHeader(ACCEPT_ENCODING));
         return Http.get(system)
                 .newServerAt(settings.bindHost(), settings.port())
-                .enableHttps(ConnectionContext.httpsServer(() -> TlsContexts.serverEngine(tls)))
+                .enableHttps(ConnectionContext.httpsServer(
+                        () -> new ConnectionErrorClosingEngine(TlsContexts.serverEngine(tls))))
                 .adaptSettings(server -> server
                         .withEnableHttp2(true)
                         // The door finds each connection's guard by the peer's address once HTTP/2 has begun.
@@ -76,7 +77,7 @@ public final class ApiServer {
      * The door pekko-http's HTTP/2 extension loaded from {@value ConnectionDoor#TELEMETRY_CLASS_KEY}; without it
      * nothing would limit connections before authentication, so the API does not start.
      */
-    private static ConnectionDoor door(ActorSystem<?> system) {
+    private static ConnectionDoor requireDoor(ActorSystem<?> system) {
         TelemetrySpi telemetry = Http2.get(system.classicSystem()).telemetry();
         if (telemetry instanceof ConnectionDoor door) {
             return door;
