@@ -4,6 +4,7 @@ import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.BidiShape;
 import org.apache.pekko.stream.Inlet;
 import org.apache.pekko.stream.Outlet;
+import org.apache.pekko.stream.StreamTcpException;
 import org.apache.pekko.stream.stage.AbstractInHandler;
 import org.apache.pekko.stream.stage.AbstractOutHandler;
 import org.apache.pekko.stream.stage.AsyncCallback;
@@ -58,10 +59,13 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
         return shape;
     }
 
-    /** The connection is closed by the door (not an error of the server: logged once, rate-limited, by the door). */
-    static final class ConnectionCut extends RuntimeException {
+    /**
+     * The connection is closed by the door: not an error of the server, logged by the door in one rate-limited line.
+     * A {@link StreamTcpException}, so that pekko-http's HTTP/2 error handling passes it on without logging it again.
+     */
+    static final class ConnectionCut extends StreamTcpException {
         ConnectionCut(String why) {
-            super(why, null, false, false);
+            super(why);
         }
     }
 

@@ -72,15 +72,50 @@ class DeadPeerTest {
         stopFollowerAndAwaitTheCut(job, 4 * 1024 * 1024);
     }
 
+    @Test
+    void aStoppedFollowerWithAWindowLargerThanTheSocketBuffersIsCutWhenWritesToItStall() throws Exception {
+        // Its HTTP/2 window never closes before the sockets' buffers are full: the server's PING cannot even be
+        // written, so only the stalled writes show that the peer is gone.
+        String job = LogReads.start(carol, "while :; do head -c 65536 /dev/zero | tr '\\0' x; sleep 0.01; done");
+        List<String> follower = new ArrayList<>(List.of(LargeWindowFollower.class.getName(),
+                Integer.toString(rund.port())));
+        follower.addAll(rund.flags(FOLLOWER));
+        follower.add(job);
+        stopFollowerAndAwaitTheCut(job, 4 * 1024 * 1024, follower);
+    }
+
+    /** A follower in its own JVM with a 64 MiB HTTP/2 window: args PORT --addr A --ca C --cert C --key K JOB. */
+    public static final class LargeWindowFollower {
+        private static final int WINDOW = 64 << 20;
+
+        public static void main(String[] args) throws Exception {
+            io.rund.auth.TlsFiles tls = new io.rund.auth.TlsFiles(Path.of(args[4]), Path.of(args[6]), Path.of(args[8]));
+            try (RundClient client = RundClient.connect(new io.rund.cli.HostPort("localhost", Integer.parseInt(args[0])),
+                    tls, new RundClient.Transport(WINDOW, null))) {
+                var chunks = client.logs(LogReads.request(args[9]).setFollow(true).build());
+                while (chunks.hasNext()) {
+                    chunks.next().getData().getData().writeTo(System.out);
+                }
+            }
+        }
+    }
+
     /** Follows {@code job} with the CLI in a child JVM until it has written {@code bytes}, stops it, awaits the cut. */
     private static void stopFollowerAndAwaitTheCut(String job, long bytes) throws Exception {
+        List<String> cli = new ArrayList<>(List.of(RundCli.class.getName(), "logs", "-f"));
+        cli.addAll(rund.flags(FOLLOWER));
+        cli.add(job);
+        stopFollowerAndAwaitTheCut(job, bytes, cli);
+    }
+
+    /** Runs {@code mainAndArgs} in a child JVM until it has written {@code bytes}, stops it, awaits the cut. */
+    private static void stopFollowerAndAwaitTheCut(String job, long bytes, List<String> mainAndArgs) throws Exception {
         Path output = Files.createTempFile("rund-dead-peer-", ".out");
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-cp", System.getProperty("java.class.path"), RundCli.class.getName(), "logs", "-f"));
-        command.addAll(rund.flags(FOLLOWER));
-        command.add(job);
+                "-cp", System.getProperty("java.class.path")));
+        command.addAll(mainAndArgs);
         Process follower = new ProcessBuilder(command)
                 .redirectOutput(output.toFile())
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
