@@ -17,11 +17,12 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 
 /**
- * One connection's guard, between pekko-http's TLS and the TCP connection (ciphertext, passed through as is):
- * it holds one of the door's unauthenticated slots from accept until pekko-http starts HTTP/2 over the completed
- * handshake, and closes the connection if that does not happen within the handshake timeout counted from accept
- * (bytes the peer trickles in do not extend it). Once authenticated it cuts a peer that takes none of the bytes
- * written to it for the ping timeout (its TCP window stayed shut: a live HTTP/2 client always reads), since
+ * One connection's guard, between pekko-http's TLS and the TCP connection (ciphertext, passed through as is): it
+ * holds one of the door's unauthenticated slots from accept until pekko-http starts HTTP/2 over the completed
+ * handshake, tells the door once the peer's first TLS record is whole (so that it is evicted after the quiet
+ * ones), and closes the connection when the door evicts it or when the handshake timeout, counted from accept,
+ * runs out (bytes the peer trickles in do not extend it). Once authenticated it cuts a peer that takes none of the
+ * bytes written to it for the ping timeout (its TCP window stayed shut: a live HTTP/2 client always reads), since
  * pekko-http's own PING cannot even be written then. Lives and dies with the connection's stream.
  */
 final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteString, ByteString, ByteString>> {
