@@ -28,6 +28,9 @@ import java.util.concurrent.CompletionStage;
  * (TLS 1.3 only, client certificate required and verified against the configured CA). Each request is given
  * the caller's identity from its TLS session before the generated handler sees it ({@link PeerIdentityHeader}).
  * The binding stops accepting on coordinated shutdown and lets in-flight requests finish for a while.
+ * Before authentication every connection passes the {@link ConnectionDoor} (handshake deadline, caps in all and
+ * per source), plugged into pekko-http's binding by configuration; each connection's TLS engine closes it after
+ * an HTTP/2 connection error such as an unanswered PING ({@link ConnectionErrorClosingEngine}).
  */
 public final class ApiServer {
 
