@@ -8,6 +8,8 @@ import io.rund.proto.v1.JobControllerPowerApiHandlerFactory;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.javadsl.ServerReflection;
 import org.apache.pekko.grpc.javadsl.ServiceHandler;
+import org.apache.pekko.http.impl.engine.http2.Http2;
+import org.apache.pekko.http.impl.engine.http2.TelemetrySpi;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
@@ -27,6 +29,9 @@ import java.util.concurrent.CompletionStage;
  * the caller's identity from its TLS session before the generated handler sees it ({@link PeerIdentityHeader}), and
  * passes {@link RequestGuard}, which bounds and checks it ({@code rund.api.max-request-bytes}).
  * The binding stops accepting on coordinated shutdown and lets in-flight requests finish for a while.
+ * Before authentication every connection passes the {@link ConnectionDoor} (handshake deadline, caps in all and
+ * per source), plugged into pekko-http's binding by configuration; each connection's TLS engine closes it after
+ * an HTTP/2 connection error such as an unanswered PING ({@link ConnectionErrorClosingEngine}).
  */
 public final class ApiServer {
 
@@ -52,6 +57,7 @@ public final class ApiServer {
         SSLContext tls = TlsContexts.server(settings.tls());
         RequestLimits limits = RequestLimits.fromConfig(system.settings().config().getConfig("rund.api"));
         ApiErrors errors = new ApiErrors(new BadRequestLog(limits.badRequestLogsPerMinute()));
+        requireDoor(system);
         Function<HttpRequest, CompletionStage<HttpResponse>> grpc = ServiceHandler.concatOrNotFound(
                 JobControllerPowerApiHandlerFactory.create(service, errors.mapper(), system),
                 ServerReflection.create(List.of(JobController.description), system));
@@ -60,15 +66,32 @@ public final class ApiServer {
                 guard.apply(PeerIdentityHeader.attach(request).removeHeader(ACCEPT_ENCODING));
         return Http.get(system)
                 .newServerAt(settings.bindHost(), settings.port())
-                .enableHttps(ConnectionContext.httpsServer(() -> TlsContexts.serverEngine(tls)))
+                .enableHttps(ConnectionContext.httpsServer(
+                        () -> new ConnectionErrorClosingEngine(TlsContexts.serverEngine(tls))))
                 .adaptSettings(server -> server
                         .withEnableHttp2(true)
+                        // The door finds each connection's guard by the peer's address once HTTP/2 has begun.
+                        .withRemoteAddressAttribute(true)
                         .withParserSettings(server.getParserSettings().withIncludeSslSessionAttribute(true)))
                 .bind(handler)
                 .thenApply(binding -> {
                     binding.addToCoordinatedShutdown(SHUTDOWN_DRAIN, system);
                     return new ApiServer(binding);
                 });
+    }
+
+    /**
+     * The door pekko-http's HTTP/2 extension loaded from {@value ConnectionDoor#TELEMETRY_CLASS_KEY}; without it
+     * nothing would limit connections before authentication, so the API does not start.
+     */
+    private static ConnectionDoor requireDoor(ActorSystem<?> system) {
+        TelemetrySpi telemetry = Http2.get(system.classicSystem()).telemetry();
+        if (telemetry instanceof ConnectionDoor door) {
+            return door;
+        }
+        throw new IllegalStateException("the API's connection door is not installed: set "
+                + ConnectionDoor.TELEMETRY_CLASS_KEY + " = \"" + ConnectionDoor.class.getName()
+                + "\" (application.conf has it), found " + telemetry.getClass().getName());
     }
 
     public InetSocketAddress localAddress() {
