@@ -3,10 +3,13 @@ package io.rund;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.rund.cgroup.CgroupManager;
+import io.rund.job.IdentitySettings;
+import io.rund.job.JobIdentities;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSettings;
 import io.rund.job.OpenFileBudget;
 import io.rund.job.StateDirectory;
+import io.rund.linux.AccountIds;
 import io.rund.linux.ExitWatcher;
 import io.rund.linux.OutputPump;
 import io.rund.linux.ResourceLimits;
@@ -66,6 +69,16 @@ public final class Daemon {
         JobSettings settings = withinOpenFileLimit(JobSettings.fromConfig(rund), openFiles);
         LogSpace logs = LogSpace.create(LogSettings.fromConfig(rund.getConfig("logs")));
         StateDirectory.prepare(settings.stateDirectory());
+        JobIdentities identities = JobIdentities.open(IdentitySettings.fromConfig(rund), AccountIds.system());
+        if (settings.defaultUser().isEmpty()) {
+            LOG.info("Jobs that name no account run as a user of their own: ids {}-{}, homes in {}",
+                    identities.settings().firstId(), identities.settings().lastId(), identities.settings().homeRoot());
+            if (identities.settings().size() < settings.maxActiveJobs()) {
+                LOG.warn("rund.jobs.identities holds {} ids but rund.jobs.max-active is {}: starts beyond {} running"
+                        + " jobs are refused (RESOURCE_EXHAUSTED); widen the range", identities.settings().size(),
+                        settings.maxActiveJobs(), identities.settings().size());
+            }
+        }
 
         String root = rund.getString("cgroup.root");
         CgroupManager cgroups = CgroupManager.open(root.isEmpty() ? Optional.empty() : Optional.of(Path.of(root)));
@@ -82,7 +95,7 @@ public final class Daemon {
                 .withFallback(config);
         CompletableFuture<ActorRef<JobRegistry.Command>> registry = new CompletableFuture<>();
         ActorSystem<Void> system = ActorSystem.create(
-                Guardian.create(settings, cgroups, exits, output, logs, registry), "rund", withShutdownTimeout);
+                Guardian.create(settings, cgroups, exits, output, logs, identities, registry), "rund", withShutdownTimeout);
         Daemon daemon = new Daemon(system, registry.join(), settings, logs);
 
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);

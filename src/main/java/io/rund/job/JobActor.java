@@ -46,8 +46,8 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
     private record OutputClosed() implements Command {}
 
-    /** The cgroup after the exit: emptied (then read and removed), or not empty yet. */
-    private record CgroupEnded(boolean empty, Accounting usage, boolean oomKilled) implements Command {}
+    /** The cgroup after the exit: emptied (then read and removed, if it could be), or not empty yet. */
+    private record CgroupEnded(boolean empty, Accounting usage, boolean oomKilled, boolean removed) implements Command {}
 
     private record TerminationSent(boolean killedInstead) implements Command {}
 
@@ -81,6 +81,8 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
     private JobStatus status;
     private Cgroup cgroup;
+    /** The identity the job runs as, if it was lent one; released once its cgroup is empty and removed. */
+    private JobIdentity identity;
     private LogStore log;
     private ProcessExit exit;
     private boolean stopRequested;
@@ -128,6 +130,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         JobLauncher.Launch launch = launched.launch();
         cgroup = launch.cgroup();
         log = launch.log();
+        identity = launch.identity();
         ActorRef<Command> self = getContext().getSelf();
         try {
             runtime.exits().watch(launch.process().pid(), launch.process().pidfd(), exit -> self.tell(new ProcessExited(exit)));
@@ -264,7 +267,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
                         return ended;
                     }
                     LOG.warn("Job {}: ending its cgroup failed unexpectedly; trying again", id, failure);
-                    return new CgroupEnded(false, null, false);
+                    return new CgroupEnded(false, null, false, false);
                 });
     }
 
@@ -273,12 +276,12 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             if (cgroup.populated()) {
                 cgroup.kill();
                 if (!cgroup.awaitEmpty(EMPTY_WAIT)) {
-                    return new CgroupEnded(false, null, false);
+                    return new CgroupEnded(false, null, false, false);
                 }
             }
         } catch (CgroupException e) {
             LOG.warn("Job {}: {}", jobId, e.getMessage());
-            return new CgroupEnded(false, null, false);
+            return new CgroupEnded(false, null, false, false);
         }
         Accounting usage = null;
         boolean oomKilled = false;
@@ -288,12 +291,14 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         } catch (CgroupException e) {
             LOG.warn("Job {}: cannot read its accounting: {}", jobId, e.getMessage());
         }
+        boolean removed = true;
         try {
             cgroup.remove();
         } catch (CgroupException e) {
             LOG.error("Job {}: cannot remove its cgroup: {}", jobId, e.getMessage());
+            removed = false;
         }
-        return new CgroupEnded(true, usage, oomKilled);
+        return new CgroupEnded(true, usage, oomKilled, removed);
     }
 
     private Behavior<Command> onCgroupEnded(CgroupEnded ended) {
@@ -303,7 +308,27 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             return this;
         }
         cgroupEnded = ended;
-        return finishIfEnded();
+        Behavior<Command> next = finishIfEnded();
+        releaseIdentity(ended.removed());
+        return next;
+    }
+
+    /**
+     * No process runs as the job's uid any more (its cgroup is empty): its home and leftovers are removed and the
+     * id freed, off the path to the final status. A cgroup that could not be removed keeps its id out of use.
+     */
+    private void releaseIdentity(boolean cgroupRemoved) {
+        if (identity == null) {
+            return;
+        }
+        JobIdentity released = identity;
+        identity = null;
+        if (!cgroupRemoved) {
+            getContext().getLog().error("Job {}: uid {} stays out of use: its cgroup could not be removed",
+                    status.id(), released.uid());
+            return;
+        }
+        runtime.blocking().execute(() -> runtime.identities().release(released));
     }
 
     private Behavior<Command> onOutputClosed(OutputClosed closed) {

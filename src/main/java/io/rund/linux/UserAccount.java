@@ -14,12 +14,13 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A local account as the kernel needs it for a job: uid, primary gid and supplementary groups, read from
- * /etc/passwd and /etc/group (local accounts only; rund does not consult NSS).
+ * /etc/passwd and /etc/group (local accounts only; rund does not consult NSS), and its home directory for HOME.
  */
-public record UserAccount(String name, int uid, int gid, int[] groups) {
+public record UserAccount(String name, int uid, int gid, int[] groups, String home) {
 
     private static final Path PASSWD = Path.of("/etc/passwd");
     private static final Path GROUP = Path.of("/etc/group");
+    private static final int PASSWD_HOME = 5;
 
     /**
      * Every job looks up its account, almost always the same one: answers are kept while /etc/passwd and
@@ -89,7 +90,8 @@ public record UserAccount(String name, int uid, int gid, int[] groups) {
             }
             if (f[0].equals(nameOrUid) || f[2].equals(nameOrUid)) {
                 int gid = Integer.parseInt(f[3]);
-                return Optional.of(new UserAccount(f[0], Integer.parseInt(f[2]), gid, groupsOf(f[0], gid, group)));
+                String home = f.length > PASSWD_HOME ? f[PASSWD_HOME] : "";
+                return Optional.of(new UserAccount(f[0], Integer.parseInt(f[2]), gid, groupsOf(f[0], gid, group), home));
             }
         }
         return Optional.empty();

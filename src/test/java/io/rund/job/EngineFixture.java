@@ -2,6 +2,8 @@ package io.rund.job;
 
 import com.typesafe.config.ConfigFactory;
 import io.rund.cgroup.CgroupManager;
+import io.rund.TestFiles;
+import io.rund.linux.AccountIds;
 import io.rund.linux.ExitWatcher;
 import io.rund.linux.OutputPump;
 import io.rund.logs.LogRecord;
@@ -45,6 +47,9 @@ final class EngineFixture implements AutoCloseable {
     final OutputPump output;
     final ActorRef<JobRegistry.Command> registry;
     final Path cgroupRoot;
+    /** Where the jobs' private homes live: beside the state directory, as the daemon's default puts them. */
+    final Path homeRoot;
+    final JobIdentities identities;
 
     /** Skips the calling test, saying why, on a host without a writable cgroup v2 tree. */
     static void assumeCgroupV2() {
@@ -67,12 +72,15 @@ final class EngineFixture implements AutoCloseable {
                 .withAdminSans(adminSans)
                 .withAllowedUsers(allowedUsers);
         StateDirectory.prepare(stateDir);
+        homeRoot = IdentitySettings.defaultHomeRoot(stateDir);
+        identities = JobIdentities.open(IdentitySettings.fromConfig(testKit.system().settings().config().getConfig("rund"))
+                .withHomeRoot(homeRoot), AccountIds.system());
         cgroups = CgroupManager.open(Optional.of(cgroupRoot));
         exits = new ExitWatcher();
         output = new OutputPump();
         Executor blocking = testKit.system().dispatchers().lookup(DispatcherSelector.fromConfig("rund.blocking-dispatcher"));
         registry = testKit.spawn(JobRegistry.create(new JobRuntime(settings, cgroups, exits, output,
-                io.rund.logs.LogSpace.create(io.rund.logs.LogSettings.unlimited()), blocking, Clock.systemUTC())));
+                io.rund.logs.LogSpace.create(io.rund.logs.LogSettings.unlimited()), identities, blocking, Clock.systemUTC())));
     }
 
     JobRegistry.StartResult start(JobSpec spec) {
@@ -171,6 +179,7 @@ final class EngineFixture implements AutoCloseable {
             output.close();
             exits.close();
             cgroups.close();
+            TestFiles.deleteTree(homeRoot);
             assertEquals(false, Files.exists(cgroupRoot), "the test's cgroup subtree must be gone: " + cgroupRoot);
         }
     }
