@@ -17,6 +17,7 @@ import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Per-job users through the API, with a range of two ids: a third concurrent job is refused RESOURCE_EXHAUSTED
@@ -100,6 +101,24 @@ class JobUsersTest {
                     .putEnv("LOGNAME", "l").build()).getJobId();
             LogReads.awaitEnd(alice, job);
             assertEquals("/custom u l\n", stdout(alice, job));
+        }
+    }
+
+    @Test
+    void gitAndPythonsGetpassWorkForAUserWithoutAPasswdEntry() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/git")) && Files.isExecutable(Path.of("/usr/bin/python3")),
+                "needs /usr/bin/git and /usr/bin/python3");
+        try (RundClient alice = rund.client("alice")) {
+            String job = LogReads.start(alice, "cd && /usr/bin/python3 -c 'import getpass; print(getpass.getuser())'"
+                    + " && git config --global user.name Job && git config --global user.email job@example"
+                    + " && git init -q repo && cd repo && echo a > a && git add a && git commit -qm first"
+                    + " && git log --format='%an <%ae> %s'");
+            int exitCode = LogReads.awaitEnd(alice, job).getExitCode().getValue();
+            LogReads.Stream output = LogReads.read(alice, LogReads.request(job).build());
+            assertEquals(0, exitCode, output.text());
+            List<String> lines = output.text(LogStream.LOG_STREAM_STDOUT).lines().toList();
+            assertTrue(lines.getFirst().matches("rund-\\d+"), "getpass.getuser(): " + lines);
+            assertEquals("Job <job@example> first", lines.getLast());
         }
     }
 
