@@ -61,7 +61,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JobActor.class);
 
     static JobStatus initialStatus(String id, JobSpec spec, Instant now) {
-        return new JobStatus(id, spec.command(), spec.args(), JobState.STARTING, null, null, null,
+        return new JobStatus(id, spec.command(), spec.args(), JobState.STARTING, null, null, null, null,
                 false, false, false, now, null, null, null, null);
     }
 
@@ -141,7 +141,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         }
         runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(),
                 new LogSink(log, runtime.blocking(), () -> self.tell(new OutputClosed())));
-        update(with(JobState.RUNNING, launch.process().pid(), runtime.clock().instant()));
+        update(with(JobState.RUNNING, launch.process().pid(), launch.uid(), runtime.clock().instant()));
         startReplyTo.tell(new JobRegistry.JobStarted(status.id(), status));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));
         logWaiters.clear();
@@ -153,7 +153,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
     private Behavior<Command> onLaunchFailed(LaunchFailed failed) {
         getContext().getLog().info("Job {} failed to start: {}", status.id(), failed.error());
-        status = new JobStatus(status.id(), status.command(), status.args(), JobState.FAILED_TO_START, null, null, null,
+        status = new JobStatus(status.id(), status.command(), status.args(), JobState.FAILED_TO_START, null, null, null, null,
                 false, false, false, status.createdAt(), null, runtime.clock().instant(), null, failed.error().toString());
         registry.tell(new JobRegistry.JobUpdated(status));
         startReplyTo.tell(new JobRegistry.StartRejected(failed.error()));
@@ -342,7 +342,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             return this;
         }
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
-                exit.exitCode(), exit.signal(), exit.coreDumped(), cgroupEnded.oomKilled(), stopRequested,
+                status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(), cgroupEnded.oomKilled(), stopRequested,
                 status.createdAt(), status.startedAt(), exit.at(), cgroupEnded.usage(), null);
         registry.tell(new JobRegistry.JobUpdated(status));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
@@ -376,14 +376,14 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         registry.tell(new JobRegistry.JobUpdated(status));
     }
 
-    private JobStatus with(JobState state, int pid, Instant startedAt) {
-        return new JobStatus(status.id(), status.command(), status.args(), state, pid, null, null,
+    private JobStatus with(JobState state, int pid, int uid, Instant startedAt) {
+        return new JobStatus(status.id(), status.command(), status.args(), state, pid, uid, null, null,
                 false, false, false, status.createdAt(), startedAt, null, null, null);
     }
 
     private JobStatus withStopping() {
         stopRequested = true;
-        return new JobStatus(status.id(), status.command(), status.args(), JobState.STOPPING, status.pid(), null, null,
+        return new JobStatus(status.id(), status.command(), status.args(), JobState.STOPPING, status.pid(), status.uid(), null, null,
                 false, false, true, status.createdAt(), status.startedAt(), null, null, null);
     }
 

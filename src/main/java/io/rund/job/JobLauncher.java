@@ -32,10 +32,10 @@ import java.util.TreeMap;
 final class JobLauncher {
 
     /**
-     * A job that is running: its cgroup, its log, its process (whose fds now belong to the caller), and the
-     * identity it was lent, if it runs as one (to be released once its cgroup is empty and removed).
+     * A job that is running: its cgroup, its log, its process (whose fds now belong to the caller), the uid it
+     * runs as, and the identity it was lent, if it runs as one (to be released once its cgroup is empty and removed).
      */
-    record Launch(Cgroup cgroup, LogStore log, SpawnedProcess process, JobIdentity identity) {}
+    record Launch(Cgroup cgroup, LogStore log, SpawnedProcess process, int uid, JobIdentity identity) {}
 
     /** Who a job runs as, and what its environment says about it. {@code leased} is null for a named account. */
     private record RunAs(String name, int uid, int gid, int[] groups, String home, JobIdentity leased) {
@@ -102,7 +102,7 @@ final class JobLauncher {
         try {
             log = runtime.createLog(jobId);
             SpawnedProcess process = spawn(executable, spec, env, cwd, cgroup, user, settings.noNewPrivileges());
-            return new Launch(cgroup, log, process, user.leased());
+            return new Launch(cgroup, log, process, user.uid(), user.leased());
         } catch (LaunchFailed | RuntimeException e) {
             undo(cgroup, log, jobId);
             throw e;

@@ -8,7 +8,8 @@ import java.util.Optional;
 
 /**
  * Everything a client may learn about one job at one moment. Nullable fields are absent until they are
- * known: {@code pid} once running, {@code exitCode} or {@code signal} once exited, {@code usage} at exit.
+ * known: {@code pid} and {@code uid} (the user id the job runs as) once running, {@code exitCode} or {@code signal}
+ * once exited, {@code usage} at exit.
  */
 public record JobStatus(
         String id,
@@ -16,6 +17,7 @@ public record JobStatus(
         List<String> args,
         JobState state,
         Integer pid,
+        Integer uid,
         Integer exitCode,
         Integer signal,
         boolean coreDumped,

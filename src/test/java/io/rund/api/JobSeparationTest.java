@@ -60,6 +60,7 @@ class JobSeparationTest {
             LogReads.until(() -> stdout(alice, victim).lines().count() == 2, "alice's job printed its uid and home");
             List<String> victimSays = stdout(alice, victim).lines().toList();
             int pid = status(alice, victim).getPid().getValue();
+            assertEquals(victimSays.get(0), "" + status(alice, victim).getUid().getValue(), "the status names the job's uid");
 
             String attack = """
                     id -u
