@@ -42,6 +42,9 @@ public final class Daemon {
     private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
     /** Added to the stop grace period for the kill, the last output and the cgroup removal. */
     private static final Duration SHUTDOWN_MARGIN = Duration.ofSeconds(20);
+    /** How long shutdown waits, after every job has ended, for their homes and residue to be removed (within the
+     *  default 5 s of its shutdown phase). */
+    private static final Duration IDENTITY_RELEASE_TIMEOUT = Duration.ofSeconds(4);
 
     private final ActorSystem<Void> system;
     private final ActorRef<JobRegistry.Command> registry;
@@ -104,6 +107,16 @@ public final class Daemon {
                                 stopAllTimeout, system.scheduler())
                         .thenApply(stopped -> {
                             LOG.info("Stopped {} running jobs", stopped.jobsStopped());
+                            return Done.getInstance();
+                        }));
+        shutdown.addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "release-job-identities", () ->
+                identities.whenAllReleased()
+                        .orTimeout(IDENTITY_RELEASE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                        .handle((done, timedOut) -> {
+                            if (timedOut != null) {
+                                LOG.warn("{} job identities not released within {}; the next rund removes their homes",
+                                        identities.held(), IDENTITY_RELEASE_TIMEOUT);
+                            }
                             return Done.getInstance();
                         }));
         shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "release-host-resources", () -> {

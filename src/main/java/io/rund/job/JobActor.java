@@ -328,7 +328,11 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
                     status.id(), released.uid());
             return;
         }
-        runtime.blocking().execute(() -> runtime.identities().release(released));
+        try {
+            runtime.blocking().execute(() -> runtime.identities().release(released));
+        } catch (RuntimeException e) { // the dispatcher is gone: the daemon is stopping, the next one removes the home
+            getContext().getLog().warn("Job {}: cannot release uid {}: {}", status.id(), released.uid(), e.toString());
+        }
     }
 
     private Behavior<Command> onOutputClosed(OutputClosed closed) {

@@ -13,7 +13,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.Set;
 
 /**
@@ -32,6 +34,7 @@ public final class JobIdentities {
 
     private final IdentitySettings settings;
     private final IdentityPool pool;
+    private final List<CompletableFuture<Void>> allReleasedWaiters = new ArrayList<>();
 
     private JobIdentities(IdentitySettings settings, IdentityPool pool) {
         this.settings = settings;
@@ -112,10 +115,35 @@ public final class JobIdentities {
             }
         }
         pool.release(identity.uid());
+        List<CompletableFuture<Void>> waiting;
+        synchronized (allReleasedWaiters) {
+            if (pool.held() > 0) {
+                return;
+            }
+            waiting = List.copyOf(allReleasedWaiters);
+            allReleasedWaiters.clear();
+        }
+        waiting.forEach(waiter -> waiter.complete(null));
     }
 
     /** How many ids running jobs hold now. */
     public int held() {
         return pool.held();
+    }
+
+    /**
+     * Completes once no id is held: at shutdown, after every job has ended, the homes and residue of the last
+     * jobs are removed before the daemon exits.
+     */
+    public CompletableFuture<Void> whenAllReleased() {
+        CompletableFuture<Void> released = new CompletableFuture<>();
+        synchronized (allReleasedWaiters) {
+            if (pool.held() > 0) {
+                allReleasedWaiters.add(released);
+                return released;
+            }
+        }
+        released.complete(null);
+        return released;
     }
 }

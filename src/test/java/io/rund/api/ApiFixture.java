@@ -97,7 +97,14 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
         }
         if (stateDirectory != null) {
             TestFiles.deleteTree(stateDirectory);
+            List<Path> homesLeft;
+            try (Stream<Path> homes = Files.exists(homeRoot()) ? Files.list(homeRoot()) : Stream.empty()) {
+                homesLeft = homes.toList();
+            }
             TestFiles.deleteTree(homeRoot());
+            if (!homesLeft.isEmpty()) {
+                throw new AssertionError("rund stopped but left job homes behind: " + homesLeft);
+            }
         }
     }
 
