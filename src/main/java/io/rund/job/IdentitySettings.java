@@ -14,8 +14,10 @@ import java.util.List;
  * @param lastId              last id of the range, inclusive
  * @param homeRoot            root-owned directory (mode 0711) holding one private home per job
  * @param residueDirectories  directories whose top-level entries owned by a job's uid are removed when it ends
+ * @param removeIpc           whether the System V IPC objects of a job's uid are removed when it ends
  */
-public record IdentitySettings(int firstId, int lastId, Path homeRoot, List<Path> residueDirectories) {
+public record IdentitySettings(int firstId, int lastId, Path homeRoot, List<Path> residueDirectories,
+                               boolean removeIpc) {
 
     /** The suffix that makes the default home root a sibling of the state directory. */
     static final String HOME_ROOT_SUFFIX = "-home";
@@ -37,7 +39,8 @@ public record IdentitySettings(int firstId, int lastId, Path homeRoot, List<Path
         String homeRoot = identities.getString("home-root");
         return new IdentitySettings(identities.getInt("first-id"), identities.getInt("last-id"),
                 homeRoot.isEmpty() ? defaultHomeRoot(Path.of(rund.getString("state-directory"))) : Path.of(homeRoot),
-                identities.getStringList("remove-residue-in").stream().map(Path::of).toList());
+                identities.getStringList("remove-residue-in").stream().map(Path::of).toList(),
+                identities.getBoolean("remove-ipc"));
     }
 
     /** The home root beside {@code stateDirectory}: outside it, since jobs may not enter the state directory. */
@@ -47,7 +50,7 @@ public record IdentitySettings(int firstId, int lastId, Path homeRoot, List<Path
     }
 
     public IdentitySettings withHomeRoot(Path root) {
-        return new IdentitySettings(firstId, lastId, root, residueDirectories);
+        return new IdentitySettings(firstId, lastId, root, residueDirectories, removeIpc);
     }
 
     /** How many ids the range holds. */

@@ -2,6 +2,7 @@ package io.rund.job;
 
 import io.rund.linux.AccountIds;
 import io.rund.linux.FileTrees;
+import io.rund.linux.SysvIpc;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +23,8 @@ import java.util.Set;
  * Gives every job that names no account a user of its own, as systemd's DynamicUser does: a uid and gid from the
  * configured range that no other running job holds, and a private home (mode 0700, owned by that uid) under a
  * root-owned home root. When the job has ended and its cgroup is gone, {@link #release} removes its home and what
- * its uid left directly in the world-writable residue directories, and only then lets the id serve another job.
+ * its uid left directly in the world-writable residue directories and its System V IPC objects, and only then
+ * lets the id serve another job.
  * Opening the home root removes every home a previous daemon left (its jobs are gone with it).
  */
 public final class JobIdentities {
@@ -71,7 +73,8 @@ public final class JobIdentities {
             LOG.info("Not removing job residue from {}: no such directory on this host",
                     settings.residueDirectories().stream().filter(dir -> !residue.contains(dir)).toList());
         }
-        return new JobIdentities(new IdentitySettings(settings.firstId(), settings.lastId(), root, residue),
+        return new JobIdentities(new IdentitySettings(settings.firstId(), settings.lastId(), root, residue,
+                        settings.removeIpc()),
                 new IdentityPool(settings.firstId(), settings.lastId(), accounts));
     }
 
@@ -95,8 +98,9 @@ public final class JobIdentities {
     }
 
     /**
-     * Once the job's cgroup is empty and removed (no process runs as its uid): removes its home and the entries
-     * its uid owns directly in each residue directory, then frees the id. Blocking; never throws.
+     * Once the job's cgroup is empty and removed (no process runs as its uid): removes its home, the entries its
+     * uid owns directly in each residue directory and its System V IPC objects, then frees the id. Blocking;
+     * never throws.
      */
     void release(JobIdentity identity) {
         try {
@@ -112,6 +116,16 @@ public final class JobIdentities {
                 }
             } catch (IOException e) {
                 LOG.warn("Cannot remove what uid {} left in {}: {}", identity.uid(), directory, e.getMessage());
+            }
+        }
+        if (settings.removeIpc()) {
+            try {
+                int removed = SysvIpc.removeOwnedBy(identity.uid());
+                if (removed > 0) {
+                    LOG.debug("Removed {} System V IPC objects of uid {}", removed, identity.uid());
+                }
+            } catch (IOException e) {
+                LOG.warn("Cannot remove the System V IPC objects of uid {}: {}", identity.uid(), e.getMessage());
             }
         }
         pool.release(identity.uid());

@@ -69,6 +69,9 @@ final class Libc {
      *  wrapper changes every thread of the process). */
     static final MethodHandle SYSCALL_COUNT_ARRAY = function("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(1));
+    /** syscall(2) with three arguments, for shmctl, semctl and msgctl (glibc's semctl is variadic). */
+    static final MethodHandle SYSCALL_3 = function("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
     /** Thread-safe (unlike strerror), returns NULL for an unknown errno. */
     private static final MethodHandle STRERRORDESC_NP = LINKER.downcallHandle(
             LINKER.defaultLookup().findOrThrow("strerrordesc_np"), FunctionDescriptor.of(ADDRESS, JAVA_INT));

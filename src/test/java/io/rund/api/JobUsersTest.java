@@ -94,6 +94,35 @@ class JobUsersTest {
     }
 
     @Test
+    void theSystemVIpcObjectsAJobLeavesAreRemovedWhenItEnds() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/ipcmk")), "needs util-linux's ipcmk");
+        try (RundClient alice = rund.client("alice")) {
+            String job = LogReads.start(alice, "ipcmk -M 4096 && ipcmk -S 1 && ipcmk -Q && id -u");
+            LogReads.awaitEnd(alice, job);
+            List<String> lines = stdout(alice, job).lines().toList();
+            assertEquals(4, lines.size(), LogReads.read(alice, LogReads.request(job).build()).text());
+            String uid = lines.getLast();
+            LogReads.until(() -> ipcObjectsOf(uid) == 0, "uid " + uid + "'s shared memory, semaphores and queue removed");
+        }
+    }
+
+    /** How many System V IPC objects uid {@code uid} owns, from /proc/sysvipc. */
+    private static long ipcObjectsOf(String uid) {
+        long count = 0;
+        for (String kind : List.of("shm", "sem", "msg")) {
+            try {
+                List<String> lines = Files.readAllLines(Path.of("/proc/sysvipc", kind));
+                List<String> header = List.of(lines.getFirst().trim().split("\\s+"));
+                int column = header.indexOf("uid");
+                count += lines.stream().skip(1).filter(line -> line.trim().split("\\s+")[column].equals(uid)).count();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        return count;
+    }
+
+    @Test
     void theClientsHomeUserAndLognameWin() throws Exception {
         try (RundClient alice = rund.client("alice")) {
             String job = alice.start(StartRequest.newBuilder().setCommand("sh").addArgs("-c")

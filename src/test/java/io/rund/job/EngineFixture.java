@@ -174,6 +174,11 @@ final class EngineFixture implements AutoCloseable {
             TestProbe<JobRegistry.AllStopped> probe = testKit.createTestProbe();
             registry.tell(new JobRegistry.StopAll(probe.ref()));
             probe.receiveMessage(Duration.ofSeconds(60));
+            // The ended jobs' homes and residue are removed on the blocking dispatcher, after their final status.
+            identities.whenAllReleased().get(60, java.util.concurrent.TimeUnit.SECONDS);
+            try (var homes = Files.list(homeRoot)) {
+                assertEquals(List.of(), homes.toList(), "every ended job's home is removed");
+            }
         } finally {
             testKit.shutdownTestKit();
             output.close();
