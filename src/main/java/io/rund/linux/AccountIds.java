@@ -3,11 +3,9 @@ package io.rund.linux;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -45,7 +43,7 @@ public final class AccountIds {
     public synchronized Set<Integer> inUse() throws IOException {
         // Stamps first, then the read: a change in between leaves an old stamp on new ids, so they are read again.
         Instant now = Instant.now();
-        List<Object> stamp = List.of(stamp(passwd), stamp(group));
+        List<Object> stamp = List.of(UserAccount.stamp(passwd), UserAccount.stamp(group));
         if (snapshot != null && snapshot.stamp().equals(stamp)) {
             return snapshot.ids();
         }
@@ -54,7 +52,7 @@ public final class AccountIds {
         collect(group, ids, GROUP_GID);
         // As UserAccount: a file changed within the clock's granularity may change again under the same stamp.
         Instant settled = now.minus(UserAccount.RACY_WINDOW);
-        boolean keep = changedBefore(passwd, settled) && changedBefore(group, settled);
+        boolean keep = UserAccount.changedBefore(passwd, settled) && UserAccount.changedBefore(group, settled);
         snapshot = keep ? new Snapshot(stamp, Set.copyOf(ids)) : null;
         return Set.copyOf(ids);
     }
@@ -80,15 +78,5 @@ public final class AccountIds {
                 }
             }
         }
-    }
-
-    private static boolean changedBefore(Path file, Instant instant) throws IOException {
-        return ((FileTime) Files.getAttribute(file, "unix:ctime")).toInstant().isBefore(instant);
-    }
-
-    private static List<Object> stamp(Path file) throws IOException {
-        Map<String, Object> attributes = Files.readAttributes(file, "unix:ctime,lastModifiedTime,size,dev,ino");
-        return List.of(attributes.get("ctime"), attributes.get("lastModifiedTime"), attributes.get("size"),
-                attributes.get("dev"), attributes.get("ino"));
     }
 }

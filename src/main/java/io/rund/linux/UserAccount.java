@@ -71,13 +71,14 @@ public record UserAccount(String name, int uid, int gid, int[] groups, String ho
         return groups.clone();
     }
 
-    private static List<Object> stamp(Path file) throws IOException {
+    /** What changes whenever a file's content may have: change and modification times, size, device, inode. */
+    static List<Object> stamp(Path file) throws IOException {
         Map<String, Object> attributes = Files.readAttributes(file, "unix:ctime,lastModifiedTime,size,dev,ino");
         return List.of(attributes.get("ctime"), attributes.get("lastModifiedTime"), attributes.get("size"),
                 attributes.get("dev"), attributes.get("ino"));
     }
 
-    private static boolean changedBefore(Path file, Instant instant) throws IOException {
+    static boolean changedBefore(Path file, Instant instant) throws IOException {
         FileTime changed = (FileTime) Files.getAttribute(file, "unix:ctime");
         return changed.toInstant().isBefore(instant);
     }
