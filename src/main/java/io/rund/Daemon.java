@@ -3,10 +3,13 @@ package io.rund;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.rund.cgroup.CgroupManager;
+import io.rund.job.IdentitySettings;
+import io.rund.job.JobIdentities;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSettings;
 import io.rund.job.OpenFileBudget;
 import io.rund.job.StateDirectory;
+import io.rund.linux.AccountIds;
 import io.rund.linux.ExitWatcher;
 import io.rund.linux.OutputPump;
 import io.rund.linux.ResourceLimits;
@@ -39,6 +42,9 @@ public final class Daemon {
     private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
     /** Added to the stop grace period for the kill, the last output and the cgroup removal. */
     private static final Duration SHUTDOWN_MARGIN = Duration.ofSeconds(20);
+    /** How long shutdown waits, after every job has ended, for their homes and residue to be removed (within the
+     *  default 5 s of its shutdown phase). */
+    private static final Duration IDENTITY_RELEASE_TIMEOUT = Duration.ofSeconds(4);
 
     private final ActorSystem<Void> system;
     private final ActorRef<JobRegistry.Command> registry;
@@ -66,6 +72,16 @@ public final class Daemon {
         JobSettings settings = withinOpenFileLimit(JobSettings.fromConfig(rund), openFiles);
         LogSpace logs = LogSpace.create(LogSettings.fromConfig(rund.getConfig("logs")));
         StateDirectory.prepare(settings.stateDirectory());
+        JobIdentities identities = JobIdentities.open(IdentitySettings.fromConfig(rund), AccountIds.system());
+        if (settings.defaultUser().isEmpty()) {
+            LOG.info("Jobs that name no account run as a user of their own: ids {}-{}, homes in {}",
+                    identities.settings().firstId(), identities.settings().lastId(), identities.settings().homeRoot());
+            if (identities.settings().size() < settings.maxActiveJobs()) {
+                LOG.warn("rund.jobs.identities holds {} ids but rund.jobs.max-active is {}: starts beyond {} running"
+                        + " jobs are refused (RESOURCE_EXHAUSTED); widen the range", identities.settings().size(),
+                        settings.maxActiveJobs(), identities.settings().size());
+            }
+        }
 
         String root = rund.getString("cgroup.root");
         CgroupManager cgroups = CgroupManager.open(root.isEmpty() ? Optional.empty() : Optional.of(Path.of(root)));
@@ -82,7 +98,7 @@ public final class Daemon {
                 .withFallback(config);
         CompletableFuture<ActorRef<JobRegistry.Command>> registry = new CompletableFuture<>();
         ActorSystem<Void> system = ActorSystem.create(
-                Guardian.create(settings, cgroups, exits, output, logs, registry), "rund", withShutdownTimeout);
+                Guardian.create(settings, cgroups, exits, output, logs, identities, registry), "rund", withShutdownTimeout);
         Daemon daemon = new Daemon(system, registry.join(), settings, logs);
 
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
@@ -91,6 +107,16 @@ public final class Daemon {
                                 stopAllTimeout, system.scheduler())
                         .thenApply(stopped -> {
                             LOG.info("Stopped {} running jobs", stopped.jobsStopped());
+                            return Done.getInstance();
+                        }));
+        shutdown.addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "release-job-identities", () ->
+                identities.whenAllReleased()
+                        .orTimeout(IDENTITY_RELEASE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                        .handle((done, timedOut) -> {
+                            if (timedOut != null) {
+                                LOG.warn("{} job identities not released within {}; the next rund removes their homes",
+                                        identities.held(), IDENTITY_RELEASE_TIMEOUT);
+                            }
                             return Done.getInstance();
                         }));
         shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "release-host-resources", () -> {

@@ -1,5 +1,6 @@
 package io.rund;
 
+import io.rund.job.JobIdentities;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobRuntime;
 import io.rund.job.JobSettings;
@@ -24,10 +25,10 @@ final class Guardian {
     private Guardian() {}
 
     static Behavior<Void> create(JobSettings settings, CgroupManager cgroups, ExitWatcher exits, OutputPump output,
-                                 LogSpace logs, CompletableFuture<ActorRef<JobRegistry.Command>> registry) {
+                                 LogSpace logs, JobIdentities identities, CompletableFuture<ActorRef<JobRegistry.Command>> registry) {
         return Behaviors.setup(context -> {
             Executor blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(BLOCKING_DISPATCHER));
-            JobRuntime runtime = new JobRuntime(settings, cgroups, exits, output, logs, blocking, Clock.systemUTC());
+            JobRuntime runtime = new JobRuntime(settings, cgroups, exits, output, logs, identities, blocking, Clock.systemUTC());
             registry.complete(context.spawn(JobRegistry.create(runtime), "jobs"));
             return Behaviors.empty();
         });

@@ -87,6 +87,9 @@ final class ProtoMapping {
         if (status.pid() != null) {
             proto.setPid(Int32Value.of(status.pid()));
         }
+        if (status.uid() != null) {
+            proto.setUid(Int32Value.of(status.uid()));
+        }
         if (status.exitCode() != null) {
             proto.setExitCode(Int32Value.of(status.exitCode()));
         }

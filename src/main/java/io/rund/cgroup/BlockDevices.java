@@ -1,15 +1,19 @@
 package io.rund.cgroup;
 
+import io.rund.linux.FsCredentials;
+import io.rund.linux.LinuxException;
+
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Optional;
 
 /**
  * Turns the device named by an io limit into the whole disk io.max wants. A block device node
  * gives its own numbers, any other file or directory the disk its file system lives on, and a
- * partition its parent disk; a file system on no block device (tmpfs, overlay, 9p) is refused.
+ * partition its parent disk; a file system on no block device (tmpfs, overlay, 9p) is refused. The path a
+ * client names is looked at with the job user's file-system identity ({@link FsCredentials}), so a path that
+ * user cannot reach fails the same way whether or not it exists.
  */
 public final class BlockDevices {
     /** sysfs' index of block devices by "MAJ:MIN". */
@@ -19,6 +23,7 @@ public final class BlockDevices {
     private static final int CHARACTER_DEVICE = 0020000;
     private static final int DIRECTORY = 0040000;
     private static final int REGULAR_FILE = 0100000;
+    private static final int ENOENT = 2;
     /** The major number the kernel gives file systems that have no block device. */
     private static final int ANONYMOUS_MAJOR = 0;
 
@@ -33,8 +38,14 @@ public final class BlockDevices {
      * @param workingDirectory the job's working directory
      */
     public static BlockDevice resolve(Optional<String> device, Path workingDirectory) throws InvalidLimitException {
+        return resolve(device, workingDirectory, FsCredentials.DAEMON);
+    }
+
+    /** As {@link #resolve(Optional, Path)}, the named path (or working directory) looked at as {@code user}. */
+    public static BlockDevice resolve(Optional<String> device, Path workingDirectory, FsCredentials user)
+            throws InvalidLimitException {
         if (device.isEmpty()) {
-            return wholeDisk(backingDevice(workingDirectory), workingDirectory.toString());
+            return wholeDisk(backingDevice(stat(workingDirectory, user), workingDirectory), workingDirectory.toString());
         }
         String named = device.get().strip();
         Optional<BlockDevice> numbers = BlockDevice.parse(named);
@@ -42,17 +53,17 @@ public final class BlockDevices {
             return wholeDisk(numbers.get(), named);
         }
         Path path = workingDirectory.resolve(named);
-        int mode = intAttribute(path, "unix:mode");
-        return switch (mode & FILE_TYPE_MASK) {
-            case BLOCK_DEVICE -> wholeDisk(BlockDevice.fromDevT(longAttribute(path, "unix:rdev")), named);
-            case REGULAR_FILE, DIRECTORY -> wholeDisk(backingDevice(path), named);
+        FsCredentials.FileStat stat = stat(path, user);
+        return switch (stat.mode() & FILE_TYPE_MASK) {
+            case BLOCK_DEVICE -> wholeDisk(BlockDevice.fromDevT(stat.rdev()), named);
+            case REGULAR_FILE, DIRECTORY -> wholeDisk(backingDevice(stat, path), named);
             case CHARACTER_DEVICE -> throw new InvalidLimitException("io", named + " is a character device, not a block device");
             default -> throw new InvalidLimitException("io", named + " is neither a block device nor a file on one");
         };
     }
 
-    private static BlockDevice backingDevice(Path path) throws InvalidLimitException {
-        BlockDevice device = BlockDevice.fromDevT(longAttribute(path, "unix:dev"));
+    private static BlockDevice backingDevice(FsCredentials.FileStat stat, Path path) throws InvalidLimitException {
+        BlockDevice device = BlockDevice.fromDevT(stat.device());
         if (device.major() == ANONYMOUS_MAJOR) {
             throw new InvalidLimitException("io", path + " is not on a block device (filesystem device "
                     + device + "); name the device");
@@ -87,21 +98,14 @@ public final class BlockDevices {
                 partition + ": unexpected \"" + text + "\" in " + diskNumbers));
     }
 
-    private static long longAttribute(Path path, String attribute) throws InvalidLimitException {
-        return ((Number) attribute(path, attribute)).longValue();
-    }
-
-    private static int intAttribute(Path path, String attribute) throws InvalidLimitException {
-        return ((Number) attribute(path, attribute)).intValue();
-    }
-
-    private static Object attribute(Path path, String attribute) throws InvalidLimitException {
+    private static FsCredentials.FileStat stat(Path path, FsCredentials user) throws InvalidLimitException {
         try {
-            return Files.getAttribute(path, attribute);
-        } catch (NoSuchFileException e) {
-            throw new InvalidLimitException("io", path + " does not exist");
-        } catch (IOException e) {
-            throw new InvalidLimitException("io", "cannot stat " + path + ": " + e.getMessage());
+            return user.stat(path);
+        } catch (LinuxException e) {
+            if (e.errno() == ENOENT) {
+                throw new InvalidLimitException("io", path + " does not exist");
+            }
+            throw new InvalidLimitException("io", e.getMessage());
         }
     }
 }

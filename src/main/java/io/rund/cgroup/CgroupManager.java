@@ -1,5 +1,7 @@
 package io.rund.cgroup;
 
+import io.rund.linux.FsCredentials;
+
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -161,9 +163,19 @@ public final class CgroupManager {
      */
     public Cgroup create(String name, Limits limits, Path workingDirectory)
             throws InvalidLimitException, MissingControllerException, CgroupException {
+        return create(name, limits, workingDirectory, FsCredentials.DAEMON);
+    }
+
+    /**
+     * As {@link #create(String, Limits, Path)}, with io device paths (and the working directory, for an io limit
+     * without a device) looked at as the job's {@code user} would see them: no answer reveals a file that user
+     * could not see.
+     */
+    public Cgroup create(String name, Limits limits, Path workingDirectory, FsCredentials user)
+            throws InvalidLimitException, MissingControllerException, CgroupException {
         requireOpen();
         checkJobName(name);
-        List<LimitWrites.Write> writes = LimitWrites.plan(limits, workingDirectory);
+        List<LimitWrites.Write> writes = LimitWrites.plan(limits, workingDirectory, user);
         checkControllers(limits);
         return createWith(name, writes);
     }

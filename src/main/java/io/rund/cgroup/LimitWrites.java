@@ -1,5 +1,7 @@
 package io.rund.cgroup;
 
+import io.rund.linux.FsCredentials;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,6 +24,11 @@ final class LimitWrites {
     }
 
     static List<Write> plan(Limits limits, Path workingDirectory) throws InvalidLimitException {
+        return plan(limits, workingDirectory, FsCredentials.DAEMON);
+    }
+
+    /** The writes, with io device paths looked at as {@code user} would see them. */
+    static List<Write> plan(Limits limits, Path workingDirectory, FsCredentials user) throws InvalidLimitException {
         limits.validate();
         List<Write> writes = new ArrayList<>();
         limits.cpuMaxQuotaMicros().ifPresent(quota -> writes.add(new Write("cpu.max",
@@ -29,17 +36,17 @@ final class LimitWrites {
         limits.memoryMaxBytes().ifPresent(bytes -> writes.add(new Write("memory.max", Long.toString(bytes))));
         limits.memorySwapMaxBytes().ifPresent(bytes -> writes.add(new Write("memory.swap.max", Long.toString(bytes))));
         limits.pidsMax().ifPresent(pids -> writes.add(new Write("pids.max", Long.toString(pids))));
-        for (Map.Entry<BlockDevice, IoLimit> device : byDevice(limits.io(), workingDirectory).entrySet()) {
+        for (Map.Entry<BlockDevice, IoLimit> device : byDevice(limits.io(), workingDirectory, user).entrySet()) {
             writes.add(new Write("io.max", ioMaxLine(device.getKey(), device.getValue())));
         }
         return List.copyOf(writes);
     }
 
-    private static Map<BlockDevice, IoLimit> byDevice(List<IoLimit> limits, Path workingDirectory)
+    private static Map<BlockDevice, IoLimit> byDevice(List<IoLimit> limits, Path workingDirectory, FsCredentials user)
             throws InvalidLimitException {
         Map<BlockDevice, IoLimit> byDevice = new LinkedHashMap<>();
         for (IoLimit limit : limits) {
-            BlockDevice device = BlockDevices.resolve(limit.device(), workingDirectory);
+            BlockDevice device = BlockDevices.resolve(limit.device(), workingDirectory, user);
             IoLimit earlier = byDevice.putIfAbsent(device, limit);
             if (earlier != null) {
                 throw new InvalidLimitException("io", "two limits for block device " + device + " ("

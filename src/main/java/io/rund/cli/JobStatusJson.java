@@ -47,6 +47,7 @@ public final class JobStatusJson {
                 .name("command").value(s.getCommand())
                 .name("args").strings(s.getArgsList())
                 .name("pid").value(s.hasPid() ? number(s.getPid()) : null)
+                .name("uid").value(s.hasUid() ? number(s.getUid()) : null)
                 .name("exitCode").value(s.hasExitCode() ? number(s.getExitCode()) : null)
                 .name("signal").value(s.hasSignal() ? number(s.getSignal()) : null)
                 .name("coreDumped").value(s.getCoreDumped())

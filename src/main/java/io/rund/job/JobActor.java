@@ -65,8 +65,8 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     /** From the job's {@link LogSink}: held output was discarded because the job was stopped; says how much. */
     record OutputDiscarded(String what) implements Command {}
 
-    /** The cgroup after the exit: emptied (then read and removed), or not empty yet. */
-    private record CgroupEnded(boolean empty, Accounting usage, boolean oomKilled) implements Command {}
+    /** The cgroup after the exit: emptied (then read and removed, if it could be), or not empty yet. */
+    private record CgroupEnded(boolean empty, Accounting usage, boolean oomKilled, boolean removed) implements Command {}
 
     private record TerminationSent(boolean killedInstead) implements Command {}
 
@@ -80,7 +80,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JobActor.class);
 
     static JobStatus initialStatus(String id, JobSpec spec, Instant now) {
-        return new JobStatus(id, spec.command(), spec.args(), JobState.STARTING, null, null, null,
+        return new JobStatus(id, spec.command(), spec.args(), JobState.STARTING, null, null, null, null,
                 false, false, false, now, null, null, null, null, null);
     }
 
@@ -100,6 +100,8 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
     private JobStatus status;
     private Cgroup cgroup;
+    /** The identity the job runs as, if it was lent one; released once its cgroup is empty and removed. */
+    private JobIdentity identity;
     private LogStore log;
     private OutputPump.Pumping output;
     private ProcessExit exit;
@@ -152,6 +154,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         JobLauncher.Launch launch = launched.launch();
         cgroup = launch.cgroup();
         log = launch.log();
+        identity = launch.identity();
         ActorRef<Command> self = getContext().getSelf();
         try {
             runtime.exits().watch(launch.process().pid(), launch.process().pidfd(), exit -> self.tell(new ProcessExited(exit)));
@@ -162,7 +165,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         }
         output = runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(),
                 new LogSink(status.id(), log, runtime.blocking(), self));
-        update(with(JobState.RUNNING, launch.process().pid(), runtime.clock().instant()));
+        update(with(JobState.RUNNING, launch.process().pid(), launch.uid(), runtime.clock().instant()));
         startReplyTo.tell(new JobRegistry.JobStarted(status.id(), status));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));
         logWaiters.clear();
@@ -174,7 +177,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
     private Behavior<Command> onLaunchFailed(LaunchFailed failed) {
         getContext().getLog().info("Job {} failed to start: {}", status.id(), failed.error());
-        status = new JobStatus(status.id(), status.command(), status.args(), JobState.FAILED_TO_START, null, null, null,
+        status = new JobStatus(status.id(), status.command(), status.args(), JobState.FAILED_TO_START, null, null, null, null,
                 false, false, false, status.createdAt(), null, runtime.clock().instant(), null, failed.error().toString(),
                 null);
         registry.tell(new JobRegistry.JobUpdated(status));
@@ -291,7 +294,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
                         return ended;
                     }
                     LOG.warn("Job {}: ending its cgroup failed unexpectedly; trying again", id, failure);
-                    return new CgroupEnded(false, null, false);
+                    return new CgroupEnded(false, null, false, false);
                 });
     }
 
@@ -300,12 +303,12 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             if (cgroup.populated()) {
                 cgroup.kill();
                 if (!cgroup.awaitEmpty(EMPTY_WAIT)) {
-                    return new CgroupEnded(false, null, false);
+                    return new CgroupEnded(false, null, false, false);
                 }
             }
         } catch (CgroupException e) {
             LOG.warn("Job {}: {}", jobId, e.getMessage());
-            return new CgroupEnded(false, null, false);
+            return new CgroupEnded(false, null, false, false);
         }
         Accounting usage = null;
         boolean oomKilled = false;
@@ -315,12 +318,14 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         } catch (CgroupException e) {
             LOG.warn("Job {}: cannot read its accounting: {}", jobId, e.getMessage());
         }
+        boolean removed = true;
         try {
             cgroup.remove();
         } catch (CgroupException e) {
             LOG.error("Job {}: cannot remove its cgroup: {}", jobId, e.getMessage());
+            removed = false;
         }
-        return new CgroupEnded(true, usage, oomKilled);
+        return new CgroupEnded(true, usage, oomKilled, removed);
     }
 
     private Behavior<Command> onCgroupEnded(CgroupEnded ended) {
@@ -335,7 +340,31 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             // its log cannot take is discarded rather than held, so that Stop (and shutdown) never wait for space.
             output.discardUnwritable();
         }
-        return finishIfEnded();
+        Behavior<Command> next = finishIfEnded();
+        releaseIdentity(ended.removed());
+        return next;
+    }
+
+    /**
+     * No process runs as the job's uid any more (its cgroup is empty): its home and leftovers are removed and the
+     * id freed, off the path to the final status. A cgroup that could not be removed keeps its id out of use.
+     */
+    private void releaseIdentity(boolean cgroupRemoved) {
+        if (identity == null) {
+            return;
+        }
+        JobIdentity released = identity;
+        identity = null;
+        if (!cgroupRemoved) {
+            getContext().getLog().error("Job {}: uid {} stays out of use: its cgroup could not be removed",
+                    status.id(), released.uid());
+            return;
+        }
+        try {
+            runtime.blocking().execute(() -> runtime.identities().release(released));
+        } catch (RuntimeException e) { // the dispatcher is gone: the daemon is stopping, the next one removes the home
+            getContext().getLog().warn("Job {}: cannot release uid {}: {}", status.id(), released.uid(), e.toString());
+        }
     }
 
     private Behavior<Command> onOutputClosed(OutputClosed closed) {
@@ -370,7 +399,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
             return this;
         }
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
-                exit.exitCode(), exit.signal(), exit.coreDumped(), cgroupEnded.oomKilled(), stopRequested,
+                status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(), cgroupEnded.oomKilled(), stopRequested,
                 status.createdAt(), status.startedAt(), exit.at(), cgroupEnded.usage(), null, status.outputHeld());
         registry.tell(new JobRegistry.JobUpdated(status));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
@@ -424,14 +453,14 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         registry.tell(new JobRegistry.JobUpdated(status));
     }
 
-    private JobStatus with(JobState state, int pid, Instant startedAt) {
-        return new JobStatus(status.id(), status.command(), status.args(), state, pid, null, null,
+    private JobStatus with(JobState state, int pid, int uid, Instant startedAt) {
+        return new JobStatus(status.id(), status.command(), status.args(), state, pid, uid, null, null,
                 false, false, false, status.createdAt(), startedAt, null, null, null, status.outputHeld());
     }
 
     private JobStatus withStopping() {
         stopRequested = true;
-        return new JobStatus(status.id(), status.command(), status.args(), JobState.STOPPING, status.pid(), null, null,
+        return new JobStatus(status.id(), status.command(), status.args(), JobState.STOPPING, status.pid(), status.uid(), null, null,
                 false, false, true, status.createdAt(), status.startedAt(), null, null, null, status.outputHeld());
     }
 

@@ -6,6 +6,7 @@ import io.rund.cgroup.InvalidLimitException;
 import io.rund.cgroup.MissingControllerException;
 import io.rund.linux.Executables;
 import io.rund.linux.Fds;
+import io.rund.linux.FsCredentials;
 import io.rund.linux.LinuxException;
 import io.rund.linux.SpawnException;
 import io.rund.linux.SpawnRequest;
@@ -24,14 +25,25 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Brings one job into the world, blocking, on the job dispatcher: resolves its user, command and directory,
- * creates its cgroup with its limits and its log, and spawns its process inside the cgroup. Whatever fails
+ * Brings one job into the world, blocking, on the job dispatcher: gives it its user (an identity of its own from
+ * {@link JobIdentities}, or the account it names), resolves its command and io devices as that user would see
+ * them, creates its cgroup with its limits and its log, and spawns its process inside the cgroup. Whatever fails
  * becomes a {@link JobError} naming the field at fault, and everything created so far is removed again.
  */
 final class JobLauncher {
 
-    /** A job that is running: its cgroup, its log and its process (whose fds now belong to the caller). */
-    record Launch(Cgroup cgroup, LogStore log, SpawnedProcess process) {}
+    /**
+     * A job that is running: its cgroup, its log, its process (whose fds now belong to the caller), the uid it
+     * runs as, and the identity it was lent, if it runs as one (to be released once its cgroup is empty and removed).
+     */
+    record Launch(Cgroup cgroup, LogStore log, SpawnedProcess process, int uid, JobIdentity identity) {}
+
+    /** Who a job runs as, and what its environment says about it. {@code leased} is null for a named account. */
+    private record RunAs(String name, int uid, int gid, int[] groups, String home, JobIdentity leased) {
+        FsCredentials credentials() {
+            return new FsCredentials(uid, gid, groups);
+        }
+    }
 
     /** A launch that failed; nothing it created is left behind. */
     static final class LaunchFailed extends Exception {
@@ -62,25 +74,63 @@ final class JobLauncher {
 
     /** Launches job {@code jobId} of {@code owner} (the SAN set whose log quota its output counts against). */
     Launch launch(String jobId, JobSpec spec, Set<String> owner) throws LaunchFailed {
+        RunAs user = runAs(jobId, spec, runtime.settings());
+        try {
+            return launchAs(jobId, spec, user, owner);
+        } catch (LaunchFailed | RuntimeException e) {
+            // Nothing of the job runs: its spawn failed (the child was reaped) or never happened.
+            if (user.leased() != null) {
+                runtime.identities().release(user.leased());
+            }
+            throw e;
+        }
+    }
+
+    private Launch launchAs(String jobId, JobSpec spec, RunAs user, Set<String> owner) throws LaunchFailed {
         JobSettings settings = runtime.settings();
-        UserAccount account = account(spec, settings);
         Path cwd = spec.workingDirectory().orElse(settings.defaultWorkingDirectory());
         Map<String, String> env = new TreeMap<>(spec.environment());
         env.putIfAbsent("PATH", settings.defaultPath());
-        Path executable = resolveCommand(spec.command(), env.get("PATH"), cwd);
+        if (!user.home().isEmpty()) {
+            env.putIfAbsent("HOME", user.home());
+        }
+        env.putIfAbsent("USER", user.name());
+        env.putIfAbsent("LOGNAME", user.name());
+        FsCredentials credentials = user.credentials();
+        Path executable = resolveCommand(spec.command(), env.get("PATH"), cwd, credentials);
 
-        Cgroup cgroup = createCgroup(jobId, spec, cwd);
+        Cgroup cgroup = createCgroup(jobId, spec, cwd, credentials);
         LogStore log = null;
         try {
             log = runtime.createLog(jobId, owner);
-            SpawnedProcess process = spawn(executable, spec, env, cwd, cgroup, account, settings.noNewPrivileges());
-            return new Launch(cgroup, log, process);
+            SpawnedProcess process = spawn(executable, spec, env, cwd, cgroup, user, settings.noNewPrivileges());
+            return new Launch(cgroup, log, process, user.uid(), user.leased());
         } catch (LaunchFailed | RuntimeException e) {
             undo(cgroup, log, jobId);
             throw e;
         } catch (IOException e) {
             undo(cgroup, log, jobId);
             throw new LaunchFailed(JobError.unavailable("cannot create the job's log: " + e.getMessage()), e);
+        }
+    }
+
+    /**
+     * The named account if the job names one (or a default user is configured); otherwise an identity of the
+     * job's own.
+     */
+    private RunAs runAs(String jobId, JobSpec spec, JobSettings settings) throws LaunchFailed {
+        if (spec.user().isPresent() || !settings.defaultUser().isEmpty()) {
+            UserAccount account = account(spec, settings);
+            return new RunAs(account.name(), account.uid(), account.gid(), account.groups(), account.home(), null);
+        }
+        try {
+            JobIdentity identity = runtime.identities().lease(jobId);
+            return new RunAs(identity.userName(), identity.uid(), identity.gid(), new int[0],
+                    identity.home().toString(), identity);
+        } catch (IdentityPool.Exhausted e) {
+            throw new LaunchFailed(new JobError(JobError.Kind.RESOURCE_EXHAUSTED, "user", e.getMessage()), e);
+        } catch (IOException e) {
+            throw new LaunchFailed(JobError.unavailable("cannot make the job's home directory: " + e.getMessage()), e);
         }
     }
 
@@ -98,17 +148,17 @@ final class JobLauncher {
         }
     }
 
-    private static Path resolveCommand(String command, String path, Path cwd) throws LaunchFailed {
+    private static Path resolveCommand(String command, String path, Path cwd, FsCredentials user) throws LaunchFailed {
         try {
-            return Executables.resolve(command, path, cwd);
+            return Executables.resolve(command, path, cwd, user);
         } catch (SpawnException e) {
             throw new LaunchFailed(JobError.invalid("command", e.getMessage()), e);
         }
     }
 
-    private Cgroup createCgroup(String jobId, JobSpec spec, Path cwd) throws LaunchFailed {
+    private Cgroup createCgroup(String jobId, JobSpec spec, Path cwd, FsCredentials user) throws LaunchFailed {
         try {
-            return runtime.cgroups().create(jobId, spec.limits(), cwd);
+            return runtime.cgroups().create(jobId, spec.limits(), cwd, user);
         } catch (InvalidLimitException e) {
             throw new LaunchFailed(JobError.invalid(e.field(), e.reason()), e);
         } catch (MissingControllerException e) {
@@ -119,7 +169,7 @@ final class JobLauncher {
     }
 
     private static SpawnedProcess spawn(Path executable, JobSpec spec, Map<String, String> env, Path cwd,
-                                        Cgroup cgroup, UserAccount account, boolean noNewPrivileges) throws LaunchFailed {
+                                        Cgroup cgroup, RunAs user, boolean noNewPrivileges) throws LaunchFailed {
         List<String> argv = new ArrayList<>(spec.args().size() + 1);
         argv.add(spec.command());
         argv.addAll(spec.args());
@@ -132,7 +182,7 @@ final class JobLauncher {
         }
         try {
             return Spawner.spawn(new SpawnRequest(executable.toString(), argv, environment, cwd, cgroupFd,
-                    account.uid(), account.gid(), account.groups(), noNewPrivileges));
+                    user.uid(), user.gid(), user.groups(), noNewPrivileges));
         } catch (SpawnException e) {
             throw new LaunchFailed(errorOf(e), e);
         } finally {

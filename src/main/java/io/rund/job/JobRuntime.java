@@ -14,8 +14,8 @@ import java.util.concurrent.Executor;
 
 /**
  * What every job actor shares: settings, the cgroup subtree, the one exit-watcher thread, the one output-pump
- * thread, the space all job logs share (their caps, read cache and follower counts), and the dispatcher on which
- * blocking work (cgroup files, spawning, log files) runs.
+ * thread, the space all job logs share (their caps, read cache and follower counts), the identities jobs are
+ * lent, and the dispatcher on which blocking work (cgroup files, spawning, log files) runs.
  */
 public record JobRuntime(
         JobSettings settings,
@@ -23,6 +23,7 @@ public record JobRuntime(
         ExitWatcher exits,
         OutputPump output,
         LogSpace logs,
+        JobIdentities identities,
         Executor blocking,
         Clock clock) {
 

@@ -11,7 +11,8 @@ import java.util.Set;
  *
  * @param stateDirectory    where job logs live; created with mode 0700 so jobs cannot read it
  * @param stopGracePeriod   how long Stop waits after SIGTERM before killing the job's whole cgroup
- * @param defaultUser       the unprivileged account jobs run as when they name none
+ * @param defaultUser       the account jobs run as when they name none; empty: each such job runs as a user of its
+ *                          own ({@link JobIdentities})
  * @param allowedUsers      accounts a job may ask to run as; empty means only the default
  * @param adminSans         certificate SANs that may see and stop every job
  * @param maxActiveJobs     jobs not yet ended that this host accepts at once

@@ -8,10 +8,10 @@ import java.util.Optional;
 
 /**
  * Everything a client may learn about one job at one moment. Nullable fields are absent until they are
- * known: {@code pid} once running, {@code exitCode} or {@code signal} once exited, {@code usage} at exit.
- * {@code outputHeld} says why rund has stopped reading the job's output (its log cannot be written; the job
- * blocks once its pipes fill) and is null while output flows; in a final status it says what output was
- * discarded because the job was stopped while its output was held.
+ * known: {@code pid} and {@code uid} (the user id the job runs as) once running, {@code exitCode} or {@code signal}
+ * once exited, {@code usage} at exit. {@code outputHeld} says why rund has stopped reading the job's output (its log
+ * cannot be written; the job blocks once its pipes fill) and is null while output flows; in a final status it says
+ * what output was discarded because the job was stopped while its output was held.
  */
 public record JobStatus(
         String id,
@@ -19,6 +19,7 @@ public record JobStatus(
         List<String> args,
         JobState state,
         Integer pid,
+        Integer uid,
         Integer exitCode,
         Integer signal,
         boolean coreDumped,
@@ -37,7 +38,7 @@ public record JobStatus(
 
     /** This status with {@code outputHeld} (null: output flows). */
     public JobStatus withOutputHeld(String why) {
-        return new JobStatus(id, command, args, state, pid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
+        return new JobStatus(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
                 createdAt, startedAt, endedAt, usage, failure, why);
     }
 

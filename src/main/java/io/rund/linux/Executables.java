@@ -1,6 +1,5 @@
 package io.rund.linux;
 
-import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 
@@ -22,6 +21,11 @@ public final class Executables {
      * non-executable ones exist, EACCES naming the first; if none, ENOENT naming the command.
      */
     public static Path resolve(String command, String pathEnv, Path cwd) throws SpawnException {
+        return resolve(command, pathEnv, cwd, FsCredentials.DAEMON);
+    }
+
+    /** As {@link #resolve(String, String, Path)}, every file looked at as {@code user} would see it. */
+    public static Path resolve(String command, String pathEnv, Path cwd, FsCredentials user) throws SpawnException {
         if (command.isEmpty() || command.indexOf('\0') >= 0) {
             throw new SpawnException(Libc.ENOENT, STEP, "'" + command.replace("\0", "\\0") + "'");
         }
@@ -36,8 +40,8 @@ public final class Executables {
             } catch (InvalidPathException e) {
                 continue; // a PATH entry no file can have (e.g. with NUL) holds nothing to run
             }
-            if (Files.isRegularFile(candidate)) {
-                if (Files.isExecutable(candidate)) {
+            if (isRegularFile(candidate, user)) {
+                if (user.mayExecute(candidate)) {
                     return candidate;
                 }
                 if (notExecutable == null) {
@@ -49,5 +53,14 @@ public final class Executables {
             throw new SpawnException(Libc.EACCES, STEP, notExecutable.toString());
         }
         throw new SpawnException(Libc.ENOENT, STEP, command);
+    }
+
+    /** A regular file (symlinks followed) that {@code user} can reach; anything it cannot stat holds nothing. */
+    private static boolean isRegularFile(Path candidate, FsCredentials user) {
+        try {
+            return user.stat(candidate).isRegularFile();
+        } catch (LinuxException e) {
+            return false;
+        }
     }
 }

@@ -24,6 +24,7 @@ final class Libc {
     static final int EINTR = 4;
     static final int EAGAIN = 11;
     static final int EACCES = 13;
+    static final int ENOTDIR = 20;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
@@ -57,6 +58,20 @@ final class Libc {
     static final MethodHandle FDATASYNC = function("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     static final MethodHandle FALLOCATE = function("fallocate",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    static final MethodHandle STAT = function("stat", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle FACCESSAT = function("faccessat",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    /** syscall(2) with one argument, for the per-thread setfsuid and setfsgid (glibc's wrappers are per-thread too,
+     *  but only the raw call is certain not to be broadcast to every thread). */
+    static final MethodHandle SYSCALL_1 = function("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            Linker.Option.firstVariadicArg(1));
+    /** syscall(2) with a count and an array, for the per-thread getgroups and setgroups (glibc's setgroups
+     *  wrapper changes every thread of the process). */
+    static final MethodHandle SYSCALL_COUNT_ARRAY = function("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(1));
+    /** syscall(2) with three arguments, for shmctl, semctl and msgctl (glibc's semctl is variadic). */
+    static final MethodHandle SYSCALL_3 = function("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
     /** Thread-safe (unlike strerror), returns NULL for an unknown errno. */
     private static final MethodHandle STRERRORDESC_NP = LINKER.downcallHandle(
             LINKER.defaultLookup().findOrThrow("strerrordesc_np"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -101,6 +116,16 @@ final class Libc {
                 }
             }
         }
+    }
+
+    /** A segment where a call made with one of these handles leaves its errno. */
+    static MemorySegment newCallState(Arena arena) {
+        return arena.allocate(CALL_STATE);
+    }
+
+    /** The errno a call left in {@code callState}. */
+    static int errno(MemorySegment callState) {
+        return (int) ERRNO.get(callState, 0L);
     }
 
     /** The C library's description of an errno value, e.g. "No such process". */

@@ -14,12 +14,13 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A local account as the kernel needs it for a job: uid, primary gid and supplementary groups, read from
- * /etc/passwd and /etc/group (local accounts only; rund does not consult NSS).
+ * /etc/passwd and /etc/group (local accounts only; rund does not consult NSS), and its home directory for HOME.
  */
-public record UserAccount(String name, int uid, int gid, int[] groups) {
+public record UserAccount(String name, int uid, int gid, int[] groups, String home) {
 
     private static final Path PASSWD = Path.of("/etc/passwd");
     private static final Path GROUP = Path.of("/etc/group");
+    private static final int PASSWD_HOME = 5;
 
     /**
      * Every job looks up its account, almost always the same one: answers are kept while /etc/passwd and
@@ -70,13 +71,14 @@ public record UserAccount(String name, int uid, int gid, int[] groups) {
         return groups.clone();
     }
 
-    private static List<Object> stamp(Path file) throws IOException {
+    /** What changes whenever a file's content may have: change and modification times, size, device, inode. */
+    static List<Object> stamp(Path file) throws IOException {
         Map<String, Object> attributes = Files.readAttributes(file, "unix:ctime,lastModifiedTime,size,dev,ino");
         return List.of(attributes.get("ctime"), attributes.get("lastModifiedTime"), attributes.get("size"),
                 attributes.get("dev"), attributes.get("ino"));
     }
 
-    private static boolean changedBefore(Path file, Instant instant) throws IOException {
+    static boolean changedBefore(Path file, Instant instant) throws IOException {
         FileTime changed = (FileTime) Files.getAttribute(file, "unix:ctime");
         return changed.toInstant().isBefore(instant);
     }
@@ -89,7 +91,8 @@ public record UserAccount(String name, int uid, int gid, int[] groups) {
             }
             if (f[0].equals(nameOrUid) || f[2].equals(nameOrUid)) {
                 int gid = Integer.parseInt(f[3]);
-                return Optional.of(new UserAccount(f[0], Integer.parseInt(f[2]), gid, groupsOf(f[0], gid, group)));
+                String home = f.length > PASSWD_HOME ? f[PASSWD_HOME] : "";
+                return Optional.of(new UserAccount(f[0], Integer.parseInt(f[2]), gid, groupsOf(f[0], gid, group), home));
             }
         }
         return Optional.empty();

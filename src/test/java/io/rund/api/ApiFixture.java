@@ -9,6 +9,7 @@ import io.rund.auth.TlsFiles;
 import io.rund.cli.CliException;
 import io.rund.cli.HostPort;
 import io.rund.cli.RundClient;
+import io.rund.job.IdentitySettings;
 import io.rund.job.JobRegistry;
 import io.rund.logs.LogStore;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -96,7 +97,20 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
         }
         if (stateDirectory != null) {
             TestFiles.deleteTree(stateDirectory);
+            List<Path> homesLeft;
+            try (Stream<Path> homes = Files.exists(homeRoot()) ? Files.list(homeRoot()) : Stream.empty()) {
+                homesLeft = homes.toList();
+            }
+            TestFiles.deleteTree(homeRoot());
+            if (!homesLeft.isEmpty()) {
+                throw new AssertionError("rund stopped but left job homes behind: " + homesLeft);
+            }
         }
+    }
+
+    /** Where the daemon makes its jobs' private homes (beside the state directory). */
+    public Path homeRoot() {
+        return IdentitySettings.defaultHomeRoot(stateDirectory);
     }
 
     /** The daemon's state directory (its logs are under {@code logs/}). */

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 /** What every benchmark section needs: the plan, the checkout (bin/rund, tls/), a scratch directory, progress output. */
 record BenchContext(BenchPlan plan, Path repository, Path workDirectory) {
 
-    /** An unprivileged account the floor's jobs run as, like rund's (rund.jobs.default-user). */
+    /** An unprivileged account the floor's jobs run as (rund gives each job a uid of its own; this stands in). */
     static final String JOB_USER = "nobody";
 
     BenchDaemon startDaemon() throws Exception {

@@ -189,6 +189,7 @@ final class BenchDaemon implements AutoCloseable {
         }
         removeCgroupTree(cgroupRoot);
         deleteRecursively(stateDirectory);
+        deleteRecursively(io.rund.job.IdentitySettings.defaultHomeRoot(stateDirectory));
     }
 
     private String jcmd(String command) throws IOException, InterruptedException {

@@ -74,6 +74,7 @@ public final class LogFanoutServer {
         } finally {
             daemon.shutdown().join();
             TestFiles.deleteTree(state);
+            TestFiles.deleteTree(io.rund.job.IdentitySettings.defaultHomeRoot(state));
         }
         System.exit(0);
     }

@@ -2,6 +2,8 @@ package io.rund.job;
 
 import com.typesafe.config.ConfigFactory;
 import io.rund.cgroup.CgroupManager;
+import io.rund.TestFiles;
+import io.rund.linux.AccountIds;
 import io.rund.linux.ExitWatcher;
 import io.rund.linux.OutputPump;
 import io.rund.logs.LogRecord;
@@ -45,6 +47,9 @@ final class EngineFixture implements AutoCloseable {
     final OutputPump output;
     final ActorRef<JobRegistry.Command> registry;
     final Path cgroupRoot;
+    /** Where the jobs' private homes live: beside the state directory, as the daemon's default puts them. */
+    final Path homeRoot;
+    final JobIdentities identities;
 
     /** Skips the calling test, saying why, on a host without a writable cgroup v2 tree. */
     static void assumeCgroupV2() {
@@ -80,12 +85,15 @@ final class EngineFixture implements AutoCloseable {
                 .withAllowedUsers(allowedUsers)
                 .withTenants(tenants);
         StateDirectory.prepare(stateDir);
+        homeRoot = IdentitySettings.defaultHomeRoot(stateDir);
+        identities = JobIdentities.open(IdentitySettings.fromConfig(testKit.system().settings().config().getConfig("rund"))
+                .withHomeRoot(homeRoot), AccountIds.system());
         cgroups = CgroupManager.open(Optional.of(cgroupRoot));
         exits = new ExitWatcher();
         output = new OutputPump();
         Executor blocking = testKit.system().dispatchers().lookup(DispatcherSelector.fromConfig("rund.blocking-dispatcher"));
         registry = testKit.spawn(JobRegistry.create(new JobRuntime(settings, cgroups, exits, output,
-                io.rund.logs.LogSpace.create(io.rund.logs.LogSettings.unlimited()), blocking, clock)));
+                io.rund.logs.LogSpace.create(io.rund.logs.LogSettings.unlimited()), identities, blocking, clock)));
     }
 
     JobRegistry.StartResult start(JobSpec spec) {
@@ -179,11 +187,17 @@ final class EngineFixture implements AutoCloseable {
             TestProbe<JobRegistry.AllStopped> probe = testKit.createTestProbe();
             registry.tell(new JobRegistry.StopAll(probe.ref()));
             probe.receiveMessage(Duration.ofSeconds(60));
+            // The ended jobs' homes and residue are removed on the blocking dispatcher, after their final status.
+            identities.whenAllReleased().get(60, java.util.concurrent.TimeUnit.SECONDS);
+            try (var homes = Files.list(homeRoot)) {
+                assertEquals(List.of(), homes.toList(), "every ended job's home is removed");
+            }
         } finally {
             testKit.shutdownTestKit();
             output.close();
             exits.close();
             cgroups.close();
+            TestFiles.deleteTree(homeRoot);
             assertEquals(false, Files.exists(cgroupRoot), "the test's cgroup subtree must be gone: " + cgroupRoot);
         }
     }

@@ -28,8 +28,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** One job at a time through the real engine: real processes in real cgroups on the host's v2 tree. */
 class JobEngineTest {
 
-    private static final int NOBODY = 65534;
-
     @TempDir
     Path scratch;
     private Path stateDir;
@@ -164,14 +162,19 @@ class JobEngineTest {
     }
 
     @Test
-    void aJobSeesOnlyStdinStdoutAndStderrAndRunsAsNobody() throws Exception {
+    void aJobSeesOnlyStdinStdoutAndStderrAndRunsAsAUserOfItsOwn() throws Exception {
         String fds = engine.started(JobSpec.of("sh", "-c", "ls /proc/$$/fd"));
         engine.awaitEnd(fds);
         assertEquals(List.of("0", "1", "2"), engine.stdout(fds).lines().toList());
 
-        String ids = engine.started(JobSpec.of("sh", "-c", "id -u; id -g; id -G"));
+        String ids = engine.started(JobSpec.of("sh", "-c", "id -u; id -g; id -G; echo $HOME $USER $LOGNAME"));
         engine.awaitEnd(ids);
-        assertEquals(List.of("" + NOBODY, "" + NOBODY, "" + NOBODY), engine.stdout(ids).lines().toList());
+        List<String> lines = engine.stdout(ids).lines().toList();
+        int uid = Integer.parseInt(lines.get(0));
+        IdentitySettings range = engine.identities.settings();
+        assertTrue(uid >= range.firstId() && uid <= range.lastId(), "uid " + uid + " outside the configured range");
+        assertEquals(List.of("" + uid, "" + uid, "" + uid,
+                engine.homeRoot.resolve(ids) + " rund-" + uid + " rund-" + uid), lines, "uid, gid, groups, HOME USER LOGNAME");
     }
 
     @Test
