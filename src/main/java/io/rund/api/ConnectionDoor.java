@@ -67,7 +67,7 @@ public final class ConnectionDoor implements TelemetrySpi {
     /** Called by pekko-http (reflectively, once per actor system) when the HTTP/2 extension starts. */
     public ConnectionDoor(ActorSystem system) {
         this.settings = DoorSettings.fromConfig(system.settings().config());
-        this.refusals = new RateLimitedLog(LoggerFactory.getLogger(ConnectionDoor.class), settings.refusalLogInterval());
+        this.refusals = new RateLimitedLog(LoggerFactory.getLogger(ConnectionDoor.class), 1, settings.refusalLogInterval());
         this.materializer = SystemMaterializer.get(system).materializer();
     }
 

@@ -3,34 +3,69 @@ package io.rund.api;
 import org.slf4j.Logger;
 
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * At most one warning per interval for events a peer can cause at will (refused connections, handshakes out of
- * time, dead peers), so that a flood of them cannot flood the log: each line says how many were left out since
- * the previous one. Thread-safe; never blocks.
+ * Log lines about events a peer can cause at will (refused connections, handshakes out of time, dead peers, bad
+ * requests), at most so many per window, so that a flood of them cannot flood the log: the lines past that are
+ * counted, and the next line logged says how many were left out. Thread-safe; never blocks on I/O.
  */
 final class RateLimitedLog {
 
-    private final Logger log;
-    private final long intervalNanos;
-    private final AtomicLong nextLineAt = new AtomicLong(Long.MIN_VALUE);
-    private final AtomicLong suppressed = new AtomicLong();
+    private static final int DROPPED = -1;
 
-    RateLimitedLog(Logger log, Duration interval) {
+    private final Logger log;
+    private final int linesPerWindow;
+    private final long windowNanos;
+    private long windowStart = System.nanoTime();
+    private int logged;
+    private long leftOut;
+
+    RateLimitedLog(Logger log, int linesPerWindow, Duration window) {
         this.log = log;
-        this.intervalNanos = interval.toNanos();
+        this.linesPerWindow = linesPerWindow;
+        this.windowNanos = window.toNanos();
     }
 
-    /** Logs {@code line} unless a line was logged less than an interval ago (then counts it). */
-    void warn(String line) {
-        long now = System.nanoTime();
-        long next = nextLineAt.get();
-        if ((next != Long.MIN_VALUE && now - next < 0) || !nextLineAt.compareAndSet(next, now + intervalNanos)) {
-            suppressed.incrementAndGet();
-            return;
+    void info(String line) {
+        long before = admit();
+        if (before != DROPPED) {
+            log.info(withLeftOut(line, before));
         }
-        long left = suppressed.getAndSet(0);
-        log.warn(left == 0 ? line : line + " (and " + left + " more since the last such line)");
+    }
+
+    void warn(String line) {
+        long before = admit();
+        if (before != DROPPED) {
+            log.warn(withLeftOut(line, before));
+        }
+    }
+
+    /** For bugs: the line and its stack trace, within the same budget. */
+    void error(String line, Throwable bug) {
+        long before = admit();
+        if (before != DROPPED) {
+            log.error(withLeftOut(line, before), bug);
+        }
+    }
+
+    /** {@link #DROPPED} if this line is over the window's budget, else how many were left out before it. */
+    private synchronized long admit() {
+        long now = System.nanoTime();
+        if (now - windowStart >= windowNanos) {
+            windowStart = now;
+            logged = 0;
+        }
+        if (logged >= linesPerWindow) {
+            leftOut++;
+            return DROPPED;
+        }
+        logged++;
+        long before = leftOut;
+        leftOut = 0;
+        return before;
+    }
+
+    private static String withLeftOut(String line, long leftOut) {
+        return leftOut == 0 ? line : line + " (and " + leftOut + " more such lines left out before it)";
     }
 }
