@@ -44,6 +44,7 @@ class RequestSizeTest {
     private static final int CHUNK = 1 << 20;
     private static final long MAX_RSS_GROWTH = 50L << 20;
     private static final String START = "/rund.v1.JobController/Start";
+    private static final String NO_METHOD = "/rund.v1.JobController/NoSuchMethod";
 
     private static DaemonProcess daemon;
     private static ActorSystem system;
@@ -120,17 +121,20 @@ class RequestSizeTest {
     @Test
     void messagesBeingReadAtOnceShareOneBudget() throws Exception {
         RawHttp2 http = connection();
+        long settingUp = System.nanoTime();
         // Messages announced at the limit whose bodies are held back fill the budget ...
         List<HeldMessage> held = new ArrayList<>();
         for (int i = 0; i < BUFFERED_LIMITS; i++) {
             held.add(holdMessage());
         }
-        // ... so one more is refused, whatever its size within the limit. Polled: the held ones come over connections
-        // of their own, set up at the same time as the probe's, so a probe may come first; it then takes the share of
-        // a held one that comes while it is read, and that one is refused for room (as it should be) and held again.
+        // ... so one more is refused, whatever its size within the limit. Polled: a held message is sent as soon as its
+        // connection is up, but nothing tells the client when its prefix has been read; a probe read first takes the
+        // share of a held one that comes meanwhile, which is refused for room (as it should be) and held again.
         ByteString full = prefix(LIMIT).concat(ByteString.fromArray(new byte[LIMIT]));
         RawHttp2.Reply refused = null;
         int heldAgain = 0;
+        int probes = 0;
+        long heldAt = System.nanoTime();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
             boolean replaced = false;
@@ -149,13 +153,15 @@ class RequestSizeTest {
                 continue;
             }
             refused = http.send(START, full);
+            probes++;
             if ("8".equals(refused.grpcStatus())) {
                 break;
             }
             Thread.sleep(50);
         }
-        System.out.printf("Budget of %d messages: probe refused %s; held messages refused for a probe that came first and held again: %d%n",
-                BUFFERED_LIMITS, refused == null ? "(none sent)" : refused.grpcStatus(), heldAgain);
+        System.out.printf("Budget of %d messages: held in %.1f s; probe %d refused %s after %.1f s; held messages refused for a probe"
+                        + " that came first and held again: %d%n", BUFFERED_LIMITS, (heldAt - settingUp) / 1e9, probes,
+                refused == null ? "(none sent)" : refused.grpcStatus(), (System.nanoTime() - heldAt) / 1e9, heldAgain);
         assertTrue(refused != null, "no probe was sent in 30 s: held messages kept being refused");
         assertEquals("8", refused.grpcStatus(), refused.toString());
         assertTrue(refused.grpcMessage().contains("rund.api.max-buffered-request-bytes"), refused.grpcMessage());
@@ -257,11 +263,14 @@ class RequestSizeTest {
 
     /**
      * Sends a held message on a connection of its own (pekko-http's client sends one streamed body at a time per
-     * connection).
+     * connection), once the connection is up: a call to no method, refused before its body is read, sets up TLS and
+     * HTTP/2 without taking any of the budget, so the held message's prefix comes right after it is sent.
      */
     private static HeldMessage holdMessage() throws Exception {
+        RawHttp2 connection = connection();
+        assertEquals("12", connection.send(NO_METHOD, ByteString.emptyByteString()).grpcStatus());
         CompletableFuture<ByteString> rest = new CompletableFuture<>();
-        CompletableFuture<HttpResponse> response = connection().response(HttpRequest.create("https://127.0.0.1" + START)
+        CompletableFuture<HttpResponse> response = connection.response(HttpRequest.create("https://127.0.0.1" + START)
                 .withMethod(HttpMethods.POST)
                 .withEntity(HttpEntities.createChunked(RawHttp2.GRPC,
                         Source.single(prefix(LIMIT)).concat(Source.completionStage(rest)))));
