@@ -1,14 +1,19 @@
 package io.rund.api;
 
+import com.google.protobuf.CodedOutputStream;
 import io.grpc.Status;
+import io.rund.job.ClientText;
 import io.rund.job.JobError;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSpec;
+import io.rund.job.JobState;
 import io.rund.job.JobStatus;
 import io.rund.logs.FollowerLimitException;
 import io.rund.logs.LogQuery;
 import io.rund.logs.LogSpace;
 import io.rund.logs.OffsetDroppedException;
+import io.rund.proto.v1.DeleteRequest;
+import io.rund.proto.v1.DeleteResponse;
 import io.rund.proto.v1.JobControllerPowerApi;
 import io.rund.proto.v1.ListRequest;
 import io.rund.proto.v1.ListResponse;
@@ -31,6 +36,7 @@ import org.apache.pekko.japi.function.Function;
 import org.apache.pekko.stream.javadsl.Source;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -58,15 +64,28 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     /** A call waiting for the job's end gives up this much before its ask would time out. */
     static final Duration AWAIT_END_MARGIN = Duration.ofSeconds(1);
 
+    /** The setting that bounds a List reply's encoded size. */
+    static final String MAX_LIST_REPLY_BYTES = "rund.api.max-list-reply-bytes";
+    private static final String PAGE_TOKEN_FIELD = "page_token";
+    private static final int JOBS_FIELD = ListResponse.JOBS_FIELD_NUMBER;
+
     private final ActorRef<JobRegistry.Command> registry;
     private final ActorSystem<?> system;
     private final Duration askTimeout;
+    private final long maxListReplyBytes;
 
-    /** {@code askTimeout} must exceed the stop grace period: Stop answers once the job has ended. */
+    /**
+     * {@code askTimeout} must exceed the stop grace period: Stop answers once the job has ended. The List reply's byte
+     * budget is read from the system's configuration ({@value #MAX_LIST_REPLY_BYTES}).
+     */
     public JobServiceImpl(ActorRef<JobRegistry.Command> registry, ActorSystem<?> system, Duration askTimeout) {
         this.registry = registry;
         this.system = system;
         this.askTimeout = askTimeout;
+        this.maxListReplyBytes = system.settings().config().getBytes(MAX_LIST_REPLY_BYTES);
+        if (maxListReplyBytes < 1) {
+            throw new IllegalArgumentException(MAX_LIST_REPLY_BYTES + " must be > 0, was " + maxListReplyBytes);
+        }
     }
 
     @Override
@@ -106,13 +125,64 @@ public final class JobServiceImpl implements JobControllerPowerApi {
                 .thenApply(status -> StatusResponse.newBuilder().setStatus(ProtoMapping.toProto(status)).build()));
     }
 
+    /**
+     * One page of the registry's (bounded in count and in jobs examined), cut short here before the encoded reply
+     * would pass {@link #maxListReplyBytes}; the token then names the last job sent. A reply holds at least one job.
+     */
     @Override
     public CompletionStage<ListResponse> list(ListRequest in, Metadata metadata) {
         Set<String> caller = PeerIdentityHeader.read(metadata);
-        return this.<JobRegistry.JobList>ask(replyTo -> new JobRegistry.ListJobs(caller, replyTo))
-                .thenApply(list -> ListResponse.newBuilder()
-                        .addAllJobs(list.jobs().stream().map(ProtoMapping::toProto).toList())
-                        .build());
+        Set<JobState> states;
+        Optional<String> after;
+        try {
+            states = ProtoMapping.fromProto(in.getStatesList());
+            after = pageToken(in.getPageToken());
+        } catch (InvalidRequestException e) {
+            return CompletableFuture.failedFuture(failure(e.error()));
+        }
+        return this.<JobRegistry.JobPage>ask(replyTo -> new JobRegistry.ListJobs(caller, states, after, in.getPageSize(), replyTo))
+                .thenApply(this::listResponse);
+    }
+
+    private ListResponse listResponse(JobRegistry.JobPage page) {
+        ListResponse.Builder reply = ListResponse.newBuilder();
+        long bytes = 0;
+        for (JobStatus job : page.jobs()) {
+            io.rund.proto.v1.JobStatus status = ProtoMapping.toProto(job);
+            int size = CodedOutputStream.computeMessageSize(JOBS_FIELD, status);
+            if (reply.getJobsCount() > 0 && bytes + size > maxListReplyBytes) {
+                return reply.setNextPageToken(reply.getJobs(reply.getJobsCount() - 1).getId()).build();
+            }
+            bytes += size;
+            reply.addJobs(status);
+        }
+        page.resumeAfter().ifPresent(reply::setNextPageToken);
+        return reply.build();
+    }
+
+    /** The id a page token names (empty: the first page). Tokens are job ids today; clients must not rely on it. */
+    private static Optional<String> pageToken(String token) throws InvalidRequestException {
+        if (token.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JobIds.canonical(token));
+        } catch (InvalidRequestException e) {
+            throw new InvalidRequestException(JobError.invalid(PAGE_TOKEN_FIELD, ClientText.quote(token)
+                    + " is not a token from an earlier List reply: pass next_page_token as it came, or none for the first page"));
+        }
+    }
+
+    @Override
+    public CompletionStage<DeleteResponse> delete(DeleteRequest in, Metadata metadata) {
+        Set<String> caller = PeerIdentityHeader.read(metadata);
+        return withValidId(in.getJobId(), jobId -> this.<JobRegistry.DeleteResult>ask(
+                        replyTo -> new JobRegistry.DeleteJob(jobId, caller, replyTo))
+                .thenCompose(result -> switch (result) {
+                    case JobRegistry.JobDeleted deleted -> CompletableFuture.completedFuture(DeleteResponse.getDefaultInstance());
+                    case JobRegistry.DeleteRefused refused -> CompletableFuture.<DeleteResponse>failedFuture(failure(refused.error()));
+                    case JobRegistry.JobNotFound notFound -> CompletableFuture.<DeleteResponse>failedFuture(notFound(notFound.jobId()));
+                }));
     }
 
     @Override

@@ -25,6 +25,7 @@ import java.nio.file.InvalidPathException;
 import java.time.DateTimeException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -125,6 +126,23 @@ final class ProtoMapping {
             case EXITED -> io.rund.proto.v1.JobState.JOB_STATE_EXITED;
             case FAILED_TO_START -> io.rund.proto.v1.JobState.JOB_STATE_FAILED_TO_START;
         };
+    }
+
+    /** The states a List request filters on (empty: any), or the entry that names no state. */
+    static Set<JobState> fromProto(List<io.rund.proto.v1.JobState> states) throws InvalidRequestException {
+        Set<JobState> wanted = EnumSet.noneOf(JobState.class);
+        for (int i = 0; i < states.size(); i++) {
+            wanted.add(switch (states.get(i)) {
+                case JOB_STATE_STARTING -> JobState.STARTING;
+                case JOB_STATE_RUNNING -> JobState.RUNNING;
+                case JOB_STATE_STOPPING -> JobState.STOPPING;
+                case JOB_STATE_EXITED -> JobState.EXITED;
+                case JOB_STATE_FAILED_TO_START -> JobState.FAILED_TO_START;
+                case JOB_STATE_UNSPECIFIED, UNRECOGNIZED -> throw new InvalidRequestException(JobError.invalid(
+                        "states[" + i + "]", "not a job state: use STARTING, RUNNING, STOPPING, EXITED or FAILED_TO_START"));
+            });
+        }
+        return wanted;
     }
 
     static io.rund.proto.v1.Accounting toProto(Accounting usage) {

@@ -123,13 +123,14 @@ public final class CliTraining {
         run("status", UNKNOWN_JOB);
         run("stop", UNKNOWN_JOB);
         run("logs", UNKNOWN_JOB);
+        run("rm", UNKNOWN_JOB);
         run("start", "--memory-max", "512M", "--cpus", "0.5", "--pids-max", "64", "--", "true");
         run("start", "--memory-max", "0", "--", "true");
         run("status");
         run("nonsense");
         // Not `doctor`: it runs no RPC, and the cgroup code it runs logs, which starts logback (about 500 classes
         // with its XML configuration) that every other command would then load at start-up for nothing.
-        for (String command : List.of("start", "stop", "status", "logs", "list", "run", "doctor")) {
+        for (String command : List.of("start", "stop", "status", "logs", "list", "rm", "run", "doctor")) {
             RundCli.execute(discard, discard, command, "--help");
         }
         RundCli.execute(discard, discard, "--help");

@@ -47,6 +47,7 @@ public final class RundCli implements Runnable {
             new Subcommand("status", StatusCommand::new),
             new Subcommand("logs", LogsCommand::new),
             new Subcommand("list", ListCommand::new),
+            new Subcommand("rm", RmCommand::new),
             new Subcommand("doctor", DoctorCommand::new),
             new Subcommand("run", RunCommand::new),
             new Subcommand(HELP, CommandLine.HelpCommand::new));

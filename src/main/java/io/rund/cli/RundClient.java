@@ -16,6 +16,8 @@ import io.grpc.stub.ClientCalls;
 import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsFiles;
 import io.rund.auth.TlsSetupException;
+import io.rund.proto.v1.DeleteRequest;
+import io.rund.proto.v1.DeleteResponse;
 import io.rund.proto.v1.ListRequest;
 import io.rund.proto.v1.ListResponse;
 import io.rund.proto.v1.LogChunk;
@@ -74,6 +76,8 @@ public final class RundClient implements AutoCloseable {
             unary("Status", StatusRequest.getDefaultInstance(), StatusResponse.getDefaultInstance());
     private static final MethodDescriptor<ListRequest, ListResponse> LIST =
             unary("List", ListRequest.getDefaultInstance(), ListResponse.getDefaultInstance());
+    private static final MethodDescriptor<DeleteRequest, DeleteResponse> DELETE =
+            unary("Delete", DeleteRequest.getDefaultInstance(), DeleteResponse.getDefaultInstance());
     private static final MethodDescriptor<LogsRequest, LogChunk> LOGS = MethodDescriptor.<LogsRequest, LogChunk>newBuilder()
             .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
             .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Logs"))
@@ -146,6 +150,10 @@ public final class RundClient implements AutoCloseable {
 
     public ListResponse list(ListRequest request) {
         return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, LIST, unaryOptions(), request));
+    }
+
+    public DeleteResponse delete(DeleteRequest request) {
+        return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, DELETE, unaryOptions(), request));
     }
 
     /**

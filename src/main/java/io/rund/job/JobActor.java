@@ -44,8 +44,8 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
 
     public record OpenLog(ActorRef<JobRegistry.LogResult> replyTo) implements Command {}
 
-    /** The registry no longer keeps this finished job: delete its log and stop. */
-    public record Forget() implements Command {}
+    /** The registry no longer keeps this finished job: delete its log, tell {@code whenDeleted}, and stop. */
+    public record Forget(ActorRef<JobRegistry.JobDeleted> whenDeleted) implements Command {}
 
     private record Launched(JobLauncher.Launch launch) implements Command {}
 
@@ -423,8 +423,11 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         }
         LogStore forgotten = log;
         log = null; // closed and deleted off the actor's thread, so PostStop has nothing left to close
-        if (forgotten != null) {
-            String id = status.id();
+        String id = status.id();
+        JobRegistry.JobDeleted deleted = new JobRegistry.JobDeleted(id);
+        if (forgotten == null) {
+            forget.whenDeleted().tell(deleted);
+        } else {
             runtime.blocking().execute(() -> {
                 try {
                     forgotten.close();
@@ -432,6 +435,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
                 } catch (IOException e) {
                     LOG.warn("Job {}: cannot delete its log {}: {}", id, forgotten.path(), e.getMessage());
                 }
+                forget.whenDeleted().tell(deleted);
             });
         }
         return Behaviors.stopped();

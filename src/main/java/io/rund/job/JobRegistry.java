@@ -13,12 +13,15 @@ import io.rund.logs.LogStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -28,7 +31,9 @@ import java.util.TreeSet;
  * does not exist. It answers {@link AwaitEnd} when a job's final status arrives, so that clients need not poll.
  * On {@link StopAll} it refuses new jobs and replies once every job has reached its end. Each client identity's
  * share is capped ({@link Tenants}): running jobs, start rate, and the bytes kept of jobs, past which the oldest
- * finished jobs are forgotten.
+ * finished jobs are forgotten. Finished jobs are also removed by age and count ({@link Retention}, on a timer) and
+ * by Delete, always through {@link #removeFinished}. Jobs are kept ordered by id, so that List seeks its page token
+ * and each call examines at most {@code rund.jobs.list-scan-budget} jobs, whatever the registry holds.
  */
 public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
@@ -47,7 +52,25 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     public record StopJob(String jobId, Set<String> caller, ActorRef<StatusResult> replyTo) implements Command {}
 
-    public record ListJobs(Set<String> caller, ActorRef<JobList> replyTo) implements Command {}
+    /**
+     * One page of the jobs {@code caller} may see, in id order: those after {@code after} (empty: from the first),
+     * in one of {@code states} (empty: any), at most {@code pageSize} (0: the configured default).
+     */
+    public record ListJobs(Set<String> caller, Set<JobState> states, Optional<String> after, int pageSize,
+                           ActorRef<JobPage> replyTo) implements Command {
+
+        public ListJobs {
+            states = states.isEmpty() ? EnumSet.allOf(JobState.class) : EnumSet.copyOf(states);
+        }
+
+        /** The first page of every job {@code caller} may see, of the default size. */
+        public ListJobs(Set<String> caller, ActorRef<JobPage> replyTo) {
+            this(caller, Set.of(), Optional.empty(), 0, replyTo);
+        }
+    }
+
+    /** Removes a finished job and its log at once; answered once its log file is deleted. */
+    public record DeleteJob(String jobId, Set<String> caller, ActorRef<DeleteResult> replyTo) implements Command {}
 
     public record OpenLog(String jobId, Set<String> caller, ActorRef<LogResult> replyTo) implements Command {}
 
@@ -60,6 +83,9 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     private record JobTerminated(String jobId) implements Command {}
 
     private record AwaitExpired(String jobId, ActorRef<StatusResult> replyTo) implements Command {}
+
+    /** The retention timer: the oldest finished job kept may be due. */
+    private enum RetentionDue implements Command { INSTANCE }
 
     public sealed interface StartResult {}
 
@@ -76,9 +102,20 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     public record LogAvailable(String jobId, LogStore log) implements LogResult {}
 
     /** No such job, or one the caller may not see: the two are indistinguishable on purpose. */
-    public record JobNotFound(String jobId) implements StatusResult, LogResult {}
+    public record JobNotFound(String jobId) implements StatusResult, LogResult, DeleteResult {}
 
-    public record JobList(List<JobStatus> jobs) {}
+    /**
+     * A page of jobs, and the id after which the next page starts if there may be more (the page may be short, even
+     * empty, when the call's scan budget ran out first).
+     */
+    public record JobPage(List<JobStatus> jobs, Optional<String> resumeAfter) {}
+
+    public sealed interface DeleteResult {}
+
+    /** The job and its log are gone. */
+    public record JobDeleted(String jobId) implements DeleteResult {}
+
+    public record DeleteRefused(JobError error) implements DeleteResult {}
 
     public record AllStopped(int jobsStopped) {}
 
@@ -95,8 +132,10 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     private final JobRuntime runtime;
     private final Authorizer authorizer;
     private final Tenants tenants;
+    private final Retention retention;
     private final TimerScheduler<Command> timers;
-    private final Map<String, Entry> jobs = new HashMap<>();
+    /** Ordered by id, that is by creation: List seeks its page token here. */
+    private final NavigableMap<String, Entry> jobs = new TreeMap<>();
     /** Callers of {@link AwaitEnd} by job id, answered when the job's final status arrives or their time is up. */
     private final Map<String, List<ActorRef<StatusResult>>> endWaiters = new HashMap<>();
     private final List<ActorRef<AllStopped>> shutdownWaiters = new ArrayList<>();
@@ -104,6 +143,8 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     private int activeJobs;
     private boolean shuttingDown;
     private int stoppedAtShutdown;
+    /** When the retention timer fires next, if it is set. */
+    private Optional<Instant> retentionTimerAt = Optional.empty();
 
     private JobRegistry(ActorContext<Command> context, TimerScheduler<Command> timers, JobRuntime runtime) {
         super(context);
@@ -111,6 +152,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         this.runtime = runtime;
         this.authorizer = new Authorizer(runtime.settings().adminSans());
         this.tenants = new Tenants(runtime.settings().tenants());
+        this.retention = new Retention(runtime.settings().registry());
     }
 
     @Override
@@ -122,6 +164,8 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 .onMessage(AwaitExpired.class, this::onAwaitExpired)
                 .onMessage(StopJob.class, this::onStopJob)
                 .onMessage(ListJobs.class, this::onListJobs)
+                .onMessage(DeleteJob.class, this::onDeleteJob)
+                .onMessageEquals(RetentionDue.INSTANCE, this::onRetentionDue)
                 .onMessage(OpenLog.class, this::onOpenLog)
                 .onMessage(StopAll.class, this::onStopAll)
                 .onMessage(JobUpdated.class, this::onJobUpdated)
@@ -172,17 +216,62 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         return Optional.empty();
     }
 
-    /**
-     * A finished job kept beyond a byte budget: it leaves the registry, and its actor deletes its log and stops.
-     * Clients asking for it from now on get NOT_FOUND, as for a job that never existed.
-     */
+    /** A finished job kept beyond a byte budget: removed with its log. */
     private void forget(Tenants.Forget forget) {
-        Entry entry = jobs.remove(forget.jobId());
-        if (entry != null) {
-            entry.actor().tell(new JobActor.Forget());
-            getContext().getLog().info("Forgot finished job {} of {} (ended {}) and deleted its log: keeping it would pass {}",
-                    forget.jobId(), String.join(",", new TreeSet<>(entry.owner())), entry.status().endedAt(), forget.budget());
+        removeFinished(forget.jobId(), "keeping it would pass " + forget.budget(), getContext().getSystem().ignoreRef());
+    }
+
+    /**
+     * Removes finished job {@code jobId} (retention, a byte budget or Delete: the one way a kept job leaves): it leaves
+     * the registry and every count, and its actor deletes its log, tells {@code whenDeleted}, and stops. Clients asking
+     * for it from now on get NOT_FOUND, as for a job that never existed.
+     */
+    private void removeFinished(String jobId, String why, ActorRef<JobDeleted> whenDeleted) {
+        Entry entry = jobs.remove(jobId);
+        if (entry == null) {
+            whenDeleted.tell(new JobDeleted(jobId));
+            return;
         }
+        tenants.forgotten(jobId);
+        retention.removed(jobId);
+        entry.actor().tell(new JobActor.Forget(whenDeleted));
+        getContext().getLog().info("Removed finished job {} of {} (ended {}) and its log: {}",
+                jobId, String.join(",", new TreeSet<>(entry.owner())), entry.status().endedAt(), why);
+    }
+
+    private Behavior<Command> onDeleteJob(DeleteJob delete) {
+        visible(delete.jobId(), delete.caller()).ifPresentOrElse(
+                entry -> {
+                    if (entry.status().state().isFinal()) {
+                        removeFinished(delete.jobId(), "deleted by a client", delete.replyTo().narrow());
+                    } else {
+                        delete.replyTo().tell(new DeleteRefused(new JobError(JobError.Kind.FAILED_PRECONDITION, "",
+                                "job " + delete.jobId() + " is still running (" + entry.status().state() + "); stop it first")));
+                    }
+                },
+                () -> delete.replyTo().tell(new JobNotFound(delete.jobId())));
+        return this;
+    }
+
+    /** The retention timer fired: removes the finished jobs now due, and sets the timer for the next. */
+    private Behavior<Command> onRetentionDue() {
+        retentionTimerAt = Optional.empty();
+        removeDue();
+        return this;
+    }
+
+    private void removeDue() {
+        Instant now = runtime.clock().instant();
+        for (Retention.Due due : retention.due(now)) {
+            removeFinished(due.jobId(), "kept past " + due.reason(), getContext().getSystem().ignoreRef());
+        }
+        retention.nextDue().ifPresent(next -> {
+            if (retentionTimerAt.isEmpty() || next.isBefore(retentionTimerAt.get())) {
+                retentionTimerAt = Optional.of(next);
+                timers.startSingleTimer(RetentionDue.INSTANCE, RetentionDue.INSTANCE,
+                        Duration.between(now, next).isNegative() ? Duration.ZERO : Duration.between(now, next));
+            }
+        });
     }
 
     private Behavior<Command> onGetStatus(GetStatus get) {
@@ -241,13 +330,28 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         return this;
     }
 
+    /**
+     * One page: seeks the token in the ordered map and examines at most the scan budget, so a call costs the same
+     * however many jobs the registry holds or the caller may not see.
+     */
     private Behavior<Command> onListJobs(ListJobs list) {
-        List<JobStatus> mine = jobs.values().stream()
-                .filter(entry -> authorizer.mayAccess(entry.owner(), list.caller()))
-                .map(Entry::status)
-                .sorted(Comparator.comparing(JobStatus::id))
-                .toList();
-        list.replyTo().tell(new JobList(mine));
+        RegistrySettings limits = runtime.settings().registry();
+        int pageSize = limits.pageSize(list.pageSize());
+        Map<String, Entry> rest = list.after().map(after -> jobs.tailMap(after, false)).orElse(jobs);
+        List<JobStatus> page = new ArrayList<>(Math.min(pageSize, rest.size()));
+        Iterator<Map.Entry<String, Entry>> candidates = rest.entrySet().iterator();
+        String lastExamined = null;
+        int examined = 0;
+        while (candidates.hasNext() && page.size() < pageSize && examined < limits.listScanBudget()) {
+            Map.Entry<String, Entry> candidate = candidates.next();
+            examined++;
+            lastExamined = candidate.getKey();
+            Entry entry = candidate.getValue();
+            if (list.states().contains(entry.status().state()) && authorizer.mayAccess(entry.owner(), list.caller())) {
+                page.add(entry.status());
+            }
+        }
+        list.replyTo().tell(new JobPage(page, candidates.hasNext() ? Optional.of(lastExamined) : Optional.empty()));
         return this;
     }
 
@@ -280,6 +384,9 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         if (status.state().isFinal() && !entry.status().state().isFinal()) {
             activeJobs--;
             tenants.ended(status.id());
+            if (status.state() == JobState.EXITED) {
+                retention.ended(status.id(), status.endedAt() != null ? status.endedAt() : runtime.clock().instant());
+            }
         }
         if (status.state() == JobState.FAILED_TO_START) {
             jobs.remove(status.id()); // its client got the error and never learnt the id
@@ -289,6 +396,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         }
         if (status.state().isFinal()) {
             answerEndWaiters(status);
+            removeDue();
         }
         return replyIfAllEnded();
     }

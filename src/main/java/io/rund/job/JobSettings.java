@@ -20,6 +20,7 @@ import java.util.Set;
  * @param defaultPath       PATH given to a job whose environment has none
  * @param noNewPrivileges   whether jobs run with no_new_privs (setuid binaries cannot raise them)
  * @param tenants           what one client identity may take of the daemon ({@code rund.tenants})
+ * @param registry          how long finished jobs are kept, and what one List call may cost
  */
 public record JobSettings(
         Path stateDirectory,
@@ -31,7 +32,8 @@ public record JobSettings(
         Path defaultWorkingDirectory,
         String defaultPath,
         boolean noNewPrivileges,
-        TenantSettings tenants) {
+        TenantSettings tenants,
+        RegistrySettings registry) {
 
     public JobSettings {
         allowedUsers = Set.copyOf(allowedUsers);
@@ -50,37 +52,43 @@ public record JobSettings(
                 Path.of(jobs.getString("default-working-directory")),
                 jobs.getString("default-path"),
                 jobs.getBoolean("no-new-privileges"),
-                TenantSettings.fromConfig(rund.getConfig("tenants")));
+                TenantSettings.fromConfig(rund.getConfig("tenants")),
+                RegistrySettings.fromConfig(jobs));
     }
 
     public JobSettings withStateDirectory(Path dir) {
         return new JobSettings(dir, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry);
     }
 
     public JobSettings withStopGracePeriod(Duration grace) {
         return new JobSettings(stateDirectory, grace, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry);
     }
 
     public JobSettings withAdminSans(Set<String> sans) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, sans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry);
     }
 
     public JobSettings withAllowedUsers(Set<String> users) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, users, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry);
     }
 
     public JobSettings withMaxActiveJobs(int max) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, max,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry);
     }
 
     public JobSettings withTenants(TenantSettings caps) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, caps);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, caps, registry);
+    }
+
+    public JobSettings withRegistry(RegistrySettings settings) {
+        return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, settings);
     }
 
     /** Whether a job may ask to run as {@code user}: the default account always, others only when configured. */

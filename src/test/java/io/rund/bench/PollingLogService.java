@@ -7,6 +7,8 @@ import io.rund.api.JobServiceImpl;
 import io.rund.job.JobRegistry;
 import io.rund.proto.v1.JobControllerPowerApi;
 import io.rund.proto.v1.JobStatus;
+import io.rund.proto.v1.DeleteRequest;
+import io.rund.proto.v1.DeleteResponse;
 import io.rund.proto.v1.ListRequest;
 import io.rund.proto.v1.ListResponse;
 import io.rund.proto.v1.LogChunk;
@@ -91,6 +93,11 @@ final class PollingLogService implements JobControllerPowerApi {
     @Override
     public CompletionStage<ListResponse> list(ListRequest in, Metadata metadata) {
         return rund.list(in, metadata);
+    }
+
+    @Override
+    public CompletionStage<DeleteResponse> delete(DeleteRequest in, Metadata metadata) {
+        return rund.delete(in, metadata);
     }
 
     @Override

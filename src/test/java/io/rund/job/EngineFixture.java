@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -126,10 +127,18 @@ final class EngineFixture implements AutoCloseable {
         return assertInstanceOf(JobRegistry.StatusReport.class, probe.receiveMessage(wait)).status();
     }
 
+    /** Every job {@code caller} may see, page after page. */
     List<JobStatus> list(Set<String> caller) {
-        TestProbe<JobRegistry.JobList> probe = testKit.createTestProbe();
-        registry.tell(new JobRegistry.ListJobs(caller, probe.ref()));
-        return probe.receiveMessage(WAIT).jobs();
+        TestProbe<JobRegistry.JobPage> probe = testKit.createTestProbe();
+        List<JobStatus> all = new ArrayList<>();
+        Optional<String> after = Optional.empty();
+        do {
+            registry.tell(new JobRegistry.ListJobs(caller, Set.of(), after, 0, probe.ref()));
+            JobRegistry.JobPage page = probe.receiveMessage(WAIT);
+            all.addAll(page.jobs());
+            after = page.resumeAfter();
+        } while (after.isPresent());
+        return all;
     }
 
     /** Polls the job's status until it has ended. */

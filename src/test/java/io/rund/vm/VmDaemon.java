@@ -86,7 +86,16 @@ final class VmDaemon {
 
     /** Every job {@link #OWNER} may see, as the List RPC returns them. */
     List<JobStatus> list() {
-        return this.<JobRegistry.JobList>ask(replyTo -> new JobRegistry.ListJobs(OWNER, replyTo)).jobs();
+        List<JobStatus> all = new java.util.ArrayList<>();
+        java.util.Optional<String> after = java.util.Optional.empty();
+        do {
+            java.util.Optional<String> from = after;
+            JobRegistry.JobPage page = this.<JobRegistry.JobPage>ask(
+                    replyTo -> new JobRegistry.ListJobs(OWNER, java.util.Set.of(), from, 0, replyTo));
+            all.addAll(page.jobs());
+            after = page.resumeAfter();
+        } while (after.isPresent());
+        return all;
     }
 
     JobStatus awaitEnd(String id) throws InterruptedException {
