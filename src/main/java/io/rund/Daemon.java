@@ -72,6 +72,10 @@ public final class Daemon {
         JobSettings settings = withinOpenFileLimit(JobSettings.fromConfig(rund), openFiles);
         LogSpace logs = LogSpace.create(LogSettings.fromConfig(rund.getConfig("logs")));
         StateDirectory.prepare(settings.stateDirectory());
+        Path logDirectory = StateDirectory.logs(settings.stateDirectory());
+        long earlierBytes = logs.countEarlierFiles(logDirectory);
+        LOG.info("Logs of earlier runs in {} take {} bytes, counted against rund.logs.max-total-bytes = {}",
+                logDirectory, earlierBytes, logs.settings().maxTotalBytes());
         JobIdentities identities = JobIdentities.open(IdentitySettings.fromConfig(rund), AccountIds.system());
         if (settings.defaultUser().isEmpty()) {
             LOG.info("Jobs that name no account run as a user of their own: ids {}-{}, homes in {}",

@@ -29,7 +29,7 @@ public record JobRuntime(
 
     /** Directory of the job logs, beneath the 0700 state directory. */
     public Path logDirectory() {
-        return settings.stateDirectory().resolve("logs");
+        return StateDirectory.logs(settings.stateDirectory());
     }
 
     /** A new log for job {@code jobId}, counted against the log quota of its {@code owner} (the SAN set). */

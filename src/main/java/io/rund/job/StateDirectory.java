@@ -14,11 +14,18 @@ public final class StateDirectory {
 
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
 
+    private static final String LOGS = "logs";
+
     private StateDirectory() {}
+
+    /** The directory of the job logs beneath the state directory {@code root}. */
+    public static Path logs(Path root) {
+        return root.resolve(LOGS);
+    }
 
     /** Creates the directory and its {@code logs} child if missing, and takes away any access by others. */
     public static void prepare(Path root) throws IOException {
-        for (Path dir : new Path[] {root, root.resolve("logs")}) {
+        for (Path dir : new Path[] {root, logs(root)}) {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
             if (!Files.getPosixFilePermissions(dir).equals(OWNER_ONLY)) {
                 LoggerFactory.getLogger(StateDirectory.class).warn("{} was open to others; restricting it to its owner", dir);

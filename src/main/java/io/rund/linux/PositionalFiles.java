@@ -3,6 +3,7 @@ package io.rund.linux;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -23,6 +24,10 @@ public final class PositionalFiles {
     private static final int EOPNOTSUPP = 95;
     private static final int FALLOC_FL_KEEP_SIZE = 0x01;
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+    /** struct stat on x86_64 (glibc = kernel layout): 144 bytes, st_blocks (512-byte units) at 64. */
+    private static final long STAT_SIZE = 144;
+    private static final long ST_BLOCKS = 64;
+    private static final long STAT_BLOCK_BYTES = 512;
 
     private PositionalFiles() {}
 
@@ -92,6 +97,27 @@ public final class PositionalFiles {
     public static boolean punchHole(int fd, long position, long length, Object target) throws LinuxException {
         return Libc.callTolerating(EOPNOTSUPP, "fallocate", target, state -> (int) Libc.FALLOCATE.invokeExact(
                 state, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, position, length)) != -1;
+    }
+
+    /**
+     * The bytes of storage {@code path} takes (stat(2)'s st_blocks times 512): less than its size where holes were
+     * punched, which {@link java.nio.file.Files#size} cannot tell.
+     *
+     * @throws NoSuchFileException if it does not exist
+     */
+    public static long allocatedBytes(Path path) throws IOException {
+        String name = path.toString();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cPath = arena.allocateFrom(name);
+            MemorySegment stat = arena.allocate(STAT_SIZE, Long.BYTES);
+            Libc.call("stat", name, state -> (int) Libc.STAT.invokeExact(state, cPath, stat));
+            return stat.get(ValueLayout.JAVA_LONG, ST_BLOCKS) * STAT_BLOCK_BYTES;
+        } catch (LinuxException e) {
+            if (e.errno() == Libc.ENOENT) {
+                throw new NoSuchFileException(name, null, e.getMessage());
+            }
+            throw e;
+        }
     }
 
     /** Closes {@code fd} (see {@link Fds#close}). */

@@ -1,7 +1,21 @@
 package io.rund.logs;
 
+import io.rund.linux.PositionalFiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
@@ -16,7 +30,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * owner's quota, of that owner's own oldest segment, so that one tenant cannot fill the disk for the others), the
  * read cache that lets followers
  * share reads, the follower counts per client identity, and the writer slots: how many logs being written may
- * keep their file open between appends. Logs are created here and leave it when closed.
+ * keep their file open between appends. Logs are created here and leave it when closed. The files earlier runs left
+ * in the logs directory count against the global cap too, and are the first deleted when it needs room.
  */
 public final class LogSpace {
 
@@ -26,6 +41,11 @@ public final class LogSpace {
      * descriptors however many jobs run: a job's own count stays at its pidfd and its two pipes.
      */
     public static final int WRITER_SLOTS = 1024;
+
+    private static final Logger LOG = LoggerFactory.getLogger(LogSpace.class);
+
+    /** A file of an earlier run, counted by the storage it takes. */
+    private record EarlierFile(Path path, long bytes, FileTime modified) {}
 
     /** One admitted follower: counted against its job and its identity until {@link #release()} (idempotent). */
     static final class FollowerLease {
@@ -58,6 +78,8 @@ public final class LogSpace {
     /** File bytes kept by the open logs of each owner identity (logs created without an owner are not counted). */
     private final ConcurrentHashMap<String, AtomicLong> retainedByIdentity = new ConcurrentHashMap<>();
     private final Object reclaimLock = new Object();
+    /** Files an earlier daemon left in the logs directory, oldest first; guarded by reclaimLock. */
+    private final ArrayDeque<EarlierFile> earlierFiles = new ArrayDeque<>();
     private final int writerSlots;
     private final AtomicInteger writerSlotsTaken = new AtomicInteger();
 
@@ -96,6 +118,81 @@ public final class LogSpace {
         LogStore log = LogStore.open(file, this, ownerIdentity);
         logs.add(log);
         return log;
+    }
+
+    /**
+     * Counts every regular file in {@code directory} (the logs of earlier runs of the daemon: none is open yet) against
+     * rund.logs.max-total-bytes by the storage it takes, and deletes the oldest (by modification time) while they
+     * pass it. From then on they are the first to go when the cap needs room, before any segment of this run, since
+     * they are older than anything this run writes. Returns the bytes counted after that. Call it once, at start,
+     * before any log is created.
+     */
+    public long countEarlierFiles(Path directory) throws IOException {
+        List<EarlierFile> found = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
+            for (Path file : files) {
+                BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                if (attributes.isRegularFile()) {
+                    found.add(new EarlierFile(file, PositionalFiles.allocatedBytes(file), attributes.lastModifiedTime()));
+                }
+            }
+        }
+        found.sort(Comparator.comparing(EarlierFile::modified).thenComparing(EarlierFile::path));
+        long bytes = 0;
+        synchronized (reclaimLock) {
+            for (EarlierFile file : found) {
+                earlierFiles.addLast(file);
+                bytes += file.bytes();
+            }
+        }
+        retainedBytes.addAndGet(bytes);
+        if (retainedBytes.get() > settings.maxTotalBytes()) {
+            reclaim(null, settings.maxTotalBytes());
+        }
+        return earlierBytes();
+    }
+
+    /** File bytes the files of earlier runs still counted take. */
+    public long earlierBytes() {
+        synchronized (reclaimLock) {
+            return earlierFiles.stream().mapToLong(EarlierFile::bytes).sum();
+        }
+    }
+
+    /**
+     * {@code file}, counted by {@link #countEarlierFiles}, is claimed by a log of this run (reopened for a job an
+     * earlier run left): it counts no more as an earlier file, and is never deleted as one. False if it was not counted.
+     */
+    public boolean claimEarlierFile(Path file) {
+        synchronized (reclaimLock) {
+            for (Iterator<EarlierFile> files = earlierFiles.iterator(); files.hasNext(); ) {
+                EarlierFile earlier = files.next();
+                if (earlier.path().equals(file)) {
+                    files.remove();
+                    retainedBytes.addAndGet(-earlier.bytes());
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Deletes the oldest file of an earlier run, if one is left; guarded by reclaimLock. */
+    private boolean dropOldestEarlierFile() {
+        EarlierFile oldest = earlierFiles.pollFirst();
+        if (oldest == null) {
+            return false;
+        }
+        try {
+            Files.deleteIfExists(oldest.path());
+            LOG.info("Deleted {} ({} bytes), a log of an earlier run, to keep rund.logs.max-total-bytes = {}",
+                    oldest.path(), oldest.bytes(), settings.maxTotalBytes());
+        } catch (IOException e) {
+            LOG.warn("Cannot delete {}, a log of an earlier run, to make room under rund.logs.max-total-bytes: {}; "
+                    + "it is no longer counted", oldest.path(), e.getMessage());
+        }
+        retainedBytes.addAndGet(-oldest.bytes());
+        return true;
     }
 
     /**
@@ -221,6 +318,9 @@ public final class LogSpace {
         AtomicLong kept = owner == null ? retainedBytes : counterOf(owner);
         synchronized (reclaimLock) {
             while (kept.get() > cap) {
+                if (owner == null && dropOldestEarlierFile()) {
+                    continue; // an earlier run's file is older than any segment of this run
+                }
                 LogStore victim = null;
                 long oldest = Long.MAX_VALUE;
                 for (LogStore log : logs) {
