@@ -46,7 +46,14 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
     private static final Duration ASK_MARGIN = Duration.ofSeconds(10);
     private static final long STARTUP_TIMEOUT_SECONDS = 30;
 
+    /** Fills the state directory before the daemon starts, as an earlier run would have left it. */
+    @FunctionalInterface
+    public interface EarlierRun {
+        void leave(Path stateDirectory) throws IOException;
+    }
+
     private final String extraConfig;
+    private final EarlierRun earlierRun;
     private final Map<String, RundClient> sharedClients = new ConcurrentHashMap<>();
     private Path stateDirectory;
     private Daemon daemon;
@@ -60,7 +67,13 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
 
     /** A rund whose configuration is the test defaults overridden by {@code extraConfig} (HOCON). */
     public ApiFixture(String extraConfig) {
+        this(extraConfig, stateDirectory -> {});
+    }
+
+    /** As {@link #ApiFixture(String)}, on a state directory {@code earlierRun} has filled first. */
+    public ApiFixture(String extraConfig, EarlierRun earlierRun) {
         this.extraConfig = extraConfig;
+        this.earlierRun = earlierRun;
     }
 
     /** Skips the calling test, saying why, on a host where the engine cannot run. */
@@ -74,6 +87,7 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
     public void beforeAll(ExtensionContext context) throws Exception {
         assumeEngineCanRun();
         stateDirectory = Files.createTempDirectory("rund-api-test-");
+        earlierRun.leave(stateDirectory);
         cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
         Config config = ConfigFactory.parseString(extraConfig).withFallback(ConfigFactory.parseString(
                         "rund.state-directory = \"" + stateDirectory + "\"\n"
