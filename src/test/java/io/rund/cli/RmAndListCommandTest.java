@@ -1,0 +1,131 @@
+package io.rund.cli;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
+import io.rund.api.ApiFixture;
+import io.rund.api.LogReads;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code rund rm} and {@code rund list} against a real rund whose List pages hold two jobs: rm prints nothing and
+ * exits 0 for a finished job (its log file is gone), 6 for a running one, 3 for an unknown one, 2 for a bad id; list
+ * follows the pages to print every job once, as a table or JSON, and filters by state in any case.
+ */
+class RmAndListCommandTest {
+
+    private static final int PAGE = 2;
+    private static final int JOBS = 5;
+
+    @RegisterExtension
+    static final ApiFixture rund = new ApiFixture("rund.jobs.list-page-size = " + PAGE);
+
+    @Test
+    void rmDeletesFinishedJobsSilentlyAndSaysWhyItCannotDeleteOthers() throws Exception {
+        String finished = startedId(cli("carol", "start", "--", "echo", "done"));
+        LogReads.awaitEnd(rund.shared("carol"), finished);
+        Path log = rund.stateDirectory().resolve("logs").resolve(finished + ".log");
+        assertTrue(Files.exists(log));
+
+        Output removed = cli("carol", "rm", finished);
+        assertEquals(ExitCodes.OK, removed.exitCode, removed.err);
+        assertEquals("", removed.out, "rm prints nothing on success");
+        assertEquals("", removed.err);
+        assertFalse(Files.exists(log), "the job's log file is gone when rm returns");
+        assertEquals(ExitCodes.NOT_FOUND, cli("carol", "status", finished).exitCode);
+
+        String running = startedId(cli("carol", "start", "--", "sleep", "600"));
+        try {
+            Output refused = cli("carol", "rm", running);
+            assertEquals(ExitCodes.REFUSED, refused.exitCode, refused.err);
+            assertEquals(1, refused.err.lines().count(), refused.err);
+            assertTrue(refused.err.contains("is still running") && refused.err.contains("stop it first"), refused.err);
+        } finally {
+            assertEquals(0, cli("carol", "stop", running).exitCode);
+        }
+
+        Output unknown = cli("carol", "rm", "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        assertEquals(ExitCodes.NOT_FOUND, unknown.exitCode, unknown.err);
+        Output invalid = cli("carol", "rm", "nonsense");
+        assertEquals(ExitCodes.USAGE, invalid.exitCode, invalid.err);
+
+        Output mixed = cli("carol", "rm", "01ARZ3NDEKTSV4RRFFQ69G5FAV", running);
+        assertEquals(ExitCodes.NOT_FOUND, mixed.exitCode, "the first failure's code: " + mixed.err);
+        assertEquals(1, mixed.err.lines().count(), "one line per job that could not be deleted: " + mixed.err);
+        assertEquals(ExitCodes.NOT_FOUND, cli("carol", "status", running).exitCode, "the others are deleted");
+        assertEquals(ExitCodes.USAGE, cli("carol", "rm").exitCode, "rm needs an id");
+    }
+
+    @Test
+    void listFollowsEveryPageAndFiltersByState() throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < JOBS; i++) {
+            ids.add(startedId(cli("bob", "start", "--", "true")));
+        }
+        for (String id : ids) {
+            LogReads.awaitEnd(rund.shared("bob"), id);
+        }
+        String sleeper = startedId(cli("bob", "start", "--", "sleep", "600"));
+        try {
+            Output table = cli("bob", "list");
+            assertEquals(0, table.exitCode, table.err);
+            List<String> rows = table.out.lines().skip(1).map(line -> line.split(" ")[0]).toList();
+            assertTrue(rows.containsAll(ids) && rows.contains(sleeper), "every job, over " + (JOBS + 1) / PAGE + " pages: " + table.out);
+            assertEquals(rows.size(), rows.stream().distinct().count(), "each once");
+
+            Output json = cli("bob", "list", "--json");
+            assertEquals(0, json.exitCode, json.err);
+            JsonArray all = JsonParser.parseString(json.out).getAsJsonArray();
+            assertEquals(rows.size(), all.size());
+
+            for (String word : List.of("running", "RUNNING")) {
+                Output running = cli("bob", "list", "--json", "--state", word);
+                assertEquals(0, running.exitCode, running.err);
+                List<String> listed = new ArrayList<>();
+                for (JsonElement job : JsonParser.parseString(running.out).getAsJsonArray()) {
+                    assertEquals("running", job.getAsJsonObject().get("state").getAsString());
+                    listed.add(job.getAsJsonObject().get("id").getAsString());
+                }
+                assertTrue(listed.contains(sleeper) && listed.stream().noneMatch(ids::contains), word + ": " + listed);
+            }
+            Output exited = cli("bob", "list", "--state", "exited", "--state", "failed-to-start");
+            assertTrue(exited.out.contains(ids.getFirst()) && !exited.out.contains(sleeper), exited.out);
+
+            Output wrong = cli("bob", "list", "--state", "sleeping");
+            assertEquals(ExitCodes.USAGE, wrong.exitCode);
+            assertTrue(wrong.err.startsWith("rund: --state: 'sleeping' is not a job state"), wrong.err);
+        } finally {
+            cli("bob", "stop", sleeper);
+        }
+    }
+
+    private record Output(int exitCode, String out, String err) {}
+
+    private static String startedId(Output started) {
+        assertEquals(0, started.exitCode, started.err);
+        return started.out.strip();
+    }
+
+    private static Output cli(String identity, String... args) {
+        List<String> line = new ArrayList<>(List.of(args));
+        int at = line.indexOf("--") < 0 ? line.size() : line.indexOf("--");
+        line.addAll(Math.min(at, 1), rund.flags(identity));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = RundCli.execute(new PrintStream(out, true), new PrintStream(err, true), line.toArray(String[]::new));
+        return new Output(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+}
