@@ -338,7 +338,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         RegistrySettings limits = runtime.settings().registry();
         int pageSize = limits.pageSize(list.pageSize());
         Map<String, Entry> rest = list.after().map(after -> jobs.tailMap(after, false)).orElse(jobs);
-        List<JobStatus> page = new ArrayList<>(Math.min(pageSize, rest.size()));
+        List<JobStatus> page = new ArrayList<>(Math.min(pageSize, jobs.size())); // not rest.size(): a view counts in O(n)
         Iterator<Map.Entry<String, Entry>> candidates = rest.entrySet().iterator();
         String lastExamined = null;
         int examined = 0;

@@ -361,7 +361,7 @@ class BadRequestCorpusTest {
                         () -> raw(http, path, concat(prefix(1, message.length), message), RawHeader.create("grpc-encoding", encoding))));
             }
         }
-        cases.add(new Case("unknown method", Set.of(Status.Code.UNIMPLEMENTED), () -> raw(http, "/rund.v1.JobController/Delete", frame(new byte[0]))));
+        cases.add(new Case("unknown method", Set.of(Status.Code.UNIMPLEMENTED), () -> raw(http, "/rund.v1.JobController/Explode", frame(new byte[0]))));
         cases.add(new Case("unknown service", Set.of(Status.Code.UNIMPLEMENTED), () -> raw(http, "/rund.v9.Nope/List", frame(new byte[0]))));
         cases.add(new Case("gRPC-Web content type", Set.of(Status.Code.UNIMPLEMENTED), () -> plain(http, HttpRequest
                 .create("https://127.0.0.1/rund.v1.JobController/List").withMethod(HttpMethods.POST)

@@ -66,6 +66,11 @@ final class BenchDaemon implements AutoCloseable {
 
     /** Starts a daemon and returns once it completes a TLS handshake; {@link #readyNanos()} is how long that took. */
     static BenchDaemon start(Path repository, Path workDirectory) throws Exception {
+        return start(repository, workDirectory, Map.of());
+    }
+
+    /** As {@link #start(Path, Path)}, with {@code extraEnvironment} (RUND_* settings) for the daemon. */
+    static BenchDaemon start(Path repository, Path workDirectory, Map<String, String> extraEnvironment) throws Exception {
         String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
         Path state = workDirectory.resolve("state-" + id);
         Path cgroupRoot = UNIFIED.resolve("rund-bench-" + id);
@@ -88,6 +93,7 @@ final class BenchDaemon implements AutoCloseable {
         env.put("RUND_TENANT_MAX_RUNNING_JOBS", UNCAPPED);
         env.put("RUND_TENANT_START_RATE", UNCAPPED);
         env.put("RUND_TENANT_START_BURST", UNCAPPED);
+        env.putAll(extraEnvironment);
         long begin = System.nanoTime();
         Process process = builder.start();
         BenchDaemon daemon = new BenchDaemon(process, new HostPort("127.0.0.1", port), state, cgroupRoot, log);
