@@ -88,6 +88,9 @@ public final class JobActor {
     /** The cgroup has not emptied within {@link #EMPTY_WAIT} of the last kill: kill it again. */
     private record EmptyOverdue() implements Command {}
 
+    /** Reading the emptied cgroup's accounting or removing it failed unexpectedly (a bug): check it again. */
+    private record CollectFailed() implements Command {}
+
     /** The cgroup emptied: its final accounting, and whether it could be removed. */
     private record CgroupEnded(Accounting usage, boolean oomKilled, boolean removed) implements Command {}
 
@@ -303,6 +306,11 @@ public final class JobActor {
                 .onMessage(CgroupEmptied.class, emptied -> onCgroupEmptied(ending))
                 .onMessage(EmptyOverdue.class, overdue -> onEmptyOverdue(ending))
                 .onMessage(CgroupEnded.class, ended -> onCgroupEnded(ending, ended))
+                .onMessage(CollectFailed.class, failed -> {
+                    ending.collecting = false;
+                    checkCgroup();
+                    return Behaviors.same();
+                })
                 .onMessage(OutputClosed.class, closed -> {
                     ending.outputEnded = true;
                     return finishIfEnded(ending);
@@ -390,7 +398,7 @@ public final class JobActor {
                         return ended;
                     }
                     LOG.warn("Job {}: removing its cgroup failed unexpectedly; trying again", id, failure);
-                    return new CgroupPopulated(null);
+                    return new CollectFailed();
                 });
         return Behaviors.same();
     }
