@@ -12,6 +12,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
@@ -211,20 +212,14 @@ public final class JobActor {
 
     /** @param outputEnded whether the job has closed its stdout and stderr (it may run on without them) */
     private Behavior<Command> running(boolean outputEnded) {
-        return Behaviors.receive(Command.class)
+        return whileLive(Behaviors.receive(Command.class)
                 .onMessage(Stop.class, stop -> {
                     stopWaiters.add(stop.replyTo());
                     return beginStop(outputEnded);
                 })
                 .onMessage(ProcessExited.class, exited -> beginEnding(exited.exit(), false, outputEnded))
                 .onMessage(OutputClosed.class, closed -> running(true))
-                .onMessage(OutputHeld.class, this::onOutputHeld)
-                .onMessage(OutputResumed.class, this::onOutputResumed)
-                .onMessage(OutputDiscarded.class, this::onOutputDiscarded)
-                .onMessage(OpenLog.class, this::onOpenLog)
-                .onSignal(PostStop.class, signal -> onPostStop())
-                .onAnyMessage(this::unexpected)
-                .build();
+                .onSignal(PostStop.class, signal -> onPostStop()));
     }
 
     // ---- stopping: SIGTERM, then the grace period counted from when it was sent, then cgroup.kill ----
@@ -240,7 +235,7 @@ public final class JobActor {
     }
 
     private Behavior<Command> stopping(boolean outputEnded) {
-        return Behaviors.receive(Command.class)
+        return whileLive(Behaviors.receive(Command.class)
                 .onMessage(TerminationSent.class, this::onTerminationSent)
                 .onMessage(GraceExpired.class, this::onGraceExpired)
                 .onMessage(Stop.class, stop -> {
@@ -249,13 +244,7 @@ public final class JobActor {
                 })
                 .onMessage(ProcessExited.class, exited -> beginEnding(exited.exit(), true, outputEnded))
                 .onMessage(OutputClosed.class, closed -> stopping(true))
-                .onMessage(OutputHeld.class, this::onOutputHeld)
-                .onMessage(OutputResumed.class, this::onOutputResumed)
-                .onMessage(OutputDiscarded.class, this::onOutputDiscarded)
-                .onMessage(OpenLog.class, this::onOpenLog)
-                .onSignal(PostStop.class, signal -> onPostStop())
-                .onAnyMessage(this::unexpected)
-                .build();
+                .onSignal(PostStop.class, signal -> onPostStop()));
     }
 
     private Behavior<Command> onTerminationSent(TerminationSent sent) {
@@ -301,7 +290,7 @@ public final class JobActor {
         timers.cancel(GRACE_TIMER);
         Ending ending = new Ending(exit, stoppedByRequest, outputEnded);
         checkCgroup();
-        return Behaviors.receive(Command.class)
+        return whileLive(Behaviors.receive(Command.class)
                 .onMessage(CgroupPopulated.class, populated -> onCgroupPopulated(ending, populated))
                 .onMessage(CgroupEmptied.class, emptied -> onCgroupEmptied(ending))
                 .onMessage(EmptyOverdue.class, overdue -> onEmptyOverdue(ending))
@@ -323,10 +312,6 @@ public final class JobActor {
                     }
                     return Behaviors.same();
                 })
-                .onMessage(OutputHeld.class, this::onOutputHeld)
-                .onMessage(OutputResumed.class, this::onOutputResumed)
-                .onMessage(OutputDiscarded.class, this::onOutputDiscarded)
-                .onMessage(OpenLog.class, this::onOpenLog)
                 .onMessage(TerminationSent.class, sent -> Behaviors.same()) // the stop's SIGTERM, sent as it exited
                 .onMessage(GraceExpired.class, expired -> Behaviors.same()) // fired just before it was cancelled
                 .onSignal(PostStop.class, signal -> {
@@ -334,9 +319,7 @@ public final class JobActor {
                         ending.watch.cancel();
                     }
                     return onPostStop();
-                })
-                .onAnyMessage(this::unexpected)
-                .build();
+                }));
     }
 
     /**
@@ -524,6 +507,20 @@ public final class JobActor {
     }
 
     // ---- handlers shared by several states ----
+
+    /**
+     * A state of a job whose output may still flow (running, stopping, ending): besides its own messages it takes
+     * the output's news and OpenLog alike; anything else is unexpected there.
+     */
+    private Behavior<Command> whileLive(BehaviorBuilder<Command> state) {
+        return state
+                .onMessage(OutputHeld.class, this::onOutputHeld)
+                .onMessage(OutputResumed.class, this::onOutputResumed)
+                .onMessage(OutputDiscarded.class, this::onOutputDiscarded)
+                .onMessage(OpenLog.class, this::onOpenLog)
+                .onAnyMessage(this::unexpected)
+                .build();
+    }
 
     private Behavior<Command> onOutputHeld(OutputHeld held) {
         update(status.withOutputHeld(held.why()));
