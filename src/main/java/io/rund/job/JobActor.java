@@ -29,15 +29,17 @@ import java.util.concurrent.CompletableFuture;
  * Owns one job: its cgroup, its process and its log, from spawn to removal. Its life is one behavior per state, each
  * handling only the messages that make sense in it (the others are named, and ignored or logged as unexpected):
  * <pre>
- *  starting ──Launched──▶ running ──Stop──▶ stopping (SIGTERM sent ─▶ grace timer ─▶ cgroup.kill)
- *     │ LaunchFailed         │ ProcessExited     │ ProcessExited
- *     ▼                      ▼                   ▼
- *  (stopped: FAILED_TO_START)   ending: the process has exited; waits for its cgroup to empty (leftovers killed,
- *                               "populated 0" arrives as an event, re-killed on a timer while it does not come),
- *                               then reads its accounting and removes it; and for its output to end
- *                                   │ both done
- *                                   ▼
- *                                ended (final status published) ──Forget──▶ removed (log deleted, actor stopped)
+ *  starting ──Launched──▶ running ──Stop──▶ stopping: SIGTERM sent ─▶ grace timer ─▶ expired: cgroup.kill
+ *     │  (a Stop while starting: stopping once launched)       │
+ *     │ LaunchFailed          │ ProcessExited                  │ ProcessExited
+ *     ▼                       └───────────────┬────────────────┘
+ *  stopped (FAILED_TO_START)                  ▼
+ *                   ending: waits for the cgroup to empty ("populated 0" as an event; leftovers killed, and
+ *                   killed again on a timer while it does not come), reads its accounting and removes it;
+ *                   and waits for the output to end
+ *                                             │ both done: the final status is published
+ *                                             ▼
+ *                   ended ──Forget──▶ removed (log deleted, actor stopped)
  * </pre>
  * A Stop while starting is kept and acted on once the job runs; while ending or ended it waits for, or answers with,
  * the final status. All blocking work runs on the job dispatcher and comes back as messages; no thread ever waits
