@@ -1,5 +1,8 @@
 package io.rund.cgroup;
 
+import io.rund.linux.CgroupEventWatcher;
+import io.rund.linux.LinuxException;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -14,8 +17,9 @@ import java.util.stream.Stream;
 
 /**
  * One job's cgroup: its processes, freeze state, kill switch, accounting and removal. Made by
- * {@link CgroupManager#create}; only the job's owner touches it, so it holds no locks. Waits
- * (freeze, thaw, empty) poll {@code cgroup.events} with short, growing sleeps up to a timeout.
+ * {@link CgroupManager#create}; only the job's owner touches it, so it holds no locks. Emptying is
+ * an event ({@link #whenEmpty}: no thread waits); the short blocking waits (freeze, thaw, and
+ * {@link #awaitEmpty} for the start-up sweep) poll {@code cgroup.events} with growing sleeps.
  */
 public final class Cgroup {
     /** How long {@link #freeze()} and {@link #thaw()} wait for the kernel to confirm. */
@@ -83,6 +87,18 @@ public final class Cgroup {
     /** SIGKILLs every process in the cgroup and below it, in one write to {@code cgroup.kill}. */
     public void kill() throws CgroupException {
         ControlFile.in(path, "cgroup.kill").write("1");
+    }
+
+    /**
+     * Calls {@code onEmpty} once, on the event thread of {@code events}, when no process is left in the cgroup (at
+     * once if none is now). Holds one fd until then, or until the watch is cancelled; no thread waits.
+     */
+    public CgroupEventWatcher.Watch whenEmpty(CgroupEventWatcher events, Runnable onEmpty) throws CgroupException {
+        try {
+            return events.whenEmpty(path, onEmpty);
+        } catch (LinuxException e) {
+            throw new CgroupException(path.resolve(EVENTS), "cannot watch for the cgroup to empty: " + e.getMessage(), e);
+        }
     }
 
     /** Waits until no process is left in the cgroup; false if some still are after the timeout. */

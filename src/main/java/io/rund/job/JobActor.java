@@ -3,6 +3,7 @@ package io.rund.job;
 import io.rund.cgroup.Accounting;
 import io.rund.cgroup.Cgroup;
 import io.rund.cgroup.CgroupException;
+import io.rund.linux.CgroupEventWatcher;
 import io.rund.linux.OutputPump;
 import io.rund.linux.ProcessExit;
 import io.rund.linux.Signals;
@@ -10,10 +11,9 @@ import io.rund.logs.LogStore;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 import java.io.IOException;
@@ -26,16 +26,28 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Owns one job: its cgroup, its process and its log, from spawn to removal. A job has ended when its main
- * process has exited, its cgroup is empty (whatever the job left running is killed) and its output has been
- * read to the end; only then is the cgroup removed and the final status published. Stop sends SIGTERM to
- * every process of the job and kills the whole cgroup after the grace period. All blocking work runs on the
- * job dispatcher and comes back as messages; the actor outlives its job to answer with the final status.
- * While the job's log cannot be written its output is held (the pump stops reading; the job blocks, nothing is
- * lost) and its status says so; a job that exits meanwhile ends once its output is written, but a stopped job's
- * held output is discarded once its processes are gone, so that Stop and shutdown never wait for disk space.
+ * Owns one job: its cgroup, its process and its log, from spawn to removal. Its life is one behavior per state, each
+ * handling only the messages that make sense in it (the others are named, and ignored or logged as unexpected):
+ * <pre>
+ *  starting ──Launched──▶ running ──Stop──▶ stopping: SIGTERM sent ─▶ grace timer ─▶ expired: cgroup.kill
+ *     │  (a Stop while starting: stopping once launched)       │
+ *     │ LaunchFailed          │ ProcessExited                  │ ProcessExited
+ *     ▼                       └───────────────┬────────────────┘
+ *  stopped (FAILED_TO_START)                  ▼
+ *                   ending: waits for the cgroup to empty ("populated 0" as an event; leftovers killed, and
+ *                   killed again on a timer while it does not come), reads its accounting and removes it;
+ *                   and waits for the output to end
+ *                                             │ both done: the final status is published
+ *                                             ▼
+ *                   ended ──Forget──▶ removed (log deleted, actor stopped)
+ * </pre>
+ * A Stop while starting is kept and acted on once the job runs; while ending or ended it waits for, or answers with,
+ * the final status. All blocking work runs on the job dispatcher and comes back as messages; no thread ever waits
+ * on one job. While the job's log cannot be written its output is held (the pump stops reading; the job blocks,
+ * nothing is lost) and its status says so; a job that exits meanwhile ends once its output is written, but a stopped
+ * job's held output is discarded once its processes are gone, so that Stop and shutdown never wait for disk space.
  */
-public final class JobActor extends AbstractBehavior<JobActor.Command> {
+public final class JobActor {
 
     public sealed interface Command {}
 
@@ -65,18 +77,31 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     /** From the job's {@link LogSink}: held output was discarded because the job was stopped; says how much. */
     record OutputDiscarded(String what) implements Command {}
 
-    /** The cgroup after the exit: emptied (then read and removed, if it could be), or not empty yet. */
-    private record CgroupEnded(boolean empty, Accounting usage, boolean oomKilled, boolean removed) implements Command {}
-
+    /** SIGTERM has been sent to every process of the job (or, if it could not be, the job was killed instead). */
     private record TerminationSent(boolean killedInstead) implements Command {}
 
     private record GraceExpired() implements Command {}
 
+    /** After the exit the cgroup still held processes: they were killed, and {@code watch} waits for it to empty. */
+    private record CgroupPopulated(CgroupEventWatcher.Watch watch) implements Command {}
+
+    /** From the cgroup event watcher: no process is left in the job's cgroup. */
+    private record CgroupEmptied() implements Command {}
+
+    /** The cgroup has not emptied within {@link #EMPTY_WAIT} of the last kill: kill it again. */
+    private record EmptyOverdue() implements Command {}
+
+    /** Reading the emptied cgroup's accounting or removing it failed unexpectedly (a bug): check it again. */
+    private record CollectFailed() implements Command {}
+
+    /** The cgroup emptied: its final accounting, and whether it could be removed. */
+    private record CgroupEnded(Accounting usage, boolean oomKilled, boolean removed) implements Command {}
 
     private static final int SIGTERM = 15;
-    /** How long one attempt waits for a killed cgroup to empty before it is tried again. */
+    /** How long a killed cgroup may take to empty before it is killed again (a process in D state, say). */
     private static final Duration EMPTY_WAIT = Duration.ofSeconds(5);
     private static final Object GRACE_TIMER = "grace";
+    private static final Object EMPTY_TIMER = "empty";
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JobActor.class);
 
     static JobStatus initialStatus(String id, JobSpec spec, Instant now) {
@@ -88,74 +113,73 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
                                     ActorRef<JobRegistry.Command> registry,
                                     ActorRef<JobRegistry.StartResult> startReplyTo) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers ->
-                new JobActor(context, timers, initial, spec, owner, runtime, registry, startReplyTo)));
+                new JobActor(context, timers, initial, runtime, registry).launch(spec, owner, startReplyTo)));
     }
 
+    private final ActorContext<Command> context;
     private final TimerScheduler<Command> timers;
     private final JobRuntime runtime;
     private final ActorRef<JobRegistry.Command> registry;
-    private final ActorRef<JobRegistry.StartResult> startReplyTo;
+    /** Callers of Stop, answered with the final status. */
     private final List<ActorRef<JobRegistry.StatusResult>> stopWaiters = new ArrayList<>();
-    private final List<ActorRef<JobRegistry.LogResult>> logWaiters = new ArrayList<>();
 
     private JobStatus status;
+    /** What the launch made (set in {@link #onLaunched}): the job's cgroup, its log and its output pump. */
     private Cgroup cgroup;
-    /** The identity the job runs as, if it was lent one; released once its cgroup is empty and removed. */
-    private JobIdentity identity;
     private LogStore log;
     private OutputPump.Pumping output;
-    private ProcessExit exit;
-    private boolean stopRequested;
-    private boolean outputClosed;
-    private CgroupEnded cgroupEnded;
+    /** The identity the job runs as, if it was lent one; released once its cgroup is empty and removed. */
+    private JobIdentity identity;
 
-    private JobActor(ActorContext<Command> context, TimerScheduler<Command> timers, JobStatus initial, JobSpec spec,
-                     Set<String> owner, JobRuntime runtime, ActorRef<JobRegistry.Command> registry,
-                     ActorRef<JobRegistry.StartResult> startReplyTo) {
-        super(context);
+    private JobActor(ActorContext<Command> context, TimerScheduler<Command> timers, JobStatus initial,
+                     JobRuntime runtime, ActorRef<JobRegistry.Command> registry) {
+        this.context = context;
         this.timers = timers;
         this.runtime = runtime;
         this.registry = registry;
-        this.startReplyTo = startReplyTo;
         this.status = initial;
+    }
+
+    // ---- starting: the launch (cgroup, log, spawn) runs on the job dispatcher ----
+
+    private Behavior<Command> launch(JobSpec spec, Set<String> owner, ActorRef<JobRegistry.StartResult> startReplyTo) {
         JobLauncher launcher = new JobLauncher(runtime);
+        String id = status.id();
         context.pipeToSelf(
                 CompletableFuture.supplyAsync(() -> {
                     try {
-                        return launcher.launch(initial.id(), spec, owner);
+                        return launcher.launch(id, spec, owner);
                     } catch (JobLauncher.LaunchFailed e) {
                         throw new java.util.concurrent.CompletionException(e);
                     }
                 }, runtime.blocking()),
                 (launch, failure) -> launch != null ? new Launched(launch) : new LaunchFailed(errorOf(failure)));
+        return starting(startReplyTo, new ArrayList<>(), false);
     }
 
-    @Override
-    public Receive<Command> createReceive() {
-        return newReceiveBuilder()
-                .onMessage(Launched.class, this::onLaunched)
-                .onMessage(LaunchFailed.class, this::onLaunchFailed)
-                .onMessage(Stop.class, this::onStop)
-                .onMessage(OpenLog.class, this::onOpenLog)
-                .onMessage(ProcessExited.class, this::onProcessExited)
-                .onMessage(OutputClosed.class, this::onOutputClosed)
-                .onMessage(OutputHeld.class, this::onOutputHeld)
-                .onMessage(OutputResumed.class, this::onOutputResumed)
-                .onMessage(OutputDiscarded.class, this::onOutputDiscarded)
-                .onMessage(CgroupEnded.class, this::onCgroupEnded)
-                .onMessage(TerminationSent.class, this::onTerminationSent)
-                .onMessage(GraceExpired.class, this::onGraceExpired)
-                .onMessage(Forget.class, this::onForget)
-                .onSignal(PostStop.class, signal -> onPostStop())
+    private Behavior<Command> starting(ActorRef<JobRegistry.StartResult> startReplyTo,
+                                       List<ActorRef<JobRegistry.LogResult>> logWaiters, boolean stopRequested) {
+        return Behaviors.receive(Command.class)
+                .onMessage(Launched.class, launched -> onLaunched(launched.launch(), startReplyTo, logWaiters, stopRequested))
+                .onMessage(LaunchFailed.class, failed -> failedToStart(failed.error(), startReplyTo, logWaiters))
+                .onMessage(Stop.class, stop -> {
+                    stopWaiters.add(stop.replyTo()); // acted on once the job runs: there is nothing to signal yet
+                    return starting(startReplyTo, logWaiters, true);
+                })
+                .onMessage(OpenLog.class, open -> {
+                    logWaiters.add(open.replyTo()); // answered once the log exists
+                    return Behaviors.same();
+                })
+                .onAnyMessage(this::unexpected)
                 .build();
     }
 
-    private Behavior<Command> onLaunched(Launched launched) {
-        JobLauncher.Launch launch = launched.launch();
+    private Behavior<Command> onLaunched(JobLauncher.Launch launch, ActorRef<JobRegistry.StartResult> startReplyTo,
+                                         List<ActorRef<JobRegistry.LogResult>> logWaiters, boolean stopRequested) {
         cgroup = launch.cgroup();
         log = launch.log();
         identity = launch.identity();
-        ActorRef<Command> self = getContext().getSelf();
+        ActorRef<Command> self = context.getSelf();
         try {
             runtime.exits().watch(launch.process().pid(), launch.process().pidfd(), exit -> self.tell(new ProcessExited(exit)));
         } catch (io.rund.linux.LinuxException e) {
@@ -165,52 +189,380 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         }
         output = runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(),
                 new LogSink(status.id(), log, runtime.blocking(), self));
+        // The job is running: its spawn is done, its exit watched (the point a durable record says "running").
         update(with(JobState.RUNNING, launch.process().pid(), launch.uid(), runtime.clock().instant()));
         startReplyTo.tell(new JobRegistry.JobStarted(status.id(), status));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));
-        logWaiters.clear();
-        if (stopRequested) {
-            beginStop();
-        }
-        return this;
+        return stopRequested ? beginStop(false) : running(false);
     }
 
-    private Behavior<Command> onLaunchFailed(LaunchFailed failed) {
-        getContext().getLog().info("Job {} failed to start: {}", status.id(), failed.error());
+    private Behavior<Command> failedToStart(JobError error, ActorRef<JobRegistry.StartResult> startReplyTo,
+                                            List<ActorRef<JobRegistry.LogResult>> logWaiters) {
+        context.getLog().info("Job {} failed to start: {}", status.id(), error);
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.FAILED_TO_START, null, null, null, null,
-                false, false, false, status.createdAt(), null, runtime.clock().instant(), null, failed.error().toString(),
+                false, false, false, status.createdAt(), null, runtime.clock().instant(), null, error.toString(),
                 null);
+        // A final status (the point a durable record says "failed to start").
         registry.tell(new JobRegistry.JobUpdated(status));
-        startReplyTo.tell(new JobRegistry.StartRejected(failed.error()));
+        startReplyTo.tell(new JobRegistry.StartRejected(error));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.JobNotFound(status.id())));
         return Behaviors.stopped();
     }
 
-    private Behavior<Command> onStop(Stop stop) {
-        if (status.state().isFinal()) {
-            stop.replyTo().tell(new JobRegistry.StatusReport(status));
-            return this;
-        }
-        stopWaiters.add(stop.replyTo());
-        if (status.state() == JobState.STARTING) {
-            stopRequested = true;
-        } else if (status.state() == JobState.RUNNING && exit == null) {
-            beginStop();
-        } else if (cgroupEnded != null && !outputClosed) {
-            output.discardUnwritable(); // its processes are gone; only held output keeps it from ending
-        }
-        return this;
+    // ---- running ----
+
+    /** @param outputEnded whether the job has closed its stdout and stderr (it may run on without them) */
+    private Behavior<Command> running(boolean outputEnded) {
+        return whileLive(Behaviors.receive(Command.class)
+                .onMessage(Stop.class, stop -> {
+                    stopWaiters.add(stop.replyTo());
+                    return beginStop(outputEnded);
+                })
+                .onMessage(ProcessExited.class, exited -> beginEnding(exited.exit(), false, outputEnded))
+                .onMessage(OutputClosed.class, closed -> running(true))
+                .onSignal(PostStop.class, signal -> onPostStop()));
     }
 
-    /** SIGTERM to every process of the job, then the whole cgroup is killed once the grace period is over. */
-    private void beginStop() {
+    // ---- stopping: SIGTERM, then the grace period counted from when it was sent, then cgroup.kill ----
+
+    /** SIGTERM to every process of the job, off the actor's thread; the grace period starts once it was sent. */
+    private Behavior<Command> beginStop(boolean outputEnded) {
         update(withStopping());
         Cgroup target = cgroup;
         String id = status.id();
-        getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> signalAll(target, id), runtime.blocking()),
+        context.pipeToSelf(CompletableFuture.supplyAsync(() -> signalAll(target, id), runtime.blocking()),
                 (killedInstead, failure) -> new TerminationSent(failure != null || killedInstead));
-        timers.startSingleTimer(GRACE_TIMER, new GraceExpired(), runtime.settings().stopGracePeriod());
+        return stopping(outputEnded);
+    }
+
+    private Behavior<Command> stopping(boolean outputEnded) {
+        return whileLive(Behaviors.receive(Command.class)
+                .onMessage(TerminationSent.class, this::onTerminationSent)
+                .onMessage(GraceExpired.class, this::onGraceExpired)
+                .onMessage(Stop.class, stop -> {
+                    stopWaiters.add(stop.replyTo()); // already stopping: wait for the end with the others
+                    return Behaviors.same();
+                })
+                .onMessage(ProcessExited.class, exited -> beginEnding(exited.exit(), true, outputEnded))
+                .onMessage(OutputClosed.class, closed -> stopping(true))
+                .onSignal(PostStop.class, signal -> onPostStop()));
+    }
+
+    private Behavior<Command> onTerminationSent(TerminationSent sent) {
+        if (!sent.killedInstead()) {
+            timers.startSingleTimer(GRACE_TIMER, new GraceExpired(), runtime.settings().stopGracePeriod());
+        }
+        return Behaviors.same();
+    }
+
+    private Behavior<Command> onGraceExpired(GraceExpired expired) {
+        context.getLog().info("Job {} outlived its {} grace period; killing its cgroup",
+                status.id(), runtime.settings().stopGracePeriod());
+        Cgroup target = cgroup;
+        String id = status.id();
+        runtime.blocking().execute(() -> killQuietly(target, id));
+        return Behaviors.same();
+    }
+
+    // ---- ending: the process has exited; the cgroup must empty (and be removed) and the output end ----
+
+    /** What ending waits for; touched only by the actor. */
+    private static final class Ending {
+        final ProcessExit exit;
+        final boolean stoppedByRequest;
+        boolean outputEnded;
+        /** Stop was asked: once the processes are gone, held output is discarded rather than waited for. */
+        boolean discardHeldOutput;
+        /** Set while the cgroup's emptying is watched as an event. */
+        CgroupEventWatcher.Watch watch;
+        /** Set while its accounting is read and it is removed, so a second "empty" starts nothing. */
+        boolean collecting;
+        CgroupEnded cgroupEnded;
+
+        Ending(ProcessExit exit, boolean stoppedByRequest, boolean outputEnded) {
+            this.exit = exit;
+            this.stoppedByRequest = stoppedByRequest;
+            this.outputEnded = outputEnded;
+            this.discardHeldOutput = stoppedByRequest;
+        }
+    }
+
+    private Behavior<Command> beginEnding(ProcessExit exit, boolean stoppedByRequest, boolean outputEnded) {
+        timers.cancel(GRACE_TIMER);
+        Ending ending = new Ending(exit, stoppedByRequest, outputEnded);
+        checkCgroup();
+        return whileLive(Behaviors.receive(Command.class)
+                .onMessage(CgroupPopulated.class, populated -> onCgroupPopulated(ending, populated))
+                .onMessage(CgroupEmptied.class, emptied -> onCgroupEmptied(ending))
+                .onMessage(EmptyOverdue.class, overdue -> onEmptyOverdue(ending))
+                .onMessage(CgroupEnded.class, ended -> onCgroupEnded(ending, ended))
+                .onMessage(CollectFailed.class, failed -> {
+                    ending.collecting = false;
+                    checkCgroup();
+                    return Behaviors.same();
+                })
+                .onMessage(OutputClosed.class, closed -> {
+                    ending.outputEnded = true;
+                    return finishIfEnded(ending);
+                })
+                .onMessage(Stop.class, stop -> {
+                    stopWaiters.add(stop.replyTo()); // the job is ending anyway: wait for its final status
+                    ending.discardHeldOutput = true;
+                    if (ending.cgroupEnded != null && !ending.outputEnded) {
+                        output.discardUnwritable(); // its processes are gone; only held output keeps it from ending
+                    }
+                    return Behaviors.same();
+                })
+                .onMessage(TerminationSent.class, sent -> Behaviors.same()) // the stop's SIGTERM, sent as it exited
+                .onMessage(GraceExpired.class, expired -> Behaviors.same()) // fired just before it was cancelled
+                .onSignal(PostStop.class, signal -> {
+                    if (ending.watch != null) {
+                        ending.watch.cancel();
+                    }
+                    return onPostStop();
+                }));
+    }
+
+    /**
+     * One trip to the blocking executor (every hop is exit latency): an empty cgroup is read and removed at once;
+     * one that still holds processes (whatever the job left running) has them killed and is watched for "empty".
+     */
+    private void checkCgroup() {
+        Cgroup target = cgroup;
+        String id = status.id();
+        ActorRef<Command> self = context.getSelf();
+        CgroupEventWatcher events = runtime.cgroupEvents();
+        context.pipeToSelf(CompletableFuture.supplyAsync(() -> endOrWatch(target, events, self, id), runtime.blocking()),
+                (result, failure) -> {
+                    if (failure == null) {
+                        return result;
+                    }
+                    LOG.warn("Job {}: ending its cgroup failed unexpectedly; trying again", id, failure);
+                    return new CgroupPopulated(null);
+                });
+    }
+
+    private static Command endOrWatch(Cgroup cgroup, CgroupEventWatcher events, ActorRef<Command> self, String jobId) {
+        try {
+            if (!cgroup.populated()) {
+                return collectAndRemove(cgroup, jobId);
+            }
+            cgroup.kill();
+            return new CgroupPopulated(cgroup.whenEmpty(events, () -> self.tell(new CgroupEmptied())));
+        } catch (CgroupException e) {
+            LOG.warn("Job {}: {}; trying again in {}", jobId, e.getMessage(), EMPTY_WAIT);
+            return new CgroupPopulated(null);
+        }
+    }
+
+    private Behavior<Command> onCgroupPopulated(Ending ending, CgroupPopulated populated) {
+        if (ending.cgroupEnded != null || ending.collecting || ending.watch != null) {
+            if (populated.watch() != null) {
+                populated.watch().cancel(); // a late duplicate: one watch is enough
+            }
+            return Behaviors.same();
+        }
+        ending.watch = populated.watch();
+        timers.startTimerWithFixedDelay(EMPTY_TIMER, new EmptyOverdue(), EMPTY_WAIT);
+        return Behaviors.same();
+    }
+
+    private Behavior<Command> onCgroupEmptied(Ending ending) {
+        if (ending.cgroupEnded != null || ending.collecting) {
+            return Behaviors.same();
+        }
+        ending.watch = null; // a watch that fired is over
+        timers.cancel(EMPTY_TIMER);
+        ending.collecting = true;
+        Cgroup target = cgroup;
+        String id = status.id();
+        context.pipeToSelf(CompletableFuture.supplyAsync(() -> collectAndRemove(target, id), runtime.blocking()),
+                (ended, failure) -> {
+                    if (failure == null) {
+                        return ended;
+                    }
+                    LOG.warn("Job {}: removing its cgroup failed unexpectedly; trying again", id, failure);
+                    return new CollectFailed();
+                });
+        return Behaviors.same();
+    }
+
+    /** The killed cgroup has not emptied yet (its processes cannot die yet): kill again; no thread waits meanwhile. */
+    private Behavior<Command> onEmptyOverdue(Ending ending) {
+        if (ending.cgroupEnded != null || ending.collecting) {
+            timers.cancel(EMPTY_TIMER);
+            return Behaviors.same();
+        }
+        context.getLog().warn("Job {}: its cgroup {} is not empty {} after it was killed; killing it again",
+                status.id(), cgroup.path(), EMPTY_WAIT);
+        if (ending.watch == null) {
+            timers.cancel(EMPTY_TIMER);
+            checkCgroup(); // watching failed: check, kill and watch again
+        } else {
+            Cgroup target = cgroup;
+            String id = status.id();
+            runtime.blocking().execute(() -> killQuietly(target, id));
+        }
+        return Behaviors.same();
+    }
+
+    private static CgroupEnded collectAndRemove(Cgroup cgroup, String jobId) {
+        Accounting usage = null;
+        boolean oomKilled = false;
+        try {
+            usage = cgroup.accounting();
+            oomKilled = cgroup.oomKilled();
+        } catch (CgroupException e) {
+            LOG.warn("Job {}: cannot read its accounting: {}", jobId, e.getMessage());
+        }
+        boolean removed = true;
+        try {
+            cgroup.remove();
+        } catch (CgroupException e) {
+            LOG.error("Job {}: cannot remove its cgroup: {}", jobId, e.getMessage());
+            removed = false;
+        }
+        return new CgroupEnded(usage, oomKilled, removed);
+    }
+
+    private Behavior<Command> onCgroupEnded(Ending ending, CgroupEnded ended) {
+        if (ending.cgroupEnded != null) {
+            return Behaviors.same();
+        }
+        ending.collecting = false;
+        ending.cgroupEnded = ended;
+        timers.cancel(EMPTY_TIMER);
+        if (ending.discardHeldOutput && !ending.outputEnded) {
+            // Every process of the stopped job is gone: what is left in its pipes is read to the end now, and output
+            // its log cannot take is discarded rather than held, so that Stop (and shutdown) never wait for space.
+            output.discardUnwritable();
+        }
+        Behavior<Command> next = finishIfEnded(ending);
+        releaseIdentity(ended.removed());
+        return next;
+    }
+
+    /** The final status is published once the process has exited, its cgroup is gone and its output has ended. */
+    private Behavior<Command> finishIfEnded(Ending ending) {
+        if (!ending.outputEnded || ending.cgroupEnded == null) {
+            return Behaviors.same();
+        }
+        ProcessExit exit = ending.exit;
+        status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
+                status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(), ending.cgroupEnded.oomKilled(),
+                ending.stoppedByRequest, status.createdAt(), status.startedAt(), exit.at(), ending.cgroupEnded.usage(),
+                null, status.outputHeld());
+        // The job has ended (the point a durable record says so, with its exit and accounting).
+        registry.tell(new JobRegistry.JobUpdated(status));
+        stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
+        stopWaiters.clear();
+        context.getLog().debug("Job {} ended: {}", status.id(), exit.describe());
+        return ended();
+    }
+
+    // ---- ended: the final status is kept until the registry forgets the job ----
+
+    private Behavior<Command> ended() {
+        return Behaviors.receive(Command.class)
+                .onMessage(Stop.class, stop -> {
+                    stop.replyTo().tell(new JobRegistry.StatusReport(status));
+                    return Behaviors.same();
+                })
+                .onMessage(OpenLog.class, this::onOpenLog)
+                .onMessage(Forget.class, this::removed)
+                // Late news of a life that is over: its status is final.
+                .onMessage(OutputHeld.class, held -> Behaviors.same())
+                .onMessage(OutputResumed.class, resumed -> Behaviors.same())
+                .onMessage(OutputDiscarded.class, discarded -> Behaviors.same())
+                .onMessage(TerminationSent.class, sent -> Behaviors.same())
+                .onMessage(GraceExpired.class, expired -> Behaviors.same())
+                .onMessage(CgroupPopulated.class, populated -> {
+                    if (populated.watch() != null) {
+                        populated.watch().cancel();
+                    }
+                    return Behaviors.same();
+                })
+                .onMessage(CgroupEmptied.class, emptied -> Behaviors.same())
+                .onMessage(EmptyOverdue.class, overdue -> Behaviors.same())
+                .onSignal(PostStop.class, signal -> onPostStop())
+                .onAnyMessage(this::unexpected)
+                .build();
+    }
+
+    /** Removed: the registry forgot the job; its log is closed and deleted off the actor's thread, and it stops. */
+    private Behavior<Command> removed(Forget forget) {
+        LogStore forgotten = log;
+        log = null; // so PostStop has nothing left to close
+        String id = status.id();
+        JobRegistry.JobDeleted deleted = new JobRegistry.JobDeleted(id);
+        if (forgotten == null) {
+            forget.whenDeleted().tell(deleted);
+        } else {
+            runtime.blocking().execute(() -> {
+                try {
+                    forgotten.close();
+                    Files.deleteIfExists(forgotten.path());
+                } catch (IOException e) {
+                    LOG.warn("Job {}: cannot delete its log {}: {}", id, forgotten.path(), e.getMessage());
+                }
+                forget.whenDeleted().tell(deleted);
+            });
+        }
+        return Behaviors.stopped();
+    }
+
+    // ---- handlers shared by several states ----
+
+    /**
+     * A state of a job whose output may still flow (running, stopping, ending): besides its own messages it takes
+     * the output's news and OpenLog alike; anything else is unexpected there.
+     */
+    private Behavior<Command> whileLive(BehaviorBuilder<Command> state) {
+        return state
+                .onMessage(OutputHeld.class, this::onOutputHeld)
+                .onMessage(OutputResumed.class, this::onOutputResumed)
+                .onMessage(OutputDiscarded.class, this::onOutputDiscarded)
+                .onMessage(OpenLog.class, this::onOpenLog)
+                .onAnyMessage(this::unexpected)
+                .build();
+    }
+
+    private Behavior<Command> onOutputHeld(OutputHeld held) {
+        update(status.withOutputHeld(held.why()));
+        return Behaviors.same();
+    }
+
+    private Behavior<Command> onOutputResumed(OutputResumed resumed) {
+        update(status.withOutputHeld(null));
+        return Behaviors.same();
+    }
+
+    private Behavior<Command> onOutputDiscarded(OutputDiscarded discarded) {
+        update(status.withOutputHeld(discarded.what()));
+        return Behaviors.same();
+    }
+
+    private Behavior<Command> onOpenLog(OpenLog open) {
+        open.replyTo().tell(new JobRegistry.LogAvailable(status.id(), log));
+        return Behaviors.same();
+    }
+
+    /** A message this state never expects (Forget before the end, an exit before the launch): a bug, logged. */
+    private Behavior<Command> unexpected(Command message) {
+        LOG.error("Job {}: unexpected {} while {}", status.id(), message.getClass().getSimpleName(), status.state());
+        return Behaviors.same();
+    }
+
+    private Behavior<Command> onPostStop() {
+        if (log != null) {
+            try {
+                log.close();
+            } catch (IOException e) {
+                context.getLog().warn("Job {}: cannot close its log: {}", status.id(), e.getMessage());
+            }
+        }
+        return Behaviors.same();
     }
 
     /**
@@ -256,95 +608,6 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         return !cgroup.exists();
     }
 
-    private Behavior<Command> onTerminationSent(TerminationSent sent) {
-        if (sent.killedInstead()) {
-            timers.cancel(GRACE_TIMER);
-        }
-        return this;
-    }
-
-    private Behavior<Command> onGraceExpired(GraceExpired expired) {
-        if (exit == null) {
-            getContext().getLog().info("Job {} outlived its {} grace period; killing its cgroup",
-                    status.id(), runtime.settings().stopGracePeriod());
-            Cgroup target = cgroup;
-            String id = status.id();
-            runtime.blocking().execute(() -> killQuietly(target, id));
-        }
-        return this;
-    }
-
-    private Behavior<Command> onProcessExited(ProcessExited exited) {
-        exit = exited.exit();
-        timers.cancel(GRACE_TIMER);
-        endCgroup();
-        return this;
-    }
-
-    /**
-     * Whatever the job left running dies with it; then, in the same trip to the blocking executor (every hop is
-     * exit latency), its final accounting is read and the cgroup removed.
-     */
-    private void endCgroup() {
-        Cgroup target = cgroup;
-        String id = status.id();
-        getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> emptyCollectAndRemove(target, id), runtime.blocking()),
-                (ended, failure) -> {
-                    if (failure == null) {
-                        return ended;
-                    }
-                    LOG.warn("Job {}: ending its cgroup failed unexpectedly; trying again", id, failure);
-                    return new CgroupEnded(false, null, false, false);
-                });
-    }
-
-    private static CgroupEnded emptyCollectAndRemove(Cgroup cgroup, String jobId) {
-        try {
-            if (cgroup.populated()) {
-                cgroup.kill();
-                if (!cgroup.awaitEmpty(EMPTY_WAIT)) {
-                    return new CgroupEnded(false, null, false, false);
-                }
-            }
-        } catch (CgroupException e) {
-            LOG.warn("Job {}: {}", jobId, e.getMessage());
-            return new CgroupEnded(false, null, false, false);
-        }
-        Accounting usage = null;
-        boolean oomKilled = false;
-        try {
-            usage = cgroup.accounting();
-            oomKilled = cgroup.oomKilled();
-        } catch (CgroupException e) {
-            LOG.warn("Job {}: cannot read its accounting: {}", jobId, e.getMessage());
-        }
-        boolean removed = true;
-        try {
-            cgroup.remove();
-        } catch (CgroupException e) {
-            LOG.error("Job {}: cannot remove its cgroup: {}", jobId, e.getMessage());
-            removed = false;
-        }
-        return new CgroupEnded(true, usage, oomKilled, removed);
-    }
-
-    private Behavior<Command> onCgroupEnded(CgroupEnded ended) {
-        if (!ended.empty()) {
-            getContext().getLog().warn("Job {}: its cgroup {} is not empty yet; killing it again", status.id(), cgroup.path());
-            endCgroup();
-            return this;
-        }
-        cgroupEnded = ended;
-        if (stopRequested && !outputClosed) {
-            // Every process of the stopped job is gone: what is left in its pipes is read to the end now, and output
-            // its log cannot take is discarded rather than held, so that Stop (and shutdown) never wait for space.
-            output.discardUnwritable();
-        }
-        Behavior<Command> next = finishIfEnded();
-        releaseIdentity(ended.removed());
-        return next;
-    }
-
     /**
      * No process runs as the job's uid any more (its cgroup is empty): its home and leftovers are removed and the
      * id freed, off the path to the final status. A cgroup that could not be removed keeps its id out of use.
@@ -356,100 +619,15 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         JobIdentity released = identity;
         identity = null;
         if (!cgroupRemoved) {
-            getContext().getLog().error("Job {}: uid {} stays out of use: its cgroup could not be removed",
+            context.getLog().error("Job {}: uid {} stays out of use: its cgroup could not be removed",
                     status.id(), released.uid());
             return;
         }
         try {
             runtime.blocking().execute(() -> runtime.identities().release(released));
         } catch (RuntimeException e) { // the dispatcher is gone: the daemon is stopping, the next one removes the home
-            getContext().getLog().warn("Job {}: cannot release uid {}: {}", status.id(), released.uid(), e.toString());
+            context.getLog().warn("Job {}: cannot release uid {}: {}", status.id(), released.uid(), e.toString());
         }
-    }
-
-    private Behavior<Command> onOutputClosed(OutputClosed closed) {
-        outputClosed = true;
-        return finishIfEnded();
-    }
-
-    private Behavior<Command> onOutputHeld(OutputHeld held) {
-        if (!status.state().isFinal()) {
-            update(status.withOutputHeld(held.why()));
-        }
-        return this;
-    }
-
-    private Behavior<Command> onOutputResumed(OutputResumed resumed) {
-        if (!status.state().isFinal()) {
-            update(status.withOutputHeld(null));
-        }
-        return this;
-    }
-
-    private Behavior<Command> onOutputDiscarded(OutputDiscarded discarded) {
-        if (!status.state().isFinal()) {
-            update(status.withOutputHeld(discarded.what()));
-        }
-        return this;
-    }
-
-    /** The final status is published once the process has exited, its cgroup is gone and its output has ended. */
-    private Behavior<Command> finishIfEnded() {
-        if (exit == null || !outputClosed || cgroupEnded == null || status.state().isFinal()) {
-            return this;
-        }
-        status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
-                status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(), cgroupEnded.oomKilled(), stopRequested,
-                status.createdAt(), status.startedAt(), exit.at(), cgroupEnded.usage(), null, status.outputHeld());
-        registry.tell(new JobRegistry.JobUpdated(status));
-        stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
-        stopWaiters.clear();
-        getContext().getLog().debug("Job {} ended: {}", status.id(), exit.describe());
-        return this;
-    }
-
-    private Behavior<Command> onOpenLog(OpenLog open) {
-        if (log != null) {
-            open.replyTo().tell(new JobRegistry.LogAvailable(status.id(), log));
-        } else {
-            logWaiters.add(open.replyTo());
-        }
-        return this;
-    }
-
-    private Behavior<Command> onForget(Forget forget) {
-        if (!status.state().isFinal()) {
-            throw new IllegalStateException("job " + status.id() + " told to forget itself while " + status.state());
-        }
-        LogStore forgotten = log;
-        log = null; // closed and deleted off the actor's thread, so PostStop has nothing left to close
-        String id = status.id();
-        JobRegistry.JobDeleted deleted = new JobRegistry.JobDeleted(id);
-        if (forgotten == null) {
-            forget.whenDeleted().tell(deleted);
-        } else {
-            runtime.blocking().execute(() -> {
-                try {
-                    forgotten.close();
-                    Files.deleteIfExists(forgotten.path());
-                } catch (IOException e) {
-                    LOG.warn("Job {}: cannot delete its log {}: {}", id, forgotten.path(), e.getMessage());
-                }
-                forget.whenDeleted().tell(deleted);
-            });
-        }
-        return Behaviors.stopped();
-    }
-
-    private Behavior<Command> onPostStop() {
-        if (log != null) {
-            try {
-                log.close();
-            } catch (IOException e) {
-                getContext().getLog().warn("Job {}: cannot close its log: {}", status.id(), e.getMessage());
-            }
-        }
-        return this;
     }
 
     private void update(JobStatus newStatus) {
@@ -463,7 +641,6 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
     }
 
     private JobStatus withStopping() {
-        stopRequested = true;
         return new JobStatus(status.id(), status.command(), status.args(), JobState.STOPPING, status.pid(), status.uid(), null, null,
                 false, false, true, status.createdAt(), status.startedAt(), null, null, null, status.outputHeld());
     }

@@ -1,6 +1,7 @@
 package io.rund.job;
 
 import io.rund.cgroup.CgroupManager;
+import io.rund.linux.CgroupEventWatcher;
 import io.rund.linux.ExitWatcher;
 import io.rund.linux.OutputPump;
 import io.rund.logs.LogSpace;
@@ -13,7 +14,8 @@ import java.util.Set;
 import java.util.concurrent.Executor;
 
 /**
- * What every job actor shares: settings, the cgroup subtree, the one exit-watcher thread, the one output-pump
+ * What every job actor shares: settings, the cgroup subtree, the one exit-watcher thread (exits and cgroup-empty
+ * events), the one output-pump
  * thread, the space all job logs share (their caps, read cache and follower counts), the identities jobs are
  * lent, and the dispatcher on which blocking work (cgroup files, spawning, log files) runs.
  */
@@ -26,6 +28,11 @@ public record JobRuntime(
         JobIdentities identities,
         Executor blocking,
         Clock clock) {
+
+    /** Jobs' cgroups becoming empty, as events on the exit watcher's thread. */
+    public CgroupEventWatcher cgroupEvents() {
+        return exits.cgroupEvents();
+    }
 
     /** Directory of the job logs, beneath the 0700 state directory. */
     public Path logDirectory() {

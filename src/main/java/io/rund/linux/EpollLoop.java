@@ -1,5 +1,9 @@
 package io.rund.linux;
 
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
@@ -10,9 +14,13 @@ import java.util.function.IntSupplier;
  * on it: the scaffolding under {@link ExitWatcher} and {@link OutputPump}. The thread calls its
  * owner back for each readable fd and each wake-up; when it stops (closed, or failed) it lets the
  * owner release what it owns, then closes the epoll and the eventfd. The thread is a daemon: a
- * forgotten close() must not keep the JVM alive.
+ * forgotten close() must not keep the JVM alive. A {@link Guest} shares the thread with the owner: its fds
+ * come back to it rather than to the owner, it may run tasks on the thread, and it is released with the loop
+ * (so one thread serves process exits and cgroup events alike).
  */
 final class EpollLoop {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EpollLoop.class);
+
     /** For an owner that wakes the loop only to stop it. */
     static final Runnable IGNORE_WAKE_UPS = () -> {};
 
@@ -25,6 +33,15 @@ final class EpollLoop {
         void run() throws E;
     }
 
+    /** Watches fds of its own on a loop another owner made; every callback runs on the loop's thread. */
+    interface Guest {
+        /** {@code fd}, added with {@link #add(int, int, Guest)}, is ready with {@code events}. */
+        void onReady(int fd, int events);
+
+        /** The loop has stopped: release what the guest owns (the epoll is still open). */
+        void onStopped();
+    }
+
     private final Epoll epoll;
     private final EventFd wakeUp;
     private final IntConsumer onReadable;
@@ -35,6 +52,11 @@ final class EpollLoop {
     private final Runnable afterWait;
     private final Thread thread;
     private final Object lifecycle = new Object();
+    /** Guests by the fds they added; an fd not here belongs to the owner. */
+    private final Map<Integer, Guest> guestFds = new ConcurrentHashMap<>();
+    private final Map<Guest, Boolean> guests = new ConcurrentHashMap<>();
+    /** Work handed to the thread by {@link #execute}, run after the next wake-up. */
+    private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private volatile boolean closing;
 
     /**
@@ -92,6 +114,43 @@ final class EpollLoop {
 
     void remove(int fd) throws LinuxException {
         epoll.remove(fd);
+    }
+
+    /**
+     * Watches {@code fd} for {@code events} (e.g. {@link Epoll#EPOLLPRI}) on behalf of {@code guest}, whose
+     * {@link Guest#onReady} hears of it from then on; any thread may call it. The guest is released with the loop.
+     */
+    void add(int fd, int events, Guest guest) throws LinuxException {
+        guests.put(guest, Boolean.TRUE);
+        guestFds.put(fd, guest);
+        try {
+            epoll.add(fd, events, fd);
+        } catch (LinuxException | RuntimeException e) {
+            guestFds.remove(fd);
+            throw e;
+        }
+    }
+
+    /** Stops watching a guest's fd (the guest still owns it, and closes it). */
+    void removeGuestFd(int fd) throws LinuxException {
+        guestFds.remove(fd);
+        epoll.remove(fd);
+    }
+
+    /**
+     * Runs {@code task} on the loop's thread soon, after any ready fds of the current round; false, without
+     * running it, once the loop is closing.
+     */
+    boolean execute(Runnable task) throws LinuxException {
+        return runIfOpen(() -> {
+            tasks.add(task);
+            wakeUp.signal();
+        });
+    }
+
+    /** Whether the calling thread is the loop's own. */
+    boolean inLoop() {
+        return Thread.currentThread() == thread;
     }
 
     /**
@@ -163,9 +222,16 @@ final class EpollLoop {
                     long key = epoll.data(i);
                     if (key == WAKE_UP_KEY) {
                         wakeUp.drain();
+                        runTasks();
                         onWakeUp.run();
                     } else {
-                        onReadable.accept((int) key);
+                        Guest guest = guestFds.get((int) key);
+                        if (guest != null) {
+                            int events = epoll.events(i);
+                            runGuestCode(() -> guest.onReady((int) key, events));
+                        } else {
+                            onReadable.accept((int) key);
+                        }
                     }
                 }
                 afterWait.run();
@@ -179,8 +245,34 @@ final class EpollLoop {
             try {
                 onStopped.run();
             } finally {
-                closeFds();
+                try {
+                    releaseGuests();
+                } finally {
+                    closeFds();
+                }
             }
+        }
+    }
+
+    private void runTasks() {
+        for (Runnable task = tasks.poll(); task != null && !closing; task = tasks.poll()) {
+            runGuestCode(task);
+        }
+    }
+
+    /** A guest's failure is its own (a bug, logged): it must not stop the loop the owner's work depends on. */
+    private void runGuestCode(Runnable code) {
+        try {
+            code.run();
+        } catch (RuntimeException e) {
+            LOG.error("{}: a task or event handler failed", thread.getName(), e);
+        }
+    }
+
+    private void releaseGuests() {
+        tasks.clear();
+        for (Guest guest : guests.keySet()) {
+            runGuestCode(guest::onStopped);
         }
     }
 

@@ -11,6 +11,7 @@ import org.slf4j.LoggerFactory;
  * pidfds it was given, which it owns from then on. When one becomes readable the thread reaps
  * the child with waitid(P_PIDFD), closes the pidfd and calls the callback exactly once. Thread
  * count stays flat however many jobs run. {@link #close} stops the thread and closes what it owns.
+ * The same thread serves {@link #cgroupEvents()}: cgroups becoming empty arrive there as events too.
  *
  * <p>The thread is a daemon thread: it holds nothing that must be flushed, and a forgotten
  * close() must not keep the JVM alive (children of a dead daemon are re-parented and reaped).
@@ -25,11 +26,18 @@ public final class ExitWatcher implements AutoCloseable {
     /** Keyed by pidfd. Entries are added by {@link #watch} callers, removed by the watcher thread. */
     private final Map<Integer, Watched> watched = new ConcurrentHashMap<>();
     private final EpollLoop loop;
+    private final CgroupEventWatcher cgroupEvents;
 
     public ExitWatcher() throws LinuxException {
         loop = new EpollLoop(THREAD_NAME, MAX_EVENTS_PER_WAIT,
                 this::reapIfExited, EpollLoop.IGNORE_WAKE_UPS, this::logFailure, this::releaseAll);
+        cgroupEvents = new CgroupEventWatcher(loop);
         loop.start();
+    }
+
+    /** Cgroups becoming empty, as events on this watcher's thread (closed with it). */
+    public CgroupEventWatcher cgroupEvents() {
+        return cgroupEvents;
     }
 
     /**
