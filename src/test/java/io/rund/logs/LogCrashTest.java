@@ -29,8 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 class LogCrashTest {
 
     private static final int ROUNDS = 40;
-    private static final long STDOUT_BYTES = 64L * 1024 * 1024;
-    private static final long STDERR_BYTES = 32L * 1024 * 1024;
+    private static final long STDOUT_BYTES = 32L * 1024 * 1024;
+    private static final long STDERR_BYTES = 16L * 1024 * 1024;
     private static final long STDOUT_SEED = 11;
     private static final long STDERR_SEED = 22;
     /** Every this many rounds the kill comes at a random moment of start-up and recovery, not of pumping. */
