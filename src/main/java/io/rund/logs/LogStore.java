@@ -1,10 +1,8 @@
 package io.rund.logs;
 
-import static io.rund.logs.LogFormat.MAX_PAYLOAD_BYTES;
 import static io.rund.logs.LogFormat.MAX_RECORD_BYTES;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -29,9 +27,9 @@ import org.slf4j.LoggerFactory;
  * completely written. A log is created empty for a new job, or reopened from its file after a restart of rund
  * ({@link LogSpace#reopenLog}, {@link LogSpace#openFinishedLog}): {@link LogRecovery} repairs a torn last record
  * and rebuilds the index, and a log still being written gets a writer that continues its offsets; a finished log
- * has no writer at all. The descriptor is open only while the
- * log is used ({@link LogFile}): from the first append to the seal (if its {@link LogSpace} lets the writer keep
- * one; otherwise per append), while followers follow, and for the duration of a read. A sealed log nobody reads,
+ * has no writer at all. The descriptor is open only while the log is used ({@link LogFile}): from the first append
+ * to the seal (if its {@link LogSpace} lets the writer keep one; otherwise per append), while followers follow,
+ * and for the duration of a read. A sealed log nobody reads,
  * and a running job that has written nothing yet, hold no descriptor.
  * <p>
  * The file is cut into segments of about {@link LogSettings#segmentBytes()} at record boundaries. To stay within

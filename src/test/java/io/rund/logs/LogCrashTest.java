@@ -51,9 +51,10 @@ class LogCrashTest {
         Path stderrFifo = fifo("stderr");
         Path log = dir.resolve("job.log");
         List<Process> started = new ArrayList<>();
-        // Held open read-write for the whole test: the FIFOs never see EOF, and output waits in them.
-        try (RandomAccessFile holdStdout = new RandomAccessFile(stdoutFifo.toFile(), "rw");
-             RandomAccessFile holdStderr = new RandomAccessFile(stderrFifo.toFile(), "rw")) {
+        // Held open read-write while the pumps are killed: the FIFOs never end, and output waits in them.
+        RandomAccessFile holdStdout = new RandomAccessFile(stdoutFifo.toFile(), "rw");
+        RandomAccessFile holdStderr = new RandomAccessFile(stderrFifo.toFile(), "rw");
+        try {
             Process stdoutWriter = java(started, "writer-stdout", PseudoRandomStream.class, stdoutFifo.toString(),
                     Long.toString(STDOUT_SEED), Long.toString(STDOUT_BYTES));
             Process stderrWriter = java(started, "writer-stderr", PseudoRandomStream.class, stderrFifo.toString(),
@@ -80,18 +81,20 @@ class LogCrashTest {
                 pump.destroyForcibly(); // SIGKILL, by pid
                 assertTrue(pump.waitFor(HANG_GUARD_SECONDS, TimeUnit.SECONDS), "pump round " + round + " was killed");
             }
-            long total = STDOUT_BYTES + STDERR_BYTES;
             Process last = java(started, "pump-last", LogPumpProcess.class, stdoutFifo.toString(),
-                    stderrFifo.toString(), log.toString(), Long.toString(total));
-            assertTrue(last.waitFor(HANG_GUARD_SECONDS, TimeUnit.SECONDS), "the last pump drained the FIFOs");
-            assertEquals(0, last.exitValue(), Files.readString(dir.resolve("pump-last.out")));
+                    stderrFifo.toString(), log.toString());
             assertTrue(stdoutWriter.waitFor(HANG_GUARD_SECONDS, TimeUnit.SECONDS), "the stdout writer finished");
             assertTrue(stderrWriter.waitFor(HANG_GUARD_SECONDS, TimeUnit.SECONDS), "the stderr writer finished");
             assertEquals(0, stdoutWriter.exitValue(), Files.readString(dir.resolve("writer-stdout.out")));
             assertEquals(0, stderrWriter.exitValue(), Files.readString(dir.resolve("writer-stderr.out")));
+            holdStdout.close(); // no writer left: the last pump drains the FIFOs to their end, seals and exits
+            holdStderr.close();
+            assertTrue(last.waitFor(HANG_GUARD_SECONDS, TimeUnit.SECONDS), "the last pump drained the FIFOs");
+            assertEquals(0, last.exitValue(), Files.readString(dir.resolve("pump-last.out")));
             System.out.printf("LogCrashTest: %d SIGKILLs (%d while the writers wrote), %d torn tails repaired%n",
                     ROUNDS, killsWhileWriting, repairsLogged());
 
+            long total = STDOUT_BYTES + STDERR_BYTES;
             LogSpace space = LogSpace.create(LogSettings.unlimited());
             try (LogStore finished = space.openFinishedLog(log, null)) {
                 Map<LogStream, MessageDigest> digests = new EnumMap<>(LogStream.class);
@@ -116,6 +119,8 @@ class LogCrashTest {
                         HexFormat.of().formatHex(digests.get(LogStream.STDERR).digest()), "stderr, byte for byte");
             }
         } finally {
+            holdStdout.close();
+            holdStderr.close();
             for (Process process : started) {
                 process.destroyForcibly();
             }
