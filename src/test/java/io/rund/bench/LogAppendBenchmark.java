@@ -73,19 +73,12 @@ public final class LogAppendBenchmark {
             long start = System.nanoTime();
             try {
                 for (long moved = 0; moved < total; ) {
-                    int available = Pipes.available(readEnd);
-                    if (available == 0) {
+                    long took = spliced ? spliceOnce(writer, readEnd, recordBytes) : copyOnce(writer, readEnd, buffer);
+                    if (took == 0) {
                         LockSupport.parkNanos(EMPTY_PIPE_PARK_NANOS);
                         continue;
                     }
-                    int offer = Math.min(available, recordBytes);
-                    if (spliced) {
-                        moved += writer.appendFromPipe(LogStream.STDOUT, readEnd, offer);
-                    } else {
-                        int read = Fds.read(readEnd, buffer.asSlice(0, offer));
-                        writer.append(LogStream.STDOUT, buffer.asSlice(0, read).asByteBuffer());
-                        moved += read;
-                    }
+                    moved += took;
                     records++;
                 }
             } finally {
@@ -97,6 +90,22 @@ public final class LogAppendBenchmark {
                     spliced ? "spliced" : "copied", recordBytes, repeat + 1, total / seconds / 1e6,
                     seconds * 1e6 / records, records);
         }
+    }
+
+    /** What the output pump does now: FIONREAD, then the record's header, then splice. */
+    private static long spliceOnce(LogWriter writer, int readEnd, int recordBytes) throws IOException {
+        int available = Pipes.available(readEnd);
+        return available == 0 ? 0 : writer.appendFromPipe(LogStream.STDOUT, readEnd, Math.min(available, recordBytes));
+    }
+
+    /** What it did before: read into its buffer, then one pwrite of header and payload. */
+    private static long copyOnce(LogWriter writer, int readEnd, MemorySegment buffer) throws IOException {
+        int read = Fds.read(readEnd, buffer);
+        if (read <= 0) {
+            return 0;
+        }
+        writer.append(LogStream.STDOUT, buffer.asSlice(0, read).asByteBuffer());
+        return read;
     }
 
     private static void fill(RandomAccessFile writeEnd, long total) {
