@@ -4,16 +4,17 @@ import io.rund.linux.LinuxException;
 import io.rund.linux.OutputSink;
 import io.rund.logs.LogStore;
 import io.rund.logs.LogStream;
+import io.rund.logs.LogWriter;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * Joins the output pump to a job's log: each chunk read from the job's stdout or stderr becomes one record,
- * written on the pump thread (so a job can never outrun the disk by more than its pipe buffer). A log that cannot
- * be written holds the job's output (the pump stops reading its pipes and retries; see {@link OutputSink}): the
+ * Joins the output pump to a job's log: what waits in the job's stdout or stderr pipe is spliced into one record
+ * by the log's writer, on the pump thread (so a job can never outrun the disk by more than its pipe buffer, and no
+ * byte that left the pipe is only in memory should rund be killed). A log that cannot be written holds the job's
+ * output (the pump stops reading its pipes and retries; see {@link OutputSink}): the
  * job's actor hears of it, and of the resumption, and one line each is logged. End of output ends the log (its
  * followers finish), tells the job's actor, and only then forces the log to disk: the job's final status does not
  * wait for the disk. All of that runs on the blocking executor, never on the pump thread, whose every millisecond
@@ -25,6 +26,7 @@ final class LogSink implements OutputSink {
 
     private final String jobId;
     private final LogStore log;
+    private final LogWriter writer;
     private final Executor sealer;
     private final ActorRef<JobActor.Command> job;
     /** Pump thread only: when the current hold began (System.nanoTime), for the resumption's log line. */
@@ -33,13 +35,14 @@ final class LogSink implements OutputSink {
     LogSink(String jobId, LogStore log, Executor sealer, ActorRef<JobActor.Command> job) {
         this.jobId = jobId;
         this.log = log;
+        this.writer = log.writer();
         this.sealer = sealer;
         this.job = job;
     }
 
     @Override
-    public void onOutput(int fd, ByteBuffer data) throws IOException {
-        log.append(LogStream.ofFd(fd), data);
+    public long onReadable(int fd, int pipeFd, int available) throws IOException {
+        return writer.appendFromPipe(LogStream.ofFd(fd), pipeFd, available);
     }
 
     @Override
@@ -72,14 +75,14 @@ final class LogSink implements OutputSink {
     public void onClosed() {
         sealer.execute(() -> {
             try {
-                log.end();
+                writer.end();
             } catch (IOException e) {
                 LOG.error("Job {}: cannot write the end of its log {}: {}", jobId, log.path(), e.getMessage());
             } finally {
                 job.tell(new JobActor.OutputClosed());
             }
             try {
-                log.persist();
+                writer.persist();
             } catch (IOException e) {
                 LOG.error("Job {}: cannot force its log {} to disk: {}", jobId, log.path(), e.getMessage());
             }

@@ -159,7 +159,7 @@ final class Libc {
         }
     }
 
-    private static MethodHandle function(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+    static MethodHandle function(String name, FunctionDescriptor descriptor, Linker.Option... options) {
         Linker.Option[] all = new Linker.Option[options.length + 1];
         all[0] = CAPTURE_ERRNO;
         System.arraycopy(options, 0, all, 1, options.length);

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,19 +16,22 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Drains the stdout/stderr pipes of all jobs on ONE platform thread ("rund-output-pump") with
- * one level-triggered epoll and one reusable 64 KiB buffer, so memory is bounded however fast
- * jobs write. Each epoll round reads at most one buffer per ready fd: a noisy job cannot starve
- * the others, and a slow sink leaves data in the pipe, so the writing job blocks (back-pressure).
- * The pump owns the fds it is given and closes them at EOF, on error, or when it closes.
+ * one level-triggered epoll. For each ready pipe it asks how many bytes wait (FIONREAD) and lets
+ * the job's sink move at most 64 KiB of them out of the pipe itself (into the log, by splice), so
+ * output never passes through rund's memory and no byte is lost if rund is killed at any instant.
+ * At most 64 KiB per ready fd per round: a noisy job cannot starve the others, and a slow sink leaves
+ * data in the pipe, so the writing job blocks (back-pressure). A pipe has ended when its writers are
+ * gone (POLLHUP) and it is empty. The pump owns the fds it is given and closes them at EOF, on error,
+ * or when it closes.
  * <p>
- * A sink that cannot write (its log's disk is full) holds its job, never kills it: the chunk already read is kept
- * (at most one buffer per held job), the job's pipes leave the epoll (the job blocks once they fill, nothing is
- * lost), and the chunk is offered again on the pump thread with back-off, from {@link #FIRST_RETRY} doubling up
- * to {@link #LAST_RETRY}, as the epoll wait's timeout: no thread sleeps, no other job waits. Once the chunk is
- * taken, the pipes are read again.
+ * A sink that cannot write (its log's disk is full) holds its job, never kills it: the bytes stay in the pipe,
+ * the job's pipes leave the epoll (the job blocks once they fill, nothing is lost), and the pipe is offered again
+ * on the pump thread with back-off, from {@link #FIRST_RETRY} doubling up to {@link #LAST_RETRY}, as the epoll
+ * wait's timeout: no thread sleeps, no other job waits. Once the sink takes some, the pipes are read again.
  */
 public final class OutputPump implements AutoCloseable {
     public static final String THREAD_NAME = "rund-output-pump";
+    /** The most a sink is offered from one pipe at once (and the buffer that drains pipes being discarded). */
     public static final int BUFFER_BYTES = 64 * 1024;
     private static final Logger log = LoggerFactory.getLogger(OutputPump.class);
     private static final int MAX_EVENTS_PER_WAIT = 256;
@@ -54,8 +56,8 @@ public final class OutputPump implements AutoCloseable {
     private final class Job implements Pumping {
         final OutputSink sink;
         final int[] fds; // index 0: stdout, 1: stderr; CLOSED once closed
-        /** Output read but not yet taken by the sink, offered again first; null while output flows. */
-        ByteBuffer held;
+        /** The sink could not take output: the pipe of heldStream is offered again first; false while it flows. */
+        boolean held;
         int heldStream;
         long retryAtNanos;
         long retryDelayNanos;
@@ -90,7 +92,7 @@ public final class OutputPump implements AutoCloseable {
     private final Map<Integer, Stream> streams = new HashMap<>(); // keyed by fd; pump thread only
     /** Jobs whose output is held, waiting for their retry; pump thread only. */
     private final List<Job> heldJobs = new ArrayList<>();
-    /** The one read buffer, used by the pump thread only; the GC frees it with the pump. */
+    /** The buffer that drains discarded output, used by the pump thread only; the GC frees it with the pump. */
     private final MemorySegment buffer = Arena.ofAuto().allocate(BUFFER_BYTES);
     private final EpollLoop loop;
 
@@ -149,45 +151,44 @@ public final class OutputPump implements AutoCloseable {
         }
         for (Job job; (job = discarding.poll()) != null; ) {
             job.discardUnwritable = true;
-            if (job.held != null && !job.closed) {
+            if (job.held && !job.closed) {
                 offerHeld(job);
             }
         }
     }
 
-    /** One read of at most one buffer: the fairness rule of the pump. */
+    /** One offer of at most one buffer's worth: the fairness rule of the pump. */
     private void readOnce(int fd) {
         Stream stream = streams.get(fd);
         if (stream == null) {
             return; // its job was closed earlier in this round
         }
         Job job = stream.job();
-        if (job.held != null) {
-            return; // held earlier in this round: its pipes wait until the held chunk is taken
+        if (job.held) {
+            return; // held earlier in this round: its pipes wait until the sink takes output again
         }
-        int count;
+        int available;
         try {
-            count = Fds.read(fd, buffer);
+            available = Pipes.available(fd);
+            if (available == 0) {
+                // Hung up first, then still empty: nobody can write any more, so it has ended.
+                if (Pipes.hungUp(fd) && Pipes.available(fd) == 0) {
+                    closeStream(job, stream.streamNo() - 1);
+                    if (job.fds[0] == CLOSED && job.fds[1] == CLOSED) {
+                        notifyClosed(job);
+                    }
+                }
+                return;
+            }
         } catch (LinuxException e) {
             log.error("reading the output of a job failed; closing its pipes", e);
             closeJob(job);
             return;
         }
-        if (count == Fds.WOULD_BLOCK) {
-            return;
-        }
-        if (count == 0) {
-            closeStream(job, stream.streamNo() - 1);
-            if (job.fds[0] == CLOSED && job.fds[1] == CLOSED) {
-                notifyClosed(job);
-            }
-            return;
-        }
-        ByteBuffer chunk = buffer.asSlice(0, count).asByteBuffer().asReadOnlyBuffer();
         try {
-            job.sink.onOutput(stream.streamNo(), chunk);
+            job.sink.onReadable(stream.streamNo(), fd, Math.min(available, BUFFER_BYTES));
         } catch (IOException e) {
-            hold(job, stream.streamNo(), chunk, e);
+            hold(job, stream.streamNo(), e);
         } catch (RuntimeException e) {
             log.error("output sink failed; closing the job's pipes", e);
             closeJob(job);
@@ -195,11 +196,11 @@ public final class OutputPump implements AutoCloseable {
     }
 
     /**
-     * The sink could not take the rest of {@code chunk}: keeps a copy (the buffer is reused), stops reading the
-     * job's pipes and schedules the first retry, or discards it all if the job's owner asked for that.
+     * The sink could not take output from the pipe of {@code streamNo}: stops reading the job's pipes (the bytes
+     * wait there) and schedules the first retry, or discards it all if the job's owner asked for that.
      */
-    private void hold(Job job, int streamNo, ByteBuffer chunk, IOException why) {
-        job.held = ByteBuffer.allocate(chunk.remaining()).put(chunk).flip();
+    private void hold(Job job, int streamNo, IOException why) {
+        job.held = true;
         job.heldStream = streamNo;
         job.polling = false;
         for (int fd : job.fds) {
@@ -250,14 +251,16 @@ public final class OutputPump implements AutoCloseable {
         }
     }
 
-    /** One more try of a held job's chunk: resumes the job if it is taken, else backs off (or discards). */
+    /** One more offer of a held job's pipe: resumes the job if the sink takes some, else backs off (or discards). */
     private void offerHeld(Job job) {
-        ByteBuffer rest = job.held.asReadOnlyBuffer();
+        int fd = job.fds[job.heldStream - 1];
         try {
-            job.sink.onOutput(job.heldStream, rest);
+            int available = fd == CLOSED ? 0 : Pipes.available(fd);
+            if (available > 0) {
+                job.sink.onReadable(job.heldStream, fd, Math.min(available, BUFFER_BYTES));
+            }
             resume(job);
         } catch (IOException e) {
-            job.held.position(rest.position()); // what the sink took before it failed is not offered again
             if (job.discardUnwritable) {
                 heldJobs.remove(job);
                 discard(job, e);
@@ -273,7 +276,7 @@ public final class OutputPump implements AutoCloseable {
     }
 
     private void resume(Job job) {
-        job.held = null;
+        job.held = false;
         heldJobs.remove(job);
         job.polling = true;
         for (int fd : job.fds) {
@@ -295,12 +298,12 @@ public final class OutputPump implements AutoCloseable {
     }
 
     /**
-     * Drops a held job's chunk and whatever is left in its pipes (whose writers are gone, so they end at EOF or
-     * hold at most a pipe's capacity), tells the sink how much was dropped, and closes the job.
+     * Drops whatever is left in a held job's pipes (whose writers are gone, so they end at EOF or hold at most a
+     * pipe's capacity), tells the sink how much was dropped, and closes the job.
      */
     private void discard(Job job, IOException why) {
-        long dropped = job.held.remaining();
-        job.held = null;
+        long dropped = 0;
+        job.held = false;
         for (int fd : job.fds) {
             if (fd == CLOSED) {
                 continue;
@@ -366,7 +369,7 @@ public final class OutputPump implements AutoCloseable {
         List<Job> jobs = new ArrayList<>(incoming);
         incoming.clear();
         discarding.clear();
-        heldJobs.clear(); // their kept chunks go with them: the pump closes only when rund stops
+        heldJobs.clear(); // their output stays in their pipes, which close: the pump closes only when rund stops
         for (Stream stream : List.copyOf(streams.values())) {
             if (!jobs.contains(stream.job())) {
                 jobs.add(stream.job());

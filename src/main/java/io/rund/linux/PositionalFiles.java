@@ -1,9 +1,14 @@
 package io.rund.linux;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -28,6 +33,11 @@ public final class PositionalFiles {
     private static final long STAT_SIZE = 144;
     private static final long ST_BLOCKS = 64;
     private static final long STAT_BLOCK_BYTES = 512;
+    private static final int SEEK_END = 2;
+    private static final MethodHandle FTRUNCATE = Libc.function("ftruncate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle LSEEK = Libc.function("lseek",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
 
     private PositionalFiles() {}
 
@@ -118,6 +128,16 @@ public final class PositionalFiles {
             }
             throw e;
         }
+    }
+
+    /** The file's size in bytes (lseek to its end; positional I/O never uses the file position). */
+    public static long size(int fd, Object target) throws LinuxException {
+        return Libc.call("lseek", target, state -> (long) LSEEK.invokeExact(state, fd, 0L, SEEK_END));
+    }
+
+    /** ftruncate(2): the file ends at {@code size}; bytes beyond are gone. */
+    public static void truncate(int fd, long size, Object target) throws LinuxException {
+        Libc.call("ftruncate", target, state -> (int) FTRUNCATE.invokeExact(state, fd, size));
     }
 
     /** Closes {@code fd} (see {@link Fds#close}). */

@@ -1,6 +1,7 @@
 package io.rund.logs;
 
 import io.rund.linux.LinuxException;
+import io.rund.linux.Pipes;
 import io.rund.linux.PositionalFiles;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -74,6 +75,23 @@ final class LogFile implements AutoCloseable {
         return file;
     }
 
+    /**
+     * Opens {@code path}, an existing log file (of an earlier run of rund), for reading and writing. Like
+     * {@link #createNew}, the file comes held once, by its opener, who releases it when done recovering it.
+     */
+    static LogFile openExisting(Path path) throws IOException {
+        int fd = PositionalFiles.openExisting(path);
+        try {
+            LogFile file = new LogFile(path, identityOf(fd), fd);
+            file.holders = 1;
+            return file;
+        } catch (IOException e) {
+            IOException failure = new IOException("cannot identify the log file " + path + ": " + e.getMessage(), e);
+            closeAfterFailure(fd, failure);
+            throw failure;
+        }
+    }
+
     Path path() {
         return path;
     }
@@ -134,6 +152,36 @@ final class LogFile implements AutoCloseable {
             return (int) done;
         } catch (LinuxException e) {
             throw failure("read", position, e);
+        }
+    }
+
+    /**
+     * Moves at most {@code length} bytes from pipe {@code pipeFd} to {@code position} inside the kernel (splice):
+     * the bytes moved, which have left the pipe and are in the file, or 0 if the pipe is empty now.
+     */
+    long spliceFrom(int pipeFd, long position, long length) throws IOException {
+        try (Use use = use("splice into", position)) {
+            return Pipes.spliceToFile(pipeFd, use.fd, position, length, path);
+        } catch (LinuxException e) {
+            throw failure("splice into", position, e);
+        }
+    }
+
+    /** The file's size in bytes now. */
+    long size() throws IOException {
+        try (Use use = use("measure", 0)) {
+            return PositionalFiles.size(use.fd, path);
+        } catch (LinuxException e) {
+            throw failure("measure", 0, e);
+        }
+    }
+
+    /** Cuts the file at {@code size}: what lay beyond is gone. */
+    void truncate(long size) throws IOException {
+        try (Use use = use("truncate", size)) {
+            PositionalFiles.truncate(use.fd, size, path);
+        } catch (LinuxException e) {
+            throw failure("truncate", size, e);
         }
     }
 

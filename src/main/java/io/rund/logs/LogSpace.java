@@ -196,6 +196,30 @@ public final class LogSpace {
     }
 
     /**
+     * Reopens the log an earlier run of rund left at {@code file} for a job that may still be writing (its pipes
+     * adopted): a torn last record is repaired and its {@link LogStore#writer() writer} continues the offsets. A
+     * log found sealed is returned sealed, with no writer. Counted against the caps like a new log.
+     */
+    public LogStore reopenLog(Path file, String ownerIdentity) throws IOException {
+        claimEarlierFile(file); // counted below as this run's log, not as an earlier run's file
+        LogStore log = LogStore.reopen(file, this, ownerIdentity, false);
+        logs.add(log);
+        return log;
+    }
+
+    /**
+     * Opens the log an earlier run of rund left at {@code file} for a job that has finished: read-only, with no
+     * writer. A log that was not sealed (rund stopped before the job's output ended) has its torn last record
+     * repaired and is sealed now, so its followers end.
+     */
+    public LogStore openFinishedLog(Path file, String ownerIdentity) throws IOException {
+        claimEarlierFile(file); // counted below as this run's log, not as an earlier run's file
+        LogStore log = LogStore.reopen(file, this, ownerIdentity, true);
+        logs.add(log);
+        return log;
+    }
+
+    /**
      * One client identity as the follower caps and the log quotas count it: the SAN set of its certificate, in one
      * canonical form (sorted, comma-separated), so that two certificates with the same SANs are one identity.
      */

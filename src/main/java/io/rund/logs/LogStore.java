@@ -1,10 +1,8 @@
 package io.rund.logs;
 
-import static io.rund.logs.LogFormat.MAX_PAYLOAD_BYTES;
 import static io.rund.logs.LogFormat.MAX_RECORD_BYTES;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -22,12 +20,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Owns one job's output log: an append-only file of records {offset, timestamp, stream, bytes} (see
- * {@link LogFormat}), a sparse in-memory index and the "new data" signal. One writer thread appends until the
- * job's pipes end, then seals; any number of readers and followers read concurrently through positional reads on
- * one shared descriptor and see only records that are completely written. The descriptor is open only while the
- * log is used ({@link LogFile}): from the first append to the seal (if its {@link LogSpace} lets the writer keep
- * one; otherwise per append), while followers follow, and for the duration of a read. A sealed log nobody reads,
+ * One job's output log, shared by its one {@link LogWriter} and all its readers: an append-only file of records
+ * {offset, timestamp, stream, bytes} (see {@link LogFormat}), a sparse in-memory index, the retained segments and
+ * the "new data" signal. The writer appends until the job's pipes end, then seals; any number of readers and
+ * followers read concurrently through positional reads on one shared descriptor and see only records that are
+ * completely written. A log is created empty for a new job, or reopened from its file after a restart of rund
+ * ({@link LogSpace#reopenLog}, {@link LogSpace#openFinishedLog}): {@link LogRecovery} repairs a torn last record
+ * and rebuilds the index, and a log still being written gets a writer that continues its offsets; a finished log
+ * has no writer at all. The descriptor is open only while the log is used ({@link LogFile}): from the first append
+ * to the seal (if its {@link LogSpace} lets the writer keep one; otherwise per append), while followers follow,
+ * and for the duration of a read. A sealed log nobody reads,
  * and a running job that has written nothing yet, hold no descriptor.
  * <p>
  * The file is cut into segments of about {@link LogSettings#segmentBytes()} at record boundaries. To stay within
@@ -48,13 +50,6 @@ public final class LogStore implements AutoCloseable {
     private static final AtomicBoolean WARNED_NO_HOLES = new AtomicBoolean();
     private static final LogSpace UNLIMITED = LogSpace.create(LogSettings.unlimited());
 
-    /**
-     * The writer's staging buffer (header + payload, written with one positional write). Per thread rather than
-     * per store, so idle and sealed logs hold none; in rund only the output pump thread appends.
-     */
-    private static final ThreadLocal<ByteBuffer> RECORD_BUFFER =
-            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(MAX_RECORD_BYTES));
-
     /** A run of records dropped as one: first record's offset, file position and timestamp. */
     private record Segment(long offset, long position, long timestampNanos) {}
 
@@ -66,20 +61,19 @@ public final class LogStore implements AutoCloseable {
     private final long maxJobBytes;
     private final SparseIndex index = new SparseIndex(INDEX_STRIDE_BYTES);
     private final NewDataSignal newData = new NewDataSignal();
-    private final Object writerLock = new Object();
+    /** Guards the segments, the end position and the writer's state: taken by the writer and by drops. */
+    private final Object lock = new Object();
     private final AtomicInteger followers = new AtomicInteger();
+    /** The one writer, set once when the log is made; null for a log opened finished (or found sealed). */
+    private LogWriter writer;
 
-    /** Guarded by writerLock: retained segments, oldest first; the last one is being written. */
+    /** Guarded by lock: retained segments, oldest first; the last one is being written. */
     private final Deque<Segment> segments = new ArrayDeque<>();
-    /** Guarded by writerLock: the file position where the next record goes. */
-    private long writePosition = LogFormat.FILE_HEADER_BYTES;
-    /** Guarded by writerLock: timestamps never decrease along the log, whatever the wall clock does. */
-    private long lastTimestampNanos;
-    /** Guarded by writerLock. */
+    /** Guarded by lock: the file position just past the last committed record, where the next record goes. */
+    private long endPosition = LogFormat.FILE_HEADER_BYTES;
+    /** Guarded by lock. */
     private boolean closed;
-    /** Guarded by writerLock: the writer holds the file open between appends, on one of its space's writer slots. */
-    private boolean writerHolds;
-    /** Logical bytes of all fully written records; written (by the writer) only after the record is on file. */
+    /** Logical bytes of all fully written records; raised (by the writer) only once the record is on file. */
     private volatile long committedSize;
     private volatile boolean sealed;
     /** Offsets below this were dropped; raised before their bytes are freed. */
@@ -91,7 +85,6 @@ public final class LogStore implements AutoCloseable {
         this.owner = owner;
         this.segmentBytes = space.settings().segmentBytes();
         this.maxJobBytes = space.settings().maxJobBytes();
-        this.segments.add(new Segment(0, LogFormat.FILE_HEADER_BYTES, LogFormat.epochNanos(Instant.now())));
     }
 
     /**
@@ -102,10 +95,11 @@ public final class LogStore implements AutoCloseable {
         return UNLIMITED.createLog(file);
     }
 
+    /** A new, empty log at {@code file}, which must not exist. */
     static LogStore open(Path file, LogSpace space, String owner) throws IOException {
         LogFile logFile = LogFile.createNew(file);
         try {
-            logFile.writeFully(LogFormat.fileHeader(0), 0);
+            logFile.writeFully(LogFormat.fileHeader(), 0);
             logFile.release(); // the creator's hold: the first append opens the file again
         } catch (IOException e) {
             try {
@@ -116,8 +110,68 @@ public final class LogStore implements AutoCloseable {
             }
             throw e;
         }
+        long now = LogFormat.epochNanos(Instant.now());
         LogStore log = new LogStore(logFile, space, owner);
+        log.writer = new LogWriter(log, logFile, space, now);
+        log.segments.add(new Segment(0, LogFormat.FILE_HEADER_BYTES, now));
         space.grew(log, LogFormat.FILE_HEADER_BYTES);
+        return log;
+    }
+
+    /**
+     * The log an earlier run of rund left at {@code file}: recovered ({@link LogRecovery}: a torn last record is cut
+     * to the bytes on file, the index rebuilt), with a writer that continues its offsets unless it was sealed.
+     * {@code finished}: the job's output has ended for good, so an unsealed log is sealed now and gets no writer.
+     */
+    static LogStore reopen(Path file, LogSpace space, String owner, boolean finished) throws IOException {
+        LogFile logFile = LogFile.openExisting(file);
+        try {
+            LogStore log = recover(logFile, space, owner, finished);
+            logFile.release(); // the opener's hold: the writer or a reader opens the file again
+            return log;
+        } catch (IOException | RuntimeException e) {
+            try {
+                logFile.close();
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+    }
+
+    private static LogStore recover(LogFile logFile, LogSpace space, String owner, boolean finished)
+            throws IOException {
+        LogStore log = new LogStore(logFile, space, owner);
+        LogRecovery.Tail tail;
+        synchronized (log.lock) {
+            tail = LogRecovery.recover(logFile, (offset, position, timestampNanos, length) -> {
+                if (log.segments.isEmpty()) {
+                    log.segments.add(new Segment(offset, position, timestampNanos));
+                    log.firstRetainedOffset = offset;
+                }
+                log.committedLocked(offset, position, timestampNanos, length);
+            });
+            long lastTimestampNanos = tail.lastTimestampNanos() > 0 ? tail.lastTimestampNanos()
+                    : LogFormat.epochNanos(Instant.now());
+            if (log.segments.isEmpty()) { // every record was dropped, or none was written
+                log.segments.add(new Segment(tail.endOffset(), tail.endPosition(), lastTimestampNanos));
+                log.firstRetainedOffset = tail.endOffset();
+            }
+            log.endPosition = tail.endPosition();
+            log.committedSize = tail.endOffset();
+            if (tail.sealed()) {
+                log.sealed = true;
+            } else if (finished) {
+                long now = Math.max(LogFormat.epochNanos(Instant.now()), lastTimestampNanos);
+                logFile.writeFully(LogFormat.sealMarker(tail.endOffset(), now), tail.endPosition());
+                log.sealed = true;
+            } else {
+                log.writer = new LogWriter(log, logFile, space, lastTimestampNanos);
+            }
+        }
+        tail.repair().ifPresent(repair -> LOG.info("Log {}: {}", logFile.path(), repair));
+        log.freeBefore(tail.firstPosition()); // a drop whose hole was not punched before the crash
+        space.grew(log, LogFormat.FILE_HEADER_BYTES + log.retainedBytes());
         return log;
     }
 
@@ -126,86 +180,15 @@ public final class LogStore implements AutoCloseable {
     }
 
     /**
-     * Appends {@code data}'s remaining bytes as output of {@code stream} (as one record, or several if longer
-     * than 64 KiB), timestamped now, and consumes the buffer. For the single writer thread; costs one
-     * positional write per record and never waits on readers. May drop old segments to stay within the caps.
-     * An empty buffer appends nothing. The first append opens the file and keeps it open until the seal, if a
-     * writer slot of the space is free; otherwise each append opens and closes it.
-     * <p>
-     * If a write fails (the disk is full), the records written before it stay (readers see them) and {@code data}'s
-     * position is just past them: the caller may offer the rest again later, and nothing is lost or repeated.
+     * The log's one writer: appends until the job's output ends, then seals.
      *
-     * @throws IOException           if a record cannot be written; the log stays as it was before that record
-     * @throws IllegalStateException if the log is already sealed
+     * @throws IllegalStateException if the log was opened finished: it has no writer
      */
-    public void append(LogStream stream, ByteBuffer data) throws IOException {
-        Objects.requireNonNull(stream, "stream");
-        Objects.requireNonNull(data, "data");
-        if (!data.hasRemaining()) {
-            return;
+    public LogWriter writer() {
+        if (writer == null) {
+            throw new IllegalStateException("log " + file.path() + " was opened finished: it has no writer");
         }
-        long written = 0;
-        try {
-            synchronized (writerLock) {
-                long before = writePosition;
-                try {
-                    writeRecordsLocked(stream, data);
-                } finally {
-                    written = writePosition - before;
-                    while (retainedBytesLocked() > maxJobBytes && segments.size() > 1) {
-                        dropOldestSegmentLocked();
-                    }
-                }
-            }
-        } finally {
-            if (written > 0) { // also when a later record failed: the records before it are readers' to see
-                newData.ring();
-                space.grew(this, written);
-            }
-        }
-    }
-
-    private void writeRecordsLocked(LogStream stream, ByteBuffer data) throws IOException {
-        if (sealed) {
-            throw new IllegalStateException("log " + file.path() + " is sealed; cannot append");
-        }
-        long timestampNanos = Math.max(LogFormat.epochNanos(Instant.now()), lastTimestampNanos);
-        lastTimestampNanos = timestampNanos;
-        if (!writerHolds && space.takeWriterSlot()) {
-            file.hold();
-            writerHolds = true;
-        }
-        boolean heldForThisAppend = !writerHolds;
-        if (heldForThisAppend) {
-            file.hold(); // one open for all the records of this append
-        }
-        try {
-            while (data.hasRemaining()) {
-                writeRecord(stream, timestampNanos, data);
-            }
-        } finally {
-            if (heldForThisAppend) {
-                file.release();
-            }
-        }
-    }
-
-    private void writeRecord(LogStream stream, long timestampNanos, ByteBuffer data) throws IOException {
-        int length = Math.min(data.remaining(), MAX_PAYLOAD_BYTES);
-        long offset = committedSize;
-        boolean newSegment = writePosition - segments.getLast().position() >= segmentBytes;
-        ByteBuffer record = RECORD_BUFFER.get().clear();
-        LogFormat.putOutputHeader(record, offset, timestampNanos, length, stream);
-        record.put(data.slice(data.position(), length)).flip();
-        int recordBytes = record.remaining();
-        file.writeFully(record, writePosition);
-        data.position(data.position() + length);
-        if (newSegment) {
-            segments.addLast(new Segment(offset, writePosition, timestampNanos));
-        }
-        index.recordWritten(offset, writePosition, timestampNanos, newSegment);
-        writePosition += recordBytes;
-        committedSize = offset + length; // publishes the record to readers
+        return writer;
     }
 
     /** Logical bytes appended so far over both streams: the offset the next appended byte will get. */
@@ -225,13 +208,61 @@ public final class LogStore implements AutoCloseable {
 
     /** File bytes the log keeps now (headers included): what its caps measure. */
     public long retainedBytes() {
-        synchronized (writerLock) {
+        synchronized (lock) {
             return retainedBytesLocked();
         }
     }
 
     private long retainedBytesLocked() {
-        return segments.isEmpty() ? 0 : writePosition - segments.getFirst().position();
+        return segments.isEmpty() ? 0 : endPosition - segments.getFirst().position();
+    }
+
+    // ---- for the writer, under lock ----
+
+    Object lock() {
+        return lock;
+    }
+
+    /** Under lock: where the next record goes. */
+    long endPositionLocked() {
+        return endPosition;
+    }
+
+    /** Under lock: true once the log is sealed (or closed); nothing may be appended. */
+    boolean sealedLocked() {
+        return sealed;
+    }
+
+    /**
+     * Under lock: the record of {@code length} payload bytes at file {@code position} is completely on file; it is
+     * indexed, starts a segment if the last one is full, and is published to readers (size() moves past it).
+     */
+    void committedLocked(long offset, long position, long timestampNanos, int length) {
+        boolean newSegment = !segments.isEmpty() && position - segments.getLast().position() >= segmentBytes;
+        if (newSegment) {
+            segments.addLast(new Segment(offset, position, timestampNanos));
+        }
+        index.recordWritten(offset, position, timestampNanos, newSegment);
+        endPosition = position + LogFormat.RECORD_HEADER_BYTES + length;
+        committedSize = offset + length; // publishes the record to readers
+    }
+
+    /** Under lock: drops the oldest segments while the log keeps more than its own cap. */
+    void keepWithinJobCapLocked() {
+        while (retainedBytesLocked() > maxJobBytes && segments.size() > 1) {
+            dropOldestSegmentLocked();
+        }
+    }
+
+    /** Under lock: the writer wrote its seal marker (or gave up on it): nothing more is appended. */
+    void markSealedLocked() {
+        sealed = true;
+    }
+
+    /** The writer wrote {@code bytes} more file bytes: followers wake, the caps count them (outside the lock). */
+    void grew(long bytes) {
+        newData.ring();
+        space.grew(this, bytes);
     }
 
     /**
@@ -371,68 +402,6 @@ public final class LogStore implements AutoCloseable {
         return records;
     }
 
-    /**
-     * The writer is done (the job's pipes reached EOF): {@link #end()}, then {@link #persist()}. Idempotent.
-     */
-    public void seal() throws IOException {
-        end();
-        persist();
-    }
-
-    /**
-     * Writes the seal marker and wakes all followers so they finish: the log's content is complete and
-     * readable, though not yet forced to disk. Idempotent. If the marker cannot be written (the disk is full
-     * again) the log ends all the same, as {@link #close()} does: nothing more can be appended, followers get
-     * every record and finish; only the file lacks its marker. The writer then lets go of the file.
-     */
-    public void end() throws IOException {
-        try {
-            synchronized (writerLock) {
-                if (sealed) {
-                    return;
-                }
-                try {
-                    writeSealMarker();
-                } catch (IOException | RuntimeException e) {
-                    releaseWriterLocked();
-                    throw e;
-                } finally {
-                    sealed = true;
-                }
-            }
-        } finally {
-            newData.ring();
-        }
-    }
-
-    /**
-     * Forces an ended log to disk, then lets go of the writer's hold on the file (closing it unless followers
-     * hold it). Separate from {@link #end()} so that a job's final status need not wait for the disk.
-     */
-    public void persist() throws IOException {
-        synchronized (writerLock) {
-            try {
-                if (sealed) {
-                    file.force();
-                }
-            } finally {
-                releaseWriterLocked();
-            }
-        }
-    }
-
-    /** The writer no longer keeps the file open: it gives back its writer slot. */
-    private void releaseWriterLocked() throws IOException {
-        if (writerHolds) {
-            writerHolds = false;
-            space.returnWriterSlot();
-            file.release();
-        }
-    }
-
-    private void writeSealMarker() throws IOException {
-        file.writeFully(LogFormat.sealMarker(committedSize, LogFormat.epochNanos(Instant.now())), writePosition);
-    }
 
     public boolean sealed() {
         return sealed;
@@ -491,20 +460,21 @@ public final class LogStore implements AutoCloseable {
         }
     }
 
+
     LogSpace space() {
         return space;
     }
 
     /** When the oldest segment that may be dropped now was started, or Long.MAX_VALUE if none may be. */
     long oldestDroppableSegmentNanos() {
-        synchronized (writerLock) {
+        synchronized (lock) {
             return droppableLocked() ? segments.getFirst().timestampNanos() : Long.MAX_VALUE;
         }
     }
 
     /** Drops the oldest segment if one may be dropped: any but the one being written (all of a sealed log). */
     boolean dropOldestSegment() {
-        synchronized (writerLock) {
+        synchronized (lock) {
             if (!droppableLocked()) {
                 return false;
             }
@@ -521,24 +491,45 @@ public final class LogStore implements AutoCloseable {
         Segment oldest = segments.removeFirst();
         Segment next = segments.peekFirst();
         long endOffset = next != null ? next.offset() : committedSize;
-        long endPosition = next != null ? next.position() : writePosition;
+        long retainedFrom = next != null ? next.position() : endPosition;
+        if (next == null) {
+            segments.add(new Segment(endOffset, retainedFrom, oldest.timestampNanos())); // where records resume
+        }
         firstRetainedOffset = endOffset; // before the bytes go: readers check it after reading
         index.dropBefore(endOffset);
-        long bytes = endPosition - oldest.position();
-        // From the end of the file header, not from this segment's start: segments don't end on block boundaries,
-        // so the block a dropped segment shares with the one dropped before it is freed only by a punch covering
-        // both (punching from the segment's start left one block per dropped segment allocated: 0.1% of all the
-        // output a long job ever wrote, beyond the cap). Re-punching the holes already made costs next to nothing.
+        space.released(this, retainedFrom - oldest.position());
         try {
-            long from = LogFormat.FILE_HEADER_BYTES;
-            if (!file.punchHole(from, endPosition - from) && WARNED_NO_HOLES.compareAndSet(false, true)) {
+            // The file header says where retained records start before their predecessors are freed (and read as
+            // zeros), so that a reopening reader never mistakes a hole for records.
+            file.writeFully(LogFormat.firstRecordField(retainedFrom), LogFormat.FIRST_RECORD_FIELD_AT);
+        } catch (IOException e) {
+            LOG.warn("Cannot record in {} that its records now start at position {}, so the dropped output stays on"
+                    + " disk: {}", file.path(), retainedFrom, e.getMessage());
+            return;
+        }
+        freeBefore(retainedFrom);
+    }
+
+    /**
+     * Frees the storage before file position {@code retainedFrom}. From the end of the file header, not from the
+     * dropped segment's start: segments don't end on block boundaries, so the block a dropped segment shares with
+     * the one dropped before it is freed only by a punch covering both (punching from the segment's start left one
+     * block per dropped segment allocated: 0.1% of all the output a long job ever wrote, beyond the cap).
+     * Re-punching the holes already made costs next to nothing.
+     */
+    private void freeBefore(long retainedFrom) {
+        long from = LogFormat.FILE_HEADER_BYTES;
+        if (retainedFrom <= from) {
+            return;
+        }
+        try {
+            if (!file.punchHole(from, retainedFrom - from) && WARNED_NO_HOLES.compareAndSet(false, true)) {
                 LOG.warn("The file system of {} cannot punch holes: dropped log segments stay on disk", file.path());
             }
         } catch (IOException e) {
-            LOG.warn("Cannot free dropped segment [{}, {}) of {}: {}", oldest.offset(), endOffset, file.path(),
+            LOG.warn("Cannot free the dropped output before position {} of {}: {}", retainedFrom, file.path(),
                     e.getMessage());
         }
-        space.released(this, bytes);
     }
 
     /**
@@ -549,30 +540,16 @@ public final class LogStore implements AutoCloseable {
     public void close() throws IOException {
         IOException failure = null;
         long kept;
-        synchronized (writerLock) {
+        synchronized (lock) {
             if (closed) {
                 return;
             }
             closed = true;
-            if (!sealed) {
-                try {
-                    writeSealMarker();
-                    file.force();
-                } catch (IOException e) {
-                    failure = e;
-                }
-                sealed = true; // even if the marker failed: no more appends, and followers must end
+            if (writer != null) {
+                failure = writer.closeLocked();
             }
+            sealed = true; // even if the marker failed: no more appends, and followers must end
             kept = retainedBytesLocked();
-            try {
-                releaseWriterLocked();
-            } catch (IOException e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
             try {
                 file.close();
             } catch (IOException e) {

@@ -25,6 +25,16 @@ class OutputPumpTest {
     /** Not a timing threshold: only keeps a broken pump from hanging the build forever. */
     private static final long HANG_GUARD_SECONDS = 120;
 
+    /** Reads up to {@code available} bytes out of a job's pipe, as a sink that keeps output in memory would. */
+    private static ByteBuffer take(int pipeFd, int available) throws java.io.IOException {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment buffer = arena.allocate(available);
+            int read = Fds.read(pipeFd, buffer);
+            int count = Math.max(read, 0);
+            return ByteBuffer.wrap(buffer.asSlice(0, count).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+    }
+
     /** Records what one job's sink received and checks the contract as it goes. */
     private static final class RecordingSink implements OutputSink {
         final MessageDigest stdoutDigest;
@@ -42,15 +52,19 @@ class OutputPumpTest {
         }
 
         @Override
-        public void onOutput(int fd, ByteBuffer data) {
+        public long onReadable(int fd, int pipeFd, int available) throws java.io.IOException {
             if (closedCalls.get() > 0) {
-                violations.add("onOutput after onClosed");
+                violations.add("onReadable after onClosed");
             }
             if (!Thread.currentThread().getName().equals(OutputPump.THREAD_NAME)) {
-                violations.add("onOutput on thread " + Thread.currentThread().getName());
+                violations.add("onReadable on thread " + Thread.currentThread().getName());
             }
-            if (data.remaining() > OutputPump.BUFFER_BYTES) {
-                violations.add("chunk larger than the pump buffer: " + data.remaining());
+            if (available < 1 || available > OutputPump.BUFFER_BYTES) {
+                violations.add("offered " + available + " bytes, not 1 to the pump buffer's size");
+            }
+            ByteBuffer data = take(pipeFd, available);
+            if (data.remaining() != available) {
+                violations.add("offered " + available + " bytes but the pipe held " + data.remaining());
             }
             if (fd == STDOUT) {
                 stdoutBytes += data.remaining();
@@ -63,6 +77,7 @@ class OutputPumpTest {
             } else {
                 violations.add("unknown fd " + fd);
             }
+            return available;
         }
 
         @Override
@@ -161,7 +176,7 @@ class OutputPumpTest {
             SpawnedProcess process = Spawner.spawn(TestJobs.request("sh", "-c", "while echo more; do :; done"));
             pump.pump(process.stdoutFd(), process.stderrFd(), new OutputSink() {
                 @Override
-                public void onOutput(int fd, ByteBuffer data) {
+                public long onReadable(int fd, int pipeFd, int available) {
                     outputs.incrementAndGet();
                     throw new IllegalStateException("sink failure the pump must survive");
                 }
@@ -194,14 +209,16 @@ class OutputPumpTest {
         volatile boolean full = true;
 
         @Override
-        public void onOutput(int fd, ByteBuffer data) throws java.io.IOException {
+        public long onReadable(int fd, int pipeFd, int available) throws java.io.IOException {
             if (full) {
                 failedOffers.incrementAndGet();
                 throw new java.io.IOException("No space left on device");
             }
+            ByteBuffer data = take(pipeFd, available);
             byte[] bytes = new byte[data.remaining()];
             data.get(bytes);
             taken.writeBytes(bytes);
+            return bytes.length;
         }
 
         @Override

@@ -68,7 +68,7 @@ class LogDescriptorsTest {
             assertEquals(1, descriptorsOf(path), "written: the writer keeps its file open");
             append(log, LogStream.STDERR, "two");
             assertEquals(1, descriptorsOf(path), "one descriptor for all appends");
-            log.seal();
+            log.writer().seal();
             assertEquals(0, descriptorsOf(path), "sealed");
             assertEquals("one two", readAll(log));
             assertEquals(0, descriptorsOf(path), "a read of a sealed log opens the file for the read only");
@@ -81,7 +81,7 @@ class LogDescriptorsTest {
         Path path = dir.resolve("job.log");
         LogStore log = LogStore.create(path);
         assertEquals(0, descriptorsOf(path));
-        log.seal();
+        log.writer().seal();
         assertEquals(0, descriptorsOf(path));
         assertEquals("", readAll(log));
         log.close();
@@ -95,8 +95,8 @@ class LogDescriptorsTest {
         Path path = dir.resolve("job.log");
         byte[] output = randomBytes(3 * LogStore.MAX_BATCH_BYTES + 123, 7);
         try (LogStore log = LogStore.create(path)) {
-            log.append(LogStream.STDOUT, ByteBuffer.wrap(output));
-            log.seal();
+            log.writer().append(LogStream.STDOUT, ByteBuffer.wrap(output));
+            log.writer().seal();
             assertEquals(0, descriptorsOf(path));
 
             List<ManualSubscriber<LogRecord>> subscribers = new ArrayList<>();
@@ -136,7 +136,7 @@ class LogDescriptorsTest {
         byte[] output = randomBytes(4 * LogStore.MAX_BATCH_BYTES + 99, 3);
         int half = output.length / 2;
         try (LogStore log = LogStore.create(path)) {
-            log.append(LogStream.STDOUT, ByteBuffer.wrap(output, 0, half));
+            log.writer().append(LogStream.STDOUT, ByteBuffer.wrap(output, 0, half));
             List<CompletionStage<ByteString>> early = new ArrayList<>();
             for (int f = 0; f < 20; f++) {
                 early.add(bytes(log.follow(0, true)));
@@ -144,8 +144,8 @@ class LogDescriptorsTest {
             ManualSubscriber<LogRecord> caughtUp = subscribe(log.follow(half, true));
             caughtUp.request(1);
             awaitCondition(() -> log.newData().waiterCount() >= 1, "a follower waits at the end for more");
-            log.append(LogStream.STDERR, ByteBuffer.wrap(output, half, output.length - half));
-            log.seal();
+            log.writer().append(LogStream.STDERR, ByteBuffer.wrap(output, half, output.length - half));
+            log.writer().seal();
 
             for (CompletionStage<ByteString> follower : early) {
                 assertArrayEquals(output, await(follower).toArray());
@@ -186,11 +186,11 @@ class LogDescriptorsTest {
             assertEquals(1, descriptorsOf(first), "the first writer took the one slot");
             assertEquals(0, descriptorsOf(second), "the second opened and closed its file for its append");
             assertEquals(1, space.writerSlotsTaken());
-            a.seal();
+            a.writer().seal();
             assertEquals(0, space.writerSlotsTaken(), "the seal gave the slot back");
             append(b, LogStream.STDERR, "b2");
             assertEquals(1, descriptorsOf(second), "the next append took the free slot");
-            b.seal();
+            b.writer().seal();
             assertEquals(0, descriptorsOf(first) + descriptorsOf(second));
             assertEquals(0, space.writerSlotsTaken());
             assertEquals("a1 ", readAll(a));
@@ -214,8 +214,8 @@ class LogDescriptorsTest {
         Path other = Files.write(dir.resolve("other"), new byte[64 * 1024]);
         byte[] output = randomBytes(LogStore.MAX_BATCH_BYTES, 13);
         try (LogStore log = LogStore.create(path)) {
-            log.append(LogStream.STDOUT, ByteBuffer.wrap(output));
-            log.seal();
+            log.writer().append(LogStream.STDOUT, ByteBuffer.wrap(output));
+            log.writer().seal();
             int readers = 8;
             int readsEach = 300;
             ExecutorService pool = Executors.newFixedThreadPool(readers);
@@ -252,7 +252,7 @@ class LogDescriptorsTest {
         Path path = dir.resolve("job.log");
         try (LogStore log = LogStore.create(path)) {
             append(log, LogStream.STDOUT, "mine");
-            log.seal();
+            log.writer().seal();
             Path impostor = dir.resolve("impostor");
             Files.copy(path, impostor);
             Files.move(impostor, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -296,7 +296,7 @@ class LogDescriptorsTest {
     }
 
     private static void append(LogStore log, LogStream stream, String text) throws IOException {
-        log.append(stream, ByteBuffer.wrap(text.getBytes(US_ASCII)));
+        log.writer().append(stream, ByteBuffer.wrap(text.getBytes(US_ASCII)));
     }
 
     private static ManualSubscriber<LogRecord> subscribe(org.apache.pekko.stream.javadsl.Source<LogRecord, ?> source) {

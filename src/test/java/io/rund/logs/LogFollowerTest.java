@@ -80,13 +80,13 @@ class LogFollowerTest {
                 try {
                     long at = 0;
                     for (int size : chunks) {
-                        store.append(appends.get(at), ByteBuffer.wrap(source, (int) at, size));
+                        store.writer().append(appends.get(at), ByteBuffer.wrap(source, (int) at, size));
                         at += size;
                         if (at >= source.length / 2) {
                             halfWritten.countDown();
                         }
                     }
-                    store.seal();
+                    store.writer().seal();
                 } catch (IOException e) {
                     throw new RuntimeException(e);
                 } finally {
@@ -157,9 +157,9 @@ class LogFollowerTest {
         try (LogStore store = LogStore.create(dir.resolve("job.log"))) {
             byte[] big = new byte[3 * LogStore.MAX_BATCH_BYTES + 17];
             new SplittableRandom(5).nextBytes(big);
-            store.append(LogStream.STDOUT, ByteBuffer.wrap(big));
+            store.writer().append(LogStream.STDOUT, ByteBuffer.wrap(big));
             append(store, LogStream.STDERR, "bye");
-            store.seal();
+            store.writer().seal();
 
             ByteString all = collectBytes(store, 0, true);
             assertEquals(ByteString.fromArray(big).concat(ByteString.fromString("bye")), all);
@@ -175,7 +175,7 @@ class LogFollowerTest {
             CompletionStage<ByteString> pastTheEnd = bytes(store, 3, true);
             append(store, LogStream.STDOUT, "one");
             append(store, LogStream.STDERR, "two");
-            store.seal();
+            store.writer().seal();
 
             assertEquals("onetwo", await(follower).utf8String());
             assertEquals("two", await(pastTheEnd).utf8String());
@@ -201,7 +201,7 @@ class LogFollowerTest {
             assertEquals("first", new String(((LogRecord) probe.next()).bytes(), US_ASCII));
             byte[] chunk = new byte[64 * 1024];
             for (int i = 0; i < 16; i++) {
-                store.append(LogStream.STDOUT, ByteBuffer.wrap(chunk));
+                store.writer().append(LogStream.STDOUT, ByteBuffer.wrap(chunk));
             }
             assertTrue(store.firstRetainedOffset() > 5, "the follower's next offset was dropped");
             probe.request(1);
@@ -255,7 +255,7 @@ class LogFollowerTest {
             append(store, LogStream.STDOUT, "o1\n");
             append(store, LogStream.STDERR, "e1\n");
             append(store, LogStream.STDOUT, "o2\n");
-            store.seal();
+            store.writer().seal();
             assertEquals("o1\no2\n", text(store.follow(new LogQuery(new LogStart.Oldest(), true, java.util.Set.of(LogStream.STDOUT)))));
             assertEquals("e1\n", text(store.follow(new LogQuery(new LogStart.Oldest(), true, java.util.Set.of(LogStream.STDERR)))));
             java.time.Instant future = java.time.Instant.now().plusSeconds(3600);
@@ -287,7 +287,7 @@ class LogFollowerTest {
     }
 
     private static void append(LogStore store, LogStream stream, String text) throws IOException {
-        store.append(stream, ByteBuffer.wrap(text.getBytes(US_ASCII)));
+        store.writer().append(stream, ByteBuffer.wrap(text.getBytes(US_ASCII)));
     }
 
     private static String collect(LogStore store, long from, boolean follow) throws Exception {

@@ -66,7 +66,7 @@ class LogSegmentsTest {
         long block = 4096;
         try (LogStore store = space(JOB_CAP, Long.MAX_VALUE).createLog(dir.resolve("long.log"))) {
             appendInChunks(store, random(16 * MIB, 8), 9); // about 60 segments dropped, ending mid-block
-            store.seal();
+            store.writer().seal();
             long allocated = allocatedBytes(store.path());
             assumeTrue(allocated < store.size() / 2, "the file system of " + dir + " cannot punch holes");
             // The header's block, the partial block where the retained output starts and the last one.
@@ -89,7 +89,7 @@ class LogSegmentsTest {
              LogStore young = space.createLog(dir.resolve("young.log"));
              LogStore younger = space.createLog(dir.resolve("younger.log"))) {
             appendInChunks(old, random((int) (SEGMENT * 9 / 10), 2), 3);
-            old.seal();
+            old.writer().seal();
             appendInChunks(young, random((int) (SEGMENT * 5 / 2), 4), 5);
             appendInChunks(younger, random((int) (SEGMENT * 8 / 5), 6), 7);
 
@@ -157,7 +157,7 @@ class LogSegmentsTest {
             for (int line = 1; line <= 20_000; line++) {
                 String l = "line " + line + "\n";
                 text.append(l);
-                store.append(line % 7 == 0 ? LogStream.STDERR : LogStream.STDOUT, ByteBuffer.wrap(l.getBytes(US_ASCII)));
+                store.writer().append(line % 7 == 0 ? LogStream.STDERR : LogStream.STDOUT, ByteBuffer.wrap(l.getBytes(US_ASCII)));
             }
             byte[] all = text.toString().getBytes(US_ASCII);
             long lastThree = store.startOffset(new LogStart.LastLines(3), LogQuery.BOTH_STREAMS);
@@ -185,7 +185,7 @@ class LogSegmentsTest {
     void timestampsNeverDecreaseAlongTheLog() throws IOException {
         try (LogStore store = LogStore.create(dir.resolve("job.log"))) {
             for (int i = 0; i < 10_000; i++) {
-                store.append(LogStream.STDOUT, ByteBuffer.wrap(new byte[] {(byte) i}));
+                store.writer().append(LogStream.STDOUT, ByteBuffer.wrap(new byte[] {(byte) i}));
             }
             Instant previous = Instant.MIN;
             for (LogRecord record : store.read(0, 10_000)) {
@@ -199,7 +199,7 @@ class LogSegmentsTest {
         SplittableRandom random = new SplittableRandom(seed);
         for (int at = 0; at < source.length; ) {
             int size = Math.min(source.length - at, random.nextInt(1, 70_000));
-            store.append(random.nextBoolean() ? LogStream.STDOUT : LogStream.STDERR, ByteBuffer.wrap(source, at, size));
+            store.writer().append(random.nextBoolean() ? LogStream.STDOUT : LogStream.STDERR, ByteBuffer.wrap(source, at, size));
             at += size;
         }
     }

@@ -51,14 +51,14 @@ class LogStoreTest {
                 ByteBuffer data = random.nextBoolean()
                         ? ByteBuffer.wrap(chunk)
                         : ByteBuffer.allocateDirect(chunk.length).put(chunk).flip();
-                store.append(stream, data);
+                store.writer().append(stream, data);
                 assertFalse(data.hasRemaining(), "append consumes the buffer");
                 written.get(stream).update(chunk);
                 appends.put(offset, stream);
                 offset += chunk.length;
                 assertEquals(offset, store.size());
             }
-            store.seal();
+            store.writer().seal();
 
             Map<LogStream, MessageDigest> read = digests();
             long cursor = 0;
@@ -135,9 +135,9 @@ class LogStoreTest {
         try (LogStore store = LogStore.create(file)) {
             ByteBuffer one = ByteBuffer.allocate(1);
             for (int offset = 0; offset < records; offset++) {
-                store.append(tinyStream(offset), one.clear().put(tinyByte(offset)).flip());
+                store.writer().append(tinyStream(offset), one.clear().put(tinyByte(offset)).flip());
             }
-            store.seal();
+            store.writer().seal();
 
             long fileBytes = Files.size(file);
             int entries = store.indexEntryCount();
@@ -175,16 +175,16 @@ class LogStoreTest {
         try (LogStore store = LogStore.create(file)) {
             append(store, LogStream.STDERR, "hi");
             record = store.read(0, 100).getFirst();
-            store.seal();
+            store.writer().seal();
         }
         ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file));
         int headers = LogFormat.RECORD_HEADER_BYTES;
         assertEquals(LogFormat.FILE_HEADER_BYTES + headers + 2 + headers, bytes.limit());
         assertArrayEquals("RUNDLOG\0".getBytes(US_ASCII), slice(bytes, 0, 8));
-        assertEquals(1, bytes.getShort(8), "format version");
+        assertEquals(2, bytes.getShort(8), "format version");
         assertEquals(headers, bytes.getShort(10));
         assertEquals(64 * 1024, bytes.getInt(12), "largest payload");
-        assertEquals(0, bytes.getLong(16), "base offset");
+        assertEquals(LogFormat.FILE_HEADER_BYTES, bytes.getLong(16), "first retained record's position");
 
         LogFormat.RecordHeader output = LogFormat.RecordHeader.decode(bytes.slice(24, headers));
         assertEquals(new LogFormat.RecordHeader(0, LogFormat.epochNanos(record.timestamp()), 2,
@@ -202,8 +202,8 @@ class LogStoreTest {
         Path file = dir.resolve("job.log");
         LogStore store = LogStore.create(file);
         append(store, LogStream.STDOUT, "a");
-        store.seal();
-        store.seal();
+        store.writer().seal();
+        store.writer().seal();
         assertTrue(store.sealed());
         assertThrows(IllegalStateException.class, () -> append(store, LogStream.STDOUT, "b"));
         assertEquals(1, store.size());
@@ -246,9 +246,9 @@ class LogStoreTest {
             Thread writer = Thread.ofPlatform().name("writer").start(() -> {
                 try {
                     for (int at = 0; at < source.length; at += chunk) {
-                        store.append(LogStream.STDOUT, ByteBuffer.wrap(source, at, chunk));
+                        store.writer().append(LogStream.STDOUT, ByteBuffer.wrap(source, at, chunk));
                     }
-                    store.seal();
+                    store.writer().seal();
                 } catch (Throwable e) {
                     failures.add(e);
                 }
@@ -292,7 +292,7 @@ class LogStoreTest {
     }
 
     private static void append(LogStore store, LogStream stream, String text) throws IOException {
-        store.append(stream, ByteBuffer.wrap(text.getBytes(US_ASCII)));
+        store.writer().append(stream, ByteBuffer.wrap(text.getBytes(US_ASCII)));
     }
 
     private record Text(long offset, LogStream stream, String text) {}
