@@ -10,20 +10,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
-# One class or two per area (cgroup, linux, logs, job engine, API over mTLS, daemon lifecycle, cli), chosen to run
+# One class or more per area (cgroup, linux, logs, job engine, API over mTLS, daemon lifecycle, cli), chosen to run
 # what a hybrid host skips for want of controllers (CgroupManagerTest's limit read-backs, LimitsTest's disk
 # resolution) and to keep this step near 10 minutes: JVM code runs 20-50x slower under TCG than on the host.
+# A test method alone is written Class#method.
 readonly DEFAULT_TESTS=(
     io.rund.cgroup.CgroupLocationTest
     io.rund.cgroup.CgroupManagerTest
     io.rund.cgroup.LimitsTest
     io.rund.linux.SpawnerTest
-    io.rund.logs.LogFollowerTest
-    # JobEngineTest starts an engine per test (~30 s each under TCG): the tests a cgroup layout can change.
-    io.rund.job.JobEngineTest#theFirstInstructionAlreadyRunsInTheJobsCgroup
-    io.rund.job.JobEngineTest#whatAJobLeavesRunningDiesWithItAndItsCgroupIsRemoved
-    io.rund.job.JobEngineTest#aJobIgnoringSigtermIsKilledAfterTheGracePeriod
-    io.rund.job.JobEngineTest#theFinalStatusCarriesTheJobsAccountingAndTimes
+    io.rund.logs.LogSegmentsTest
+    io.rund.job.JobEngineTest
     io.rund.api.AuthorizationTest
     io.rund.DaemonLifecycleTest
     io.rund.cli.DoctorCommandTest
@@ -35,6 +32,7 @@ readonly CONTROLLERS="+cpu +memory +io +pids"
 # On the VM's ext4 disk (run.sh mounts it at /mnt/vmdisk), made larger than run.sh's default for the tests' files.
 readonly GUEST_TMP=/mnt/vmdisk/tmp
 export RUND_VM_DISK_MIB="${RUND_VM_DISK_MIB:-1024}"
+readonly FAST_START_FLAGS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 if [[ $# -gt 0 ]]; then
     tests=("$@")
@@ -47,7 +45,8 @@ fi
 . src/test/vm/guest-java.sh
 echo "== VM suite: ${#tests[@]} test classes/methods on a pure cgroup v2 kernel (VmTestSuite): ${tests[*]##*.}"
 # The guest's shell moves itself into the leaf, then becomes the JVM ($$ is that shell, so the JVM stays there).
-src/test/vm/run.sh --results target/vm-results/junit -- sh -c '
+# JVMs the tests start (daemons in processes of their own) get the flags that start fastest under TCG too.
+src/test/vm/run.sh --results target/vm-results/junit -e JDK_JAVA_OPTIONS="$FAST_START_FLAGS" -- sh -c '
     set -e
     mkdir -p "/sys/fs/cgroup/$1/$2" "$4"
     echo "$3" > "/sys/fs/cgroup/$1/cgroup.subtree_control"

@@ -42,6 +42,15 @@ public final class VmTestSuite {
             System.err.println("usage: VmTestSuite TEST_CLASS|TEST_CLASS#METHOD...");
             System.exit(EXIT_USAGE);
         }
+        for (String name : args) {
+            String className = name.contains("#") ? name.substring(0, name.indexOf('#')) : name;
+            try {
+                Class.forName(className, false, VmTestSuite.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                System.out.println("FAIL no test class " + className + " (renamed or removed? update src/test/vm/suite.sh)");
+                System.exit(EXIT_FAILED);
+            }
+        }
         LauncherDiscoveryRequest discovery = request()
                 .selectors(Arrays.stream(args).map(VmTestSuite::selector).toList())
                 .build();
