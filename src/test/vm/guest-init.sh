@@ -74,6 +74,8 @@ ctl_dir="$NEWROOT$CTL_MOUNT"
 mount -t 9p -o "$NINEP_OPTS" results "$NEWROOT$RESULTS_MOUNT" || fail "mount 9p results"
 
 hostname rund-vm
+# Loopback only (the guest has no network device): tests serve and call gRPC on 127.0.0.1.
+ip link set dev lo up || fail "ip link set dev lo up"
 out="$NEWROOT/dev/ttyS1"
 stty -F "$out" raw -echo 2>/dev/null || fail "stty raw on ttyS1"
 say "uptime $(cut -d' ' -f1 "$NEWROOT/proc/uptime") s: running the command ($disk on $DISK_MOUNT)"

@@ -12,19 +12,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The daemon as a real process: SIGTERM leaves nothing behind; after kill -9 the next start cleans up. */
 class DaemonLifecycleTest {
 
-    private static final Path UNIFIED = Path.of("/sys/fs/cgroup/unified");
     private static final int JOBS = 6;
 
     @TempDir
@@ -34,8 +31,7 @@ class DaemonLifecycleTest {
 
     @BeforeEach
     void requireCgroupV2() {
-        assumeTrue(Files.exists(UNIFIED.resolve("cgroup.procs")), "needs a cgroup v2 mount at " + UNIFIED);
-        cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
+        cgroupRoot = TestCgroups.newRoot("rund-test");
     }
 
     @AfterEach

@@ -24,7 +24,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -35,7 +34,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * One tenant floods a real {@code rund serve} whose heap is 256 MiB with Starts carrying 1 MiB of arguments (a
@@ -46,7 +44,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class StartFloodTest {
 
-    private static final Path UNIFIED = Path.of("/sys/fs/cgroup/unified");
     private static final String HEAP = "-Xmx256m";
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(90);
@@ -71,9 +68,7 @@ class StartFloodTest {
 
     @BeforeEach
     void startDaemon() throws Exception {
-        assumeTrue(Files.exists(UNIFIED.resolve("cgroup.procs")), "needs a cgroup v2 mount at " + UNIFIED + " to run jobs");
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to create cgroups and run jobs as another user");
-        cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
+        cgroupRoot = TestCgroups.newRoot("rund-test");
         output = scratch.resolve("daemon.log");
         int port = freePort();
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");

@@ -3,6 +3,7 @@ package io.rund.api;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.rund.Daemon;
+import io.rund.TestCgroups;
 import io.rund.TestFiles;
 import io.rund.auth.ExampleCertificates;
 import io.rund.auth.TlsFiles;
@@ -24,12 +25,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A real rund for API tests, as a JUnit extension ({@code @RegisterExtension static final ApiFixture rund = new
@@ -40,7 +39,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
 
-    static final Path UNIFIED = Path.of("/sys/fs/cgroup/unified");
     /** Short, so that tests stopping jobs which ignore SIGTERM do not wait long. */
     static final Duration STOP_GRACE = Duration.ofSeconds(2);
     private static final Duration ASK_MARGIN = Duration.ofSeconds(10);
@@ -78,9 +76,7 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
 
     /** Skips the calling test, saying why, on a host where the engine cannot run. */
     public static void assumeEngineCanRun() {
-        assumeTrue(Files.exists(UNIFIED.resolve("cgroup.procs")),
-                "needs a cgroup v2 mount at " + UNIFIED + " to run jobs");
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to create cgroups and run jobs as another user");
+        TestCgroups.mountOrSkip();
     }
 
     @Override
@@ -88,7 +84,7 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
         assumeEngineCanRun();
         stateDirectory = Files.createTempDirectory("rund-api-test-");
         earlierRun.leave(stateDirectory);
-        cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
+        cgroupRoot = TestCgroups.newRoot("rund-test");
         Config config = ConfigFactory.parseString(extraConfig).withFallback(ConfigFactory.parseString(
                         "rund.state-directory = \"" + stateDirectory + "\"\n"
                                 + "rund.cgroup.root = \"" + cgroupRoot + "\"\n"

@@ -1,5 +1,6 @@
 package io.rund.api;
 
+import io.rund.TestCgroups;
 import io.rund.TestFiles;
 import io.rund.auth.ExampleCertificates;
 import io.rund.auth.TlsContexts;
@@ -17,11 +18,9 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@code rund serve} as its own process (the test's classpath, the daemon's JVM flags), on a free loopback port with
@@ -31,7 +30,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 final class DaemonProcess implements AutoCloseable {
 
-    private static final Path UNIFIED = Path.of("/sys/fs/cgroup/unified");
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
 
@@ -53,9 +51,8 @@ final class DaemonProcess implements AutoCloseable {
     /** Starts a daemon with {@code env} added to its environment, and returns once it completes a TLS handshake. */
     static DaemonProcess start(Map<String, String> env, String... systemProperties) throws Exception {
         ApiFixture.assumeEngineCanRun();
-        assumeTrue(Files.exists(UNIFIED.resolve("cgroup.procs")), "needs a cgroup v2 mount at " + UNIFIED);
         Path work = Files.createTempDirectory("rund-daemon-process-");
-        Path cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
+        Path cgroupRoot = TestCgroups.newRoot("rund-test");
         Path log = work.resolve("daemon.log");
         int port = freePort();
         TlsFiles tls = ExampleCertificates.server();

@@ -1,7 +1,9 @@
 package io.rund.bench;
 
+import io.rund.TestCgroups;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -14,7 +16,7 @@ import java.util.stream.Collectors;
  * {@code bin/bench [--quick] [--only=start,exit,scale,logs,cli,daemon]}: runs rund's benchmarks against real
  * daemons it starts itself, each beside its baseline measured in the same run, prints the table and writes the
  * generated part of docs/BENCHMARKS.md. A section that fails is reported as failed; the others still run, and
- * the exit code is then 1. Needs root and a cgroup v2 mount at /sys/fs/cgroup/unified (as rund does).
+ * the exit code is then 1. Needs root and a cgroup2 mount, found as rund finds it (as rund does).
  */
 public final class Bench {
 
@@ -48,8 +50,9 @@ public final class Bench {
             }
         }
         Path repository = Path.of("").toAbsolutePath();
-        if (!Files.exists(BenchDaemon.UNIFIED.resolve("cgroup.procs")) || !"root".equals(System.getProperty("user.name"))) {
-            System.err.println("bench: needs root and a cgroup v2 mount at " + BenchDaemon.UNIFIED + ", as rund itself does");
+        Optional<String> noCgroups = TestCgroups.whyUnusable();
+        if (noCgroups.isPresent()) {
+            System.err.println("bench: runs real daemons, so it " + noCgroups.get());
             System.exit(1);
         }
         Path work = Files.createTempDirectory("rund-bench-");

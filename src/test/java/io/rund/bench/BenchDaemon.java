@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -29,13 +30,12 @@ import java.util.stream.Stream;
 
 /**
  * A real {@code bin/rund serve} for the benchmarks: its own process, on a free loopback port, with a private state
- * directory and its own cgroup root {@code /sys/fs/cgroup/unified/rund-bench-<random>}. {@link #close()} stops it
+ * directory and its own cgroup root {@code rund-bench-<random>} directly under the cgroup2 mount. {@link #close()} stops it
  * with SIGTERM (as an operator would) and then removes whatever is left, the cgroup root included; a shutdown
  * hook does the same for daemons still running when the bench is interrupted.
  */
 final class BenchDaemon implements AutoCloseable {
 
-    static final Path UNIFIED = Path.of("/sys/fs/cgroup/unified");
     static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(90);
     private static final long PROBE_INTERVAL_MILLIS = 2;
@@ -73,7 +73,7 @@ final class BenchDaemon implements AutoCloseable {
     static BenchDaemon start(Path repository, Path workDirectory, Map<String, String> extraEnvironment) throws Exception {
         String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
         Path state = workDirectory.resolve("state-" + id);
-        Path cgroupRoot = UNIFIED.resolve("rund-bench-" + id);
+        Path cgroupRoot = TestCgroups.mount().resolve("rund-bench-" + id);
         Path log = workDirectory.resolve("daemon-" + id + ".log");
         int port = freePort();
         Path tls = repository.resolve("tls");

@@ -1,5 +1,6 @@
 package io.rund.bench;
 
+import io.rund.TestCgroups;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Metadata;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.util.Optional;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -81,7 +83,6 @@ public final class LogFanoutBenchmark {
     private static final String REPORT_BEGIN = "<!-- log-fanout:begin -->";
     private static final String REPORT_END = "<!-- log-fanout:end -->";
     private static final Path REPORT = Path.of("docs/BENCHMARKS.md");
-    private static final Path CGROUP_V2 = Path.of("/sys/fs/cgroup/unified/cgroup.procs");
     private static final String HELLO = "hello\n";
     private static final Duration HANG_GUARD = Duration.ofMinutes(10);
     private static final Duration SERVER_EXIT = Duration.ofMinutes(1);
@@ -111,9 +112,9 @@ public final class LogFanoutBenchmark {
     /** Measures every follower count against rund and the baseline, each in a fresh server process. */
     public static List<Figures> run(Options options) throws Exception {
         LOAD_BEFORE.set(loadAverage());
-        if (!Files.exists(CGROUP_V2) || !"root".equals(System.getProperty("user.name"))) {
-            throw new IllegalStateException("the benchmark runs a real rund: it needs root and a cgroup v2 mount at "
-                    + CGROUP_V2.getParent());
+        Optional<String> noCgroups = TestCgroups.whyUnusable();
+        if (noCgroups.isPresent()) {
+            throw new IllegalStateException("the benchmark runs a real rund, so it " + noCgroups.get());
         }
         List<Figures> figures = new ArrayList<>();
         for (int followers : options.followerCounts()) {

@@ -1,5 +1,6 @@
 package io.rund.bench;
 
+import io.rund.TestCgroups;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.rund.Daemon;
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -33,7 +35,6 @@ public final class LogFanoutServer {
     static final String MEASURE = "MEASURE";
     static final String HEAP = "HEAP ";
     static final String QUIT = "QUIT";
-    private static final Path UNIFIED = Path.of("/sys/fs/cgroup/unified");
     private static final Duration ASK_TIMEOUT = Duration.ofSeconds(30);
     private static final int GC_ROUNDS = 3;
     private static final long GC_PAUSE_MILLIS = 200;
@@ -46,7 +47,7 @@ public final class LogFanoutServer {
         boolean baseline = args[0].equals("baseline");
         Duration poll = Duration.ofMillis(Long.parseLong(args[1]));
         Path state = Files.createTempDirectory("rund-bench-state-");
-        Path cgroupRoot = UNIFIED.resolve("rund-bench-" + UUID.randomUUID().toString().substring(0, 8));
+        Path cgroupRoot = TestCgroups.mount().resolve("rund-bench-" + UUID.randomUUID().toString().substring(0, 8));
         Config config = ConfigFactory.parseString(String.join("\n",
                         "rund.state-directory = \"" + state + "\"",
                         "rund.cgroup.root = \"" + cgroupRoot + "\"",

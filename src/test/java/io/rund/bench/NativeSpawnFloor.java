@@ -1,5 +1,6 @@
 package io.rund.bench;
 
+import io.rund.TestCgroups;
 import io.rund.cgroup.Cgroup;
 import io.rund.cgroup.CgroupManager;
 import io.rund.cgroup.Limits;
@@ -44,7 +45,7 @@ final class NativeSpawnFloor implements AutoCloseable {
         UserAccount user = UserAccount.lookup(userName)
                 .orElseThrow(() -> new IllegalStateException("no local account '" + userName + "' for the floor's jobs"));
         String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
-        return new NativeSpawnFloor(CgroupManager.open(Optional.of(BenchDaemon.UNIFIED.resolve("rund-bench-floor-" + id))), user);
+        return new NativeSpawnFloor(CgroupManager.open(Optional.of(TestCgroups.mount().resolve("rund-bench-floor-" + id))), user);
     }
 
     /** Creates a cgroup and spawns {@code argv} (argv[0] an absolute path) in it, as rund's launcher does. */

@@ -34,6 +34,16 @@ final class CgroupLocationTest {
     }
 
     @Test
+    void aPureV2HostsMountAtSysFsCgroupAndASystemdScopeAreUsed() throws Exception {
+        CgroupLocation location = CgroupLocation.of(
+                List.of("24 30 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 "
+                        + "rw,nsdelegate,memory_recursiveprot"),
+                List.of("0::/user.slice/user-0.slice/session-3.scope"));
+        assertEquals(Path.of("/sys/fs/cgroup"), location.mount());
+        assertEquals(Path.of("/sys/fs/cgroup/user.slice/user-0.slice/session-3.scope"), location.ownCgroup());
+    }
+
+    @Test
     void theRootCgroupIsTheMountItself() throws Exception {
         CgroupLocation location = CgroupLocation.of(List.of(HYBRID_MOUNTINFO_CGROUP2), List.of("0::/"));
         assertEquals(location.mount(), location.ownCgroup());

@@ -1,14 +1,13 @@
 package io.rund.cli;
 
+import io.rund.TestCgroups;
 import io.rund.api.ApiFixture;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,19 +21,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CliTrainingTest {
 
-    private static final Path CGROUP2 = Path.of("/sys/fs/cgroup/unified");
     private static final long HANG_GUARD_SECONDS = 300;
 
     @Test
     void everyCommandRunsAgainstARealDaemonWhichLeavesNothingBehind() throws Exception {
         ApiFixture.assumeEngineCanRun();
-        String cgroup = "rund-test-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+        Path cgroup = TestCgroups.newRoot("rund-test");
         Path output = Files.createTempFile("rund-cli-training-", ".log");
         Process training = new ProcessBuilder(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
                 "-cp", System.getProperty("java.class.path"),
-                CliTraining.class.getName(), Path.of("tls").toAbsolutePath().toString(), CGROUP2.resolve(cgroup).toString()))
+                CliTraining.class.getName(), Path.of("tls").toAbsolutePath().toString(), cgroup.toString()))
                 .redirectErrorStream(true)
                 .redirectOutput(output.toFile())
                 .start();
@@ -42,12 +40,13 @@ class CliTrainingTest {
             assertTrue(training.waitFor(HANG_GUARD_SECONDS, TimeUnit.SECONDS), "the training ended");
             String log = Files.readString(output, StandardCharsets.UTF_8);
             assertEquals(0, training.exitValue(), log);
-            assertFalse(Files.exists(CGROUP2.resolve(cgroup)), "the daemon removed its cgroup subtree " + cgroup);
+            assertFalse(Files.exists(cgroup), "the daemon removed its cgroup subtree " + cgroup);
         } finally {
             if (training.isAlive()) {
                 training.destroyForcibly();
                 training.waitFor();
             }
+            TestCgroups.removeTree(cgroup);
             Files.deleteIfExists(output);
         }
     }

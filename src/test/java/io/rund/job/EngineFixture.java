@@ -2,6 +2,7 @@ package io.rund.job;
 
 import com.typesafe.config.ConfigFactory;
 import io.rund.cgroup.CgroupManager;
+import io.rund.TestCgroups;
 import io.rund.TestFiles;
 import io.rund.linux.AccountIds;
 import io.rund.linux.ExitWatcher;
@@ -24,21 +25,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Executor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The real engine for tests: a private cgroup v2 subtree under the host's unified mount, the real exit-watcher
+ * The real engine for tests: a private cgroup v2 subtree directly under the host's cgroup2 mount (found as rund finds
+ * it: {@link TestCgroups}), the real exit-watcher
  * and output-pump threads, and a job registry in an ActorTestKit. {@link #close()} stops every job, then removes
  * the subtree, also when the test failed.
  */
 final class EngineFixture implements AutoCloseable {
 
-    static final Path UNIFIED = Path.of("/sys/fs/cgroup/unified");
     static final Set<String> ALICE = Set.of("DNS:alice.example", "URI:spiffe://rund/team-a");
     static final Duration WAIT = Duration.ofSeconds(30);
 
@@ -54,9 +53,7 @@ final class EngineFixture implements AutoCloseable {
 
     /** Skips the calling test, saying why, on a host without a writable cgroup v2 tree. */
     static void assumeCgroupV2() {
-        assumeTrue(Files.isDirectory(UNIFIED) && Files.exists(UNIFIED.resolve("cgroup.procs")),
-                "needs a cgroup v2 mount at " + UNIFIED + " (the VM suite proves this elsewhere)");
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to create cgroups and drop privileges");
+        TestCgroups.mountOrSkip();
     }
 
     EngineFixture(Path stateDir, Duration grace) throws IOException {
@@ -77,7 +74,7 @@ final class EngineFixture implements AutoCloseable {
     EngineFixture(Path stateDir, Duration grace, Set<String> adminSans, Set<String> allowedUsers, TenantSettings tenants,
                   Clock clock) throws IOException {
         assumeCgroupV2();
-        cgroupRoot = UNIFIED.resolve("rund-test-" + UUID.randomUUID().toString().substring(0, 8));
+        cgroupRoot = TestCgroups.newRoot("rund-test");
         testKit = ActorTestKit.create(ConfigFactory.load());
         JobSettings settings = JobSettings.fromConfig(testKit.system().settings().config().getConfig("rund"))
                 .withStateDirectory(stateDir)

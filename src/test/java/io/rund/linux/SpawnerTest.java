@@ -1,5 +1,7 @@
 package io.rund.linux;
 
+import io.rund.TestCgroups;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,7 +21,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -27,7 +28,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SpawnerTest {
-    private static final Path CGROUP2_ROOT = Path.of("/sys/fs/cgroup/unified");
     private static final int NOBODY = 65534;
     private static final int ROOT = 0;
 
@@ -242,10 +242,8 @@ class SpawnerTest {
 
     @Test
     void startsInsideTheGivenCgroup() throws Exception {
-        assumeTrue(Files.isRegularFile(CGROUP2_ROOT.resolve("cgroup.procs")),
-                "no cgroup v2 hierarchy at " + CGROUP2_ROOT + " (needed for CLONE_INTO_CGROUP)");
-        assumeTrue(isRoot(), "creating cgroups needs root; this test runs as uid " + currentUid());
-        Path parent = CGROUP2_ROOT.resolve("rund-test-" + UUID.randomUUID());
+        Path mount = TestCgroups.mountOrSkip();
+        Path parent = TestCgroups.newRoot("rund-test");
         Path job = parent.resolve("job");
         Files.createDirectory(parent);
         try {
@@ -256,15 +254,14 @@ class SpawnerTest {
                         TestJobs.ENVIRONMENT, Path.of("/"), cgroupFd, SpawnRequest.KEEP_ID, SpawnRequest.KEEP_ID,
                         null, false);
                 TestJobs.Result result = TestJobs.run(request); // reaped before the cgroups are removed
-                String expected = "0::/" + CGROUP2_ROOT.relativize(job);
+                String expected = "0::/" + mount.relativize(job);
                 assertTrue(result.stdout().lines().anyMatch(expected::equals),
                         "expected line " + expected + " in:\n" + result.stdout());
             } finally {
                 Fds.close(cgroupFd);
             }
         } finally {
-            Files.deleteIfExists(job);
-            Files.delete(parent);
+            TestCgroups.removeTree(parent);
         }
     }
 
