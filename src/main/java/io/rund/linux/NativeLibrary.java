@@ -40,6 +40,7 @@ final class NativeLibrary {
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(OWNER_ONLY)));
             try {
                 Files.copy(executable, temporary, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString(OWNER_ONLY)); // a new file
                 Files.move(temporary, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             } finally {
