@@ -373,7 +373,7 @@ public final class Keeper implements ProcessSpawner, AutoCloseable {
                 handle(message);
             }
             return true;
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) { // a broken stream must not take the exit thread down
             if (!closed) {
                 log.error("Lost the connection to rund-keeper (pid {}): {}; exits of running jobs will not be reported"
                         + " until a daemon reconnects (see {})", keeperPid, e.getMessage(), location.logFile());

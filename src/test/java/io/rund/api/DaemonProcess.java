@@ -134,7 +134,9 @@ final class DaemonProcess implements AutoCloseable {
             return 0;
         }
         try (Stream<Path> children = Files.list(cgroupRoot)) {
-            return children.filter(Files::isDirectory).count();
+            // rund-keeper's leaf sits beside the jobs' cgroups while the daemon runs
+            return children.filter(Files::isDirectory)
+                    .filter(child -> !child.getFileName().toString().equals("rund-keeper")).count();
         }
     }
 
@@ -198,6 +200,11 @@ final class DaemonProcess implements AutoCloseable {
             process.destroyForcibly().waitFor();
         }
         return process.exitValue();
+    }
+
+    /** The cgroup root the daemon was given (RUND_CGROUP_ROOT). */
+    Path cgroupRoot() {
+        return cgroupRoot;
     }
 
     /** The daemon's private state directory. */

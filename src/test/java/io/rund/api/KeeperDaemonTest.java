@@ -69,31 +69,34 @@ final class KeeperDaemonTest {
     @Test
     void sigtermStopsEveryJobAndTheKeeperExits() throws Exception {
         try (DaemonProcess daemon = DaemonProcess.start(Map.of())) {
-            Output started = cli(daemon, "start", "--", "sleep", "1000");
-            assertEquals(0, started.exitCode(), started.err());
-            int pid = JsonParser.parseString(cli(daemon, "status", started.out().trim()).out()).getAsJsonObject()
-                    .get("pid").getAsInt();
+            int pid = startSleeper(daemon);
             int keeper = keeperPid(daemon.stateDirectory());
             assertEquals(0, daemon.terminate());
             assertFalse(TestProcesses.isAlive(pid), "the job was stopped");
             assertFalse(TestProcesses.isAlive(keeper), "the keeper exited once it held no job");
             assertFalse(Files.exists(daemon.stateDirectory().resolve("keeper.sock")));
-            assertEquals(0, daemon.jobCgroups(), "nothing left in the cgroup root");
+            assertEquals(0, daemon.jobCgroups(), "no job cgroup left");
+            assertFalse(Files.exists(daemon.cgroupRoot().resolve("rund-keeper")), "the keeper's leaf was removed");
         }
     }
 
     @Test
     void withOnExitKeepSigtermLeavesTheJobsRunningWithTheKeeper() throws Exception {
         try (DaemonProcess daemon = DaemonProcess.start(Map.of("RUND_ON_EXIT", "keep"))) {
-            Output started = cli(daemon, "start", "--", "sleep", "1000");
-            assertEquals(0, started.exitCode(), started.err());
-            int pid = JsonParser.parseString(cli(daemon, "status", started.out().trim()).out()).getAsJsonObject()
-                    .get("pid").getAsInt();
+            int pid = startSleeper(daemon);
             int keeper = keeperPid(daemon.stateDirectory());
             assertEquals(0, daemon.terminate());
             assertTrue(TestProcesses.isAlive(pid), "the job runs on after the daemon exited");
             assertTrue(TestProcesses.isAlive(keeper), "the keeper holds it");
         } // close() kills the job and the keeper through their cgroups
+    }
+
+    /** Starts `sleep 1000` as a job and returns its pid. */
+    private static int startSleeper(DaemonProcess daemon) {
+        Output started = cli(daemon, "start", "--", "sleep", "1000");
+        assertEquals(0, started.exitCode(), started.err());
+        return JsonParser.parseString(cli(daemon, "status", started.out().trim()).out()).getAsJsonObject()
+                .get("pid").getAsInt();
     }
 
     /** The keeper's pid, from the line it logs when it starts listening. */
