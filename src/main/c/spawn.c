@@ -14,9 +14,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "spawn.h"
 
 #if !defined(__x86_64__)
 #error "rund spawn helper: the clone3 stub is written for x86_64 only"
@@ -33,12 +36,13 @@
 /* Which step failed; the Java side (Spawner) maps these numbers to names. Keep in sync. */
 enum rund_step { STEP_NONE, STEP_PIPE, STEP_CLONE3, STEP_SETSID, STEP_SETGROUPS, STEP_SETRESGID,
                  STEP_SETRESUID, STEP_NO_NEW_PRIVS, STEP_CHDIR, STEP_OPEN_DEVNULL, STEP_DUP2,
-                 STEP_CLOSE_RANGE, STEP_SIGNALS, STEP_EXECVE };
+                 STEP_CLOSE_RANGE, STEP_SIGNALS, STEP_EXECVE, STEP_RLIMIT };
 
 /* Shared by parent and child (CLONE_VM): the child reports a failure here before exiting. */
 struct child_ctx {
     const char *path, *cwd; char *const *argv, *const *envp;
     int uid, gid, ngroups, no_new_privs, stdout_w, stderr_w;
+    long nofile_soft; /* the job's soft RLIMIT_NOFILE, or -1 to keep the spawner's */
     const int *groups;
     volatile int err, step;
 };
@@ -82,6 +86,17 @@ static int child_main(void *arg) {
     if (c->no_new_privs && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0) return fail(c, STEP_NO_NEW_PRIVS);
     /* After the privilege drop, so a job cannot start in a directory its user may not enter. */
     if (c->cwd && syscall(SYS_chdir, c->cwd) < 0) return fail(c, STEP_CHDIR);
+    /* The spawner (a JVM or the keeper) raised its own soft open-file limit to the hard one; a job gets the
+     * usual 1024 back (select() breaks above it), as systemd gives its services. Never above the hard limit. */
+    if (c->nofile_soft >= 0) {
+        struct rlimit limit;
+        if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &limit) < 0) return fail(c, STEP_RLIMIT);
+        rlim_t soft = (rlim_t)c->nofile_soft < limit.rlim_max ? (rlim_t)c->nofile_soft : limit.rlim_max;
+        if (soft != limit.rlim_cur) {
+            limit.rlim_cur = soft;
+            if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &limit, NULL) < 0) return fail(c, STEP_RLIMIT);
+        }
+    }
     long devnull = syscall(SYS_open, "/dev/null", O_RDONLY);
     if (devnull < 0) return fail(c, STEP_OPEN_DEVNULL);
     /* dup2 clears O_CLOEXEC on the copies; the parent made sure the pipe fds are >= 3. */
@@ -139,7 +154,7 @@ static int above_stdio(int fd) {
 
 int rund_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                int cgroup_fd, int uid, int gid, int ngroups, const int *groups, int no_new_privs,
-               int *out_pidfd, int *out_stdout, int *out_stderr, int *out_err_step) {
+               long nofile_soft, int *out_pidfd, int *out_stdout, int *out_stderr, int *out_err_step) {
     int out[2] = { -1, -1 }, err[2] = { -1, -1 }, pidfd = -1, e;
     *out_err_step = STEP_NONE;
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) goto pipe_failed;
@@ -150,7 +165,7 @@ int rund_spawn(const char *path, char *const argv[], char *const envp[], const c
     if (stack == MAP_FAILED) { e = errno; *out_err_step = STEP_CLONE3; goto close_pipes; }
     struct child_ctx ctx = { .path = path, .cwd = cwd, .argv = argv, .envp = envp, .uid = uid,
                              .gid = gid, .ngroups = ngroups, .groups = groups,
-                             .no_new_privs = no_new_privs, .stdout_w = out[1], .stderr_w = err[1] };
+                             .no_new_privs = no_new_privs, .nofile_soft = nofile_soft, .stdout_w = out[1], .stderr_w = err[1] };
     struct clone_args args;
     memset(&args, 0, sizeof args);
     args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);

@@ -11,6 +11,11 @@ import io.rund.job.OpenFileBudget;
 import io.rund.job.StateDirectory;
 import io.rund.linux.AccountIds;
 import io.rund.linux.ExitWatcher;
+import io.rund.linux.Fds;
+import io.rund.linux.Keeper;
+import io.rund.linux.KeptJob;
+import io.rund.linux.LinuxException;
+import io.rund.linux.ProcessExit;
 import io.rund.linux.OutputPump;
 import io.rund.linux.ResourceLimits;
 import io.rund.logs.LogSettings;
@@ -28,14 +33,18 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The running engine: state directory, cgroup subtree, the exit-watcher and output-pump threads, and the actor
- * system with the job registry. Start-up sweeps cgroups left by a crashed predecessor; shutdown (SIGTERM, SIGINT
- * or {@link #shutdown()}) stops every job (grace, then kill), lets their logs be sealed, removes rund's cgroups
- * and only then lets the process exit, with status 0.
+ * The running engine: state directory, cgroup subtree, the connection to rund-keeper (which spawns the jobs and
+ * outlives this process), the exit-watcher and output-pump threads, and the actor system with the job registry.
+ * Start-up sweeps cgroups left by a crashed predecessor, sparing the jobs the keeper still holds; shutdown (SIGTERM,
+ * SIGINT or {@link #shutdown()}) stops every job (grace, then kill), lets their logs be sealed, lets the keeper exit,
+ * removes rund's cgroups and only then lets the process exit, with status 0 — unless rund.jobs.on-daemon-exit is
+ * "keep": then the jobs go on running with the keeper, for the next daemon.
  */
 public final class Daemon {
 
@@ -45,6 +54,8 @@ public final class Daemon {
     /** How long shutdown waits, after every job has ended, for their homes and residue to be removed (within the
      *  default 5 s of its shutdown phase). */
     private static final Duration IDENTITY_RELEASE_TIMEOUT = Duration.ofSeconds(4);
+    /** How long shutdown waits for the keeper to exit once every job has ended and been released. */
+    private static final Duration KEEPER_EXIT_TIMEOUT = Duration.ofSeconds(10);
 
     private final ActorSystem<Void> system;
     private final ActorRef<JobRegistry.Command> registry;
@@ -89,12 +100,15 @@ public final class Daemon {
 
         String root = rund.getString("cgroup.root");
         CgroupManager cgroups = CgroupManager.open(root.isEmpty() ? Optional.empty() : Optional.of(Path.of(root)));
-        for (String orphan : cgroups.removeOrphans()) {
+        Keeper keeper = Keeper.connectOrStart(new Keeper.Location(settings.stateDirectory(), cgroups.keeperLeaf()));
+        Set<String> kept = keptJobs(keeper);
+        for (String orphan : cgroups.removeOrphans(kept)) {
             LOG.warn("Removed cgroup {} left by an earlier rund, and killed what ran in it", orphan);
         }
         LOG.info("Jobs run in cgroups under {} with controllers {}", cgroups.subtree(), cgroups.availableControllers());
 
         ExitWatcher exits = new ExitWatcher();
+        exits.attach(keeper);
         OutputPump output = new OutputPump();
         Duration stopAllTimeout = settings.stopGracePeriod().plus(SHUTDOWN_MARGIN);
         Config withShutdownTimeout = ConfigFactory.parseString(
@@ -102,12 +116,14 @@ public final class Daemon {
                 .withFallback(config);
         CompletableFuture<ActorRef<JobRegistry.Command>> registry = new CompletableFuture<>();
         ActorSystem<Void> system = ActorSystem.create(
-                Guardian.create(settings, cgroups, exits, output, logs, identities, registry), "rund", withShutdownTimeout);
+                Guardian.create(settings, cgroups, exits, output, logs, identities, keeper, registry), "rund", withShutdownTimeout);
         Daemon daemon = new Daemon(system, registry.join(), settings, logs);
 
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
-        shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-all-jobs", () ->
-                AskPattern.<JobRegistry.Command, JobRegistry.AllStopped>ask(daemon.registry, JobRegistry.StopAll::new,
+        boolean keepJobs = settings.onDaemonExit() == JobSettings.OnDaemonExit.KEEP;
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-all-jobs", () -> keepJobs
+                ? CompletableFuture.completedFuture(Done.getInstance())
+                : AskPattern.<JobRegistry.Command, JobRegistry.AllStopped>ask(daemon.registry, JobRegistry.StopAll::new,
                                 stopAllTimeout, system.scheduler())
                         .thenApply(stopped -> {
                             LOG.info("Stopped {} running jobs", stopped.jobsStopped());
@@ -126,6 +142,13 @@ public final class Daemon {
         shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "release-host-resources", () -> {
             output.close();
             exits.close();
+            if (keepJobs) {
+                LOG.info("rund.jobs.on-daemon-exit = keep: leaving the running jobs with rund-keeper (pid {}) for the"
+                        + " next daemon", keeper.keeperPid());
+                keeper.close();
+                return CompletableFuture.completedFuture(Done.getInstance());
+            }
+            stopKeeper(keeper);
             try {
                 cgroups.close();
             } catch (IOException e) {
@@ -134,6 +157,42 @@ public final class Daemon {
             return CompletableFuture.completedFuture(Done.getInstance());
         });
         return daemon;
+    }
+
+    /**
+     * The jobs the keeper held when this daemon connected: they outlived an earlier daemon (kill -9, crash, or an
+     * exit with on-daemon-exit = keep). They are spared and left running with the keeper, which keeps their output
+     * and exit; this daemon does not adopt them yet (it neither serves nor stops them), so it closes its copies of
+     * their descriptors.
+     */
+    private static Set<String> keptJobs(Keeper keeper) {
+        Set<String> kept = new TreeSet<>();
+        for (KeptJob job : keeper.held()) {
+            kept.add(job.jobId());
+            LOG.warn("Job {} (pid {}) outlived an earlier rund and is held by rund-keeper: {}; left to it, not adopted",
+                    job.jobId(), job.pid(), job.exit().map(ProcessExit::describe).orElse("still running"));
+            for (int fd : new int[] {job.pidfd(), job.stdoutFd(), job.stderrFd()}) {
+                try {
+                    Fds.close(fd);
+                } catch (LinuxException e) {
+                    LOG.warn("Cannot close fd {} of kept job {}: {}", fd, job.jobId(), e.getMessage());
+                }
+            }
+        }
+        return kept;
+    }
+
+    /** Lets the keeper exit once it holds no job; it cannot while jobs of an earlier daemon, not adopted, remain. */
+    private static void stopKeeper(Keeper keeper) {
+        try {
+            if (!keeper.shutdownAndAwaitExit(KEEPER_EXIT_TIMEOUT)) {
+                LOG.warn("rund-keeper (pid {}) still runs {} after every job of this daemon ended: jobs of an earlier"
+                        + " daemon, not adopted, keep it running", keeper.keeperPid(), KEEPER_EXIT_TIMEOUT);
+            }
+        } catch (IOException e) {
+            LOG.warn("Cannot ask rund-keeper (pid {}) to exit: {}", keeper.keeperPid(), e.getMessage());
+            keeper.close();
+        }
     }
 
     /** rund.jobs.max-active, lowered to what the open-file limit can hold (with a warning saying so). */

@@ -7,6 +7,7 @@ import io.rund.job.JobSettings;
 import io.rund.cgroup.CgroupManager;
 import io.rund.linux.ExitWatcher;
 import io.rund.linux.OutputPump;
+import io.rund.linux.ProcessSpawner;
 import io.rund.logs.LogSpace;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -25,10 +26,12 @@ final class Guardian {
     private Guardian() {}
 
     static Behavior<Void> create(JobSettings settings, CgroupManager cgroups, ExitWatcher exits, OutputPump output,
-                                 LogSpace logs, JobIdentities identities, CompletableFuture<ActorRef<JobRegistry.Command>> registry) {
+                                 LogSpace logs, JobIdentities identities, ProcessSpawner spawner,
+                                 CompletableFuture<ActorRef<JobRegistry.Command>> registry) {
         return Behaviors.setup(context -> {
             Executor blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(BLOCKING_DISPATCHER));
-            JobRuntime runtime = new JobRuntime(settings, cgroups, exits, output, logs, identities, blocking, Clock.systemUTC());
+            JobRuntime runtime = new JobRuntime(settings, cgroups, exits, output, logs, identities, spawner, blocking,
+                    Clock.systemUTC());
             registry.complete(context.spawn(JobRegistry.create(runtime), "jobs"));
             return Behaviors.empty();
         });

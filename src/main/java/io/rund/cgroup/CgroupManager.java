@@ -33,6 +33,8 @@ public final class CgroupManager {
     static final String DAEMON_LEAF_NAME = "daemon";
     /** ... and the sibling the jobs go under (cgroup v2's no-internal-processes rule). */
     static final String JOBS_NAME = "jobs";
+    /** The leaf rund-keeper moves itself into, beside the job cgroups (whose names are ULIDs). */
+    static final String KEEPER_LEAF_NAME = "rund-keeper";
     /** How long removeOrphans waits for a killed leftover cgroup to empty. */
     static final Duration ORPHAN_KILL_TIMEOUT = Duration.ofSeconds(10);
     /**
@@ -125,15 +127,32 @@ public final class CgroupManager {
         return availableControllers;
     }
 
+    /** The leaf cgroup of rund-keeper, which spawns and holds the jobs (io.rund.linux.Keeper): beside the jobs. */
+    public Path keeperLeaf() {
+        return subtree.resolve(KEEPER_LEAF_NAME);
+    }
+
     /**
      * Kills, awaits and removes every cgroup found under the subtree: leftovers of a predecessor
      * that crashed. Returns their names for the caller to log.
      */
     public List<String> removeOrphans() throws CgroupException {
+        return removeOrphans(Set.of());
+    }
+
+    /**
+     * As {@link #removeOrphans()}, sparing the keeper's leaf and the cgroups named in {@code kept}: jobs the keeper
+     * still holds, which outlived the daemon that started them.
+     */
+    public List<String> removeOrphans(Set<String> kept) throws CgroupException {
         requireOpen();
         Path ownCgroup = CgroupLocation.ofCurrentProcess().ownCgroup();
         List<String> removed = new ArrayList<>();
         for (Path orphanPath : Cgroup.childCgroups(subtree)) {
+            String name = orphanPath.getFileName().toString();
+            if (name.equals(KEEPER_LEAF_NAME) || kept.contains(name)) {
+                continue;
+            }
             if (ownCgroup.startsWith(orphanPath)) {
                 throw new CgroupException(orphanPath, "refusing to kill: rund itself runs in it ("
                         + ownCgroup + ")");
@@ -187,6 +206,14 @@ public final class CgroupManager {
     public void close() throws CgroupException {
         if (closed) {
             return;
+        }
+        Path keeper = keeperLeaf();
+        if (Files.isDirectory(keeper)) {
+            try {
+                Files.delete(keeper); // empty once the keeper has exited; else the check below names it
+            } catch (IOException e) {
+                log.debug("keeper leaf {} not removed: {}", keeper, e.getMessage());
+            }
         }
         for (Path dir : createdByUs.reversed()) {
             List<Path> left = Cgroup.childCgroups(dir).stream()

@@ -11,7 +11,6 @@ import io.rund.linux.LinuxException;
 import io.rund.linux.SpawnException;
 import io.rund.linux.SpawnRequest;
 import io.rund.linux.SpawnedProcess;
-import io.rund.linux.Spawner;
 import io.rund.linux.UserAccount;
 import io.rund.logs.LogStore;
 
@@ -103,7 +102,7 @@ final class JobLauncher {
         LogStore log = null;
         try {
             log = runtime.createLog(jobId, owner);
-            SpawnedProcess process = spawn(executable, spec, env, cwd, cgroup, user, settings.noNewPrivileges());
+            SpawnedProcess process = spawn(jobId, executable, spec, env, cwd, cgroup, user, settings);
             return new Launch(cgroup, log, process, user.uid(), user.leased());
         } catch (LaunchFailed | RuntimeException e) {
             undo(cgroup, log, jobId);
@@ -168,8 +167,8 @@ final class JobLauncher {
         }
     }
 
-    private static SpawnedProcess spawn(Path executable, JobSpec spec, Map<String, String> env, Path cwd,
-                                        Cgroup cgroup, RunAs user, boolean noNewPrivileges) throws LaunchFailed {
+    private SpawnedProcess spawn(String jobId, Path executable, JobSpec spec, Map<String, String> env, Path cwd,
+                                 Cgroup cgroup, RunAs user, JobSettings settings) throws LaunchFailed {
         List<String> argv = new ArrayList<>(spec.args().size() + 1);
         argv.add(spec.command());
         argv.addAll(spec.args());
@@ -181,8 +180,9 @@ final class JobLauncher {
             throw new LaunchFailed(JobError.unavailable("cannot open the job's cgroup: " + e.getMessage()), e);
         }
         try {
-            return Spawner.spawn(new SpawnRequest(executable.toString(), argv, environment, cwd, cgroupFd,
-                    user.uid(), user.gid(), user.groups(), noNewPrivileges));
+            return runtime.spawner().spawn(jobId, new SpawnRequest(executable.toString(), argv, environment, cwd,
+                    cgroupFd, user.uid(), user.gid(), user.groups(), settings.noNewPrivileges(),
+                    settings.openFilesSoftLimit()));
         } catch (SpawnException e) {
             throw new LaunchFailed(errorOf(e), e);
         } finally {

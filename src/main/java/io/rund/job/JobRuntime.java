@@ -4,6 +4,7 @@ import io.rund.cgroup.CgroupManager;
 import io.rund.linux.CgroupEventWatcher;
 import io.rund.linux.ExitWatcher;
 import io.rund.linux.OutputPump;
+import io.rund.linux.ProcessSpawner;
 import io.rund.logs.LogSpace;
 import io.rund.logs.LogStore;
 
@@ -17,7 +18,8 @@ import java.util.concurrent.Executor;
  * What every job actor shares: settings, the cgroup subtree, the one exit-watcher thread (exits and cgroup-empty
  * events), the one output-pump
  * thread, the space all job logs share (their caps, read cache and follower counts), the identities jobs are
- * lent, and the dispatcher on which blocking work (cgroup files, spawning, log files) runs.
+ * lent, what spawns their processes (the keeper, in a daemon), and the dispatcher on which blocking work (cgroup
+ * files, spawning, log files) runs.
  */
 public record JobRuntime(
         JobSettings settings,
@@ -26,6 +28,7 @@ public record JobRuntime(
         OutputPump output,
         LogSpace logs,
         JobIdentities identities,
+        ProcessSpawner spawner,
         Executor blocking,
         Clock clock) {
 

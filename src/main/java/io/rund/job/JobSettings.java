@@ -21,6 +21,9 @@ import java.util.Set;
  * @param noNewPrivileges   whether jobs run with no_new_privs (setuid binaries cannot raise them)
  * @param tenants           what one client identity may take of the daemon ({@code rund.tenants})
  * @param registry          how long finished jobs are kept, and what one List call may cost
+ * @param openFilesSoftLimit the soft RLIMIT_NOFILE a job starts with (never above the hard limit), whatever the
+ *                          daemon raised its own to
+ * @param onDaemonExit      what SIGTERM of the daemon does to running jobs
  */
 public record JobSettings(
         Path stateDirectory,
@@ -33,7 +36,13 @@ public record JobSettings(
         String defaultPath,
         boolean noNewPrivileges,
         TenantSettings tenants,
-        RegistrySettings registry) {
+        RegistrySettings registry,
+        long openFilesSoftLimit,
+        OnDaemonExit onDaemonExit) {
+
+    /** {@code rund.jobs.on-daemon-exit}: stop every job (grace, then kill) and leave nothing, or leave the jobs running
+     *  with the keeper for the next daemon (an upgrade). */
+    public enum OnDaemonExit { STOP, KEEP }
 
     public JobSettings {
         allowedUsers = Set.copyOf(allowedUsers);
@@ -53,42 +62,68 @@ public record JobSettings(
                 jobs.getString("default-path"),
                 jobs.getBoolean("no-new-privileges"),
                 TenantSettings.fromConfig(rund.getConfig("tenants")),
-                RegistrySettings.fromConfig(jobs));
+                RegistrySettings.fromConfig(jobs),
+                openFilesSoftLimit(jobs),
+                onDaemonExit(jobs));
     }
 
     public JobSettings withStateDirectory(Path dir) {
         return new JobSettings(dir, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit);
     }
 
     public JobSettings withStopGracePeriod(Duration grace) {
         return new JobSettings(stateDirectory, grace, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit);
     }
 
     public JobSettings withAdminSans(Set<String> sans) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, sans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit);
     }
 
     public JobSettings withAllowedUsers(Set<String> users) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, users, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit);
     }
 
     public JobSettings withMaxActiveJobs(int max) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, max,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit);
     }
 
     public JobSettings withTenants(TenantSettings caps) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, caps, registry);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, caps, registry, openFilesSoftLimit, onDaemonExit);
     }
 
     public JobSettings withRegistry(RegistrySettings settings) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, settings);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, settings, openFilesSoftLimit, onDaemonExit);
+    }
+
+    public JobSettings withOnDaemonExit(OnDaemonExit onExit) {
+        return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onExit);
+    }
+
+    private static long openFilesSoftLimit(Config jobs) {
+        long limit = jobs.getLong("nofile-soft-limit");
+        if (limit < 1) {
+            throw new IllegalArgumentException("rund.jobs.nofile-soft-limit must be at least 1, got " + limit
+                    + " (RUND_JOB_NOFILE_SOFT_LIMIT); the usual default is 1024");
+        }
+        return limit;
+    }
+
+    private static OnDaemonExit onDaemonExit(Config jobs) {
+        String value = jobs.getString("on-daemon-exit");
+        return switch (value) {
+            case "stop" -> OnDaemonExit.STOP;
+            case "keep" -> OnDaemonExit.KEEP;
+            default -> throw new IllegalArgumentException("rund.jobs.on-daemon-exit (RUND_ON_EXIT) must be \"stop\" or"
+                    + " \"keep\", got " + ClientText.quote(value));
+        };
     }
 
     /** Whether a job may ask to run as {@code user}: the default account always, others only when configured. */

@@ -1,5 +1,6 @@
 package io.rund.linux;
 
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -13,6 +14,10 @@ import org.slf4j.LoggerFactory;
  * count stays flat however many jobs run. {@link #close} stops the thread and closes what it owns.
  * The same thread serves {@link #cgroupEvents()}: cgroups becoming empty arrive there as events too.
  *
+ * <p>Jobs spawned by the {@link Keeper} are its children, not ours: once {@link #attach attached}, the keeper's
+ * socket is watched on the same thread, and their exits (reaped and stamped by the keeper) reach the same
+ * {@code watch} callbacks; after delivering one the watcher closes its pidfd and releases the job from the keeper.
+ *
  * <p>The thread is a daemon thread: it holds nothing that must be flushed, and a forgotten
  * close() must not keep the JVM alive (children of a dead daemon are re-parented and reaped).
  */
@@ -25,8 +30,13 @@ public final class ExitWatcher implements AutoCloseable {
 
     /** Keyed by pidfd. Entries are added by {@link #watch} callers, removed by the watcher thread. */
     private final Map<Integer, Watched> watched = new ConcurrentHashMap<>();
+    /** The keeper's children being watched, by pid, and exits the keeper reported before their watch came; guarded
+     *  by themselves together (synchronized on keptWatched). */
+    private final Map<Integer, Watched> keptWatched = new HashMap<>();
+    private final Map<Integer, ProcessExit> earlyExits = new HashMap<>();
     private final EpollLoop loop;
     private final CgroupEventWatcher cgroupEvents;
+    private volatile Keeper keeper;
 
     public ExitWatcher() throws LinuxException {
         loop = new EpollLoop(THREAD_NAME, MAX_EVENTS_PER_WAIT,
@@ -50,6 +60,11 @@ public final class ExitWatcher implements AutoCloseable {
      */
     public void watch(int pid, int pidfd, Consumer<ProcessExit> onExit) throws LinuxException {
         Watched entry = new Watched(pid, pidfd, onExit);
+        Keeper current = keeper;
+        if (current != null && current.isKeeperChild(pid)) {
+            watchKeeperChild(current, entry);
+            return;
+        }
         // close() cannot slip in between the check and the registration
         if (!loop.runIfOpen(() -> register(entry))) {
             throw new IllegalStateException("exit watcher is closed; cannot watch pid " + pid);
@@ -70,9 +85,64 @@ public final class ExitWatcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads {@code keeper}'s socket on this watcher's thread from now on: replies to its spawns, and the exits of
+     * the jobs it spawned, which reach their {@link #watch} callbacks. The caller keeps owning the keeper.
+     */
+    public void attach(Keeper keeper) throws LinuxException {
+        if (!loop.runIfOpen(() -> {
+            keeper.onExit(this::keeperReported);
+            this.keeper = keeper;
+            loop.add(keeper.fd());
+        })) {
+            throw new IllegalStateException("exit watcher is closed; cannot read the keeper");
+        }
+    }
+
     /** Processes whose exit has not been delivered yet. */
     public int watchedCount() {
-        return watched.size();
+        synchronized (keptWatched) {
+            return watched.size() + keptWatched.size();
+        }
+    }
+
+    private void watchKeeperChild(Keeper current, Watched entry) {
+        ProcessExit early;
+        synchronized (keptWatched) {
+            if (loop.isClosing()) {
+                throw new IllegalStateException("exit watcher is closed; cannot watch pid " + entry.pid());
+            }
+            early = earlyExits.remove(entry.pid());
+            if (early == null) {
+                keptWatched.put(entry.pid(), entry);
+            }
+        }
+        if (early != null) { // it ended before its watch came: deliver it now, on the caller's thread
+            deliverKept(current, entry, early);
+        }
+    }
+
+    /** On the watcher thread: the keeper reaped {@code exit.pid()} of job {@code jobId}. */
+    private void keeperReported(String jobId, ProcessExit exit) {
+        Watched entry;
+        synchronized (keptWatched) {
+            entry = keptWatched.remove(exit.pid());
+            if (entry == null) {
+                earlyExits.put(exit.pid(), exit);
+                return;
+            }
+        }
+        deliverKept(keeper, entry, exit);
+    }
+
+    private void deliverKept(Keeper current, Watched entry, ProcessExit exit) {
+        closePidfd(entry);
+        current.delivered(entry.pid(), current.jobOf(entry.pid()));
+        try {
+            entry.onExit().accept(exit);
+        } catch (RuntimeException e) {
+            log.error("exit callback for pid {} failed", entry.pid(), e);
+        }
     }
 
     /** Stops the thread and closes the pidfds it still owns (their exits are not reported). Idempotent. */
@@ -84,6 +154,13 @@ public final class ExitWatcher implements AutoCloseable {
     private void reapIfExited(int pidfd) {
         if (loop.isClosing()) {
             return; // asked to close: report no more exits, even those ready in this round
+        }
+        Keeper current = keeper;
+        if (current != null && pidfd == current.fd()) {
+            if (!current.readAvailable()) {
+                detachKeeper(current);
+            }
+            return;
         }
         Watched entry = watched.get(pidfd);
         if (entry == null) {
@@ -123,7 +200,27 @@ public final class ExitWatcher implements AutoCloseable {
         log.error("exit watcher failed; exits of {} watched processes will not be reported", watched.size(), failure);
     }
 
+    private void detachKeeper(Keeper current) {
+        keeper = null;
+        try {
+            loop.remove(current.fd());
+        } catch (LinuxException e) {
+            log.debug("keeper socket already out of the epoll: {}", e.getMessage());
+        }
+    }
+
     private void releaseAll() {
+        Keeper current = keeper;
+        if (current != null) {
+            detachKeeper(current); // the owner decides whether the keeper is shut down or left with the jobs
+        }
+        synchronized (keptWatched) {
+            for (Watched entry : keptWatched.values()) {
+                closePidfd(entry);
+            }
+            keptWatched.clear();
+            earlyExits.clear();
+        }
         for (Watched entry : watched.values()) {
             log.warn("exit watcher closing: pid {} still running, its exit will not be reported", entry.pid());
             watched.remove(entry.pidfd());

@@ -10,8 +10,8 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * Loads rund's one native library, the clone3 spawn helper built from src/main/c/spawn.c, out of
- * the jar: copied to a fresh 0700 temp directory (no other user can swap it), dlopen'ed for the
+ * Loads rund's native library, the clone3 spawn helper built from src/main/c/spawn.c, out of
+ * the jar (and copies out the keeper's executable, {@link #extractExecutable}): copied to a fresh 0700 temp directory (no other user can swap it), dlopen'ed for the
  * life of the JVM, then deleted (the mapping stays valid), so nothing is left behind.
  */
 final class NativeLibrary {
@@ -24,6 +24,29 @@ final class NativeLibrary {
     /** The spawn helper's symbols, loaded on first use. */
     static SymbolLookup spawnHelper() {
         return Loaded.SPAWN_HELPER;
+    }
+
+    /**
+     * Copies the executable at classpath {@code resource} to {@code target} (mode 0700), replacing any earlier copy
+     * by a rename, so that a keeper still running from the old file is not disturbed.
+     */
+    static void extractExecutable(String resource, Path target) throws IOException {
+        try (InputStream executable = NativeLibrary.class.getResourceAsStream(resource)) {
+            if (executable == null) {
+                throw new IllegalStateException("classpath resource " + resource
+                        + " is missing: the Maven build compiles it from src/main/c/keeper.c with gcc");
+            }
+            Path temporary = Files.createTempFile(target.getParent(), target.getFileName() + ".", ".new",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(OWNER_ONLY)));
+            try {
+                Files.copy(executable, temporary, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString(OWNER_ONLY)); // a new file
+                Files.move(temporary, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } finally {
+                Files.deleteIfExists(temporary);
+            }
+        }
     }
 
     private static final class Loaded {

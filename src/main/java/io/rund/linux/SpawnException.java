@@ -22,7 +22,8 @@ public final class SpawnException extends Exception {
     }
 
     /** The failed step: pipe, clone3, setsid, setgroups, setresgid, setresuid, no_new_privs, chdir,
-     *  open_devnull, dup2, close_range, signals, execve, or resolve (PATH search). */
+     *  open_devnull, dup2, close_range, signals, execve, rlimit, resolve (PATH search), or keeper (the
+     *  keeper could not be reached). */
     public String step() {
         return step;
     }

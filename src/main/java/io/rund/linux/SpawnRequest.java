@@ -19,11 +19,21 @@ import java.util.Objects;
  * @param supplementaryGroups the child's supplementary groups; null keeps the daemon's when uid and gid
  *     are kept and means "none" when either is switched (a job must never inherit root's groups)
  * @param noNewPrivileges set PR_SET_NO_NEW_PRIVS: setuid binaries and file capabilities stop working
+ * @param openFilesSoftLimit the child's soft RLIMIT_NOFILE (capped at the hard limit), or {@link #KEEP_LIMIT} to
+ *     inherit the spawner's (which the daemon raised to its hard limit)
  */
 public record SpawnRequest(String executable, List<String> argv, List<String> environment, Path workingDirectory,
-        int cgroupFd, int uid, int gid, int[] supplementaryGroups, boolean noNewPrivileges) {
+        int cgroupFd, int uid, int gid, int[] supplementaryGroups, boolean noNewPrivileges, long openFilesSoftLimit) {
     public static final int NO_CGROUP = -1;
     public static final int KEEP_ID = -1;
+    public static final long KEEP_LIMIT = -1;
+
+    /** A request that keeps the spawner's open-file limits. */
+    public SpawnRequest(String executable, List<String> argv, List<String> environment, Path workingDirectory,
+            int cgroupFd, int uid, int gid, int[] supplementaryGroups, boolean noNewPrivileges) {
+        this(executable, argv, environment, workingDirectory, cgroupFd, uid, gid, supplementaryGroups, noNewPrivileges,
+                KEEP_LIMIT);
+    }
 
     public SpawnRequest {
         Objects.requireNonNull(executable, "executable");
@@ -49,6 +59,9 @@ public record SpawnRequest(String executable, List<String> argv, List<String> en
             throw new IllegalArgumentException("cgroupFd, uid and gid must be >= -1, got cgroupFd=" + cgroupFd
                     + " uid=" + uid + " gid=" + gid);
         }
+        if (openFilesSoftLimit < KEEP_LIMIT) {
+            throw new IllegalArgumentException("openFilesSoftLimit must be >= 0 or KEEP_LIMIT, got " + openFilesSoftLimit);
+        }
         if (supplementaryGroups != null) {
             supplementaryGroups = supplementaryGroups.clone();
             for (int group : supplementaryGroups) {
@@ -71,13 +84,13 @@ public record SpawnRequest(String executable, List<String> argv, List<String> en
                 && environment.equals(that.environment) && Objects.equals(workingDirectory, that.workingDirectory)
                 && cgroupFd == that.cgroupFd && uid == that.uid && gid == that.gid
                 && Arrays.equals(supplementaryGroups, that.supplementaryGroups)
-                && noNewPrivileges == that.noNewPrivileges;
+                && noNewPrivileges == that.noNewPrivileges && openFilesSoftLimit == that.openFilesSoftLimit;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(executable, argv, environment, workingDirectory, cgroupFd, uid, gid,
-                Arrays.hashCode(supplementaryGroups), noNewPrivileges);
+                Arrays.hashCode(supplementaryGroups), noNewPrivileges, openFilesSoftLimit);
     }
 
     @Override
@@ -85,7 +98,7 @@ public record SpawnRequest(String executable, List<String> argv, List<String> en
         return "SpawnRequest[executable=" + executable + ", argv=" + argv + ", environment=" + environment.size()
                 + " entries, workingDirectory=" + workingDirectory + ", cgroupFd=" + cgroupFd + ", uid=" + uid
                 + ", gid=" + gid + ", supplementaryGroups=" + Arrays.toString(supplementaryGroups)
-                + ", noNewPrivileges=" + noNewPrivileges + "]";
+                + ", noNewPrivileges=" + noNewPrivileges + ", openFilesSoftLimit=" + openFilesSoftLimit + "]";
     }
 
     private static void requireNoNul(String what, String value) {

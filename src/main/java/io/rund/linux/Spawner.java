@@ -2,6 +2,7 @@ package io.rund.linux;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -21,7 +22,7 @@ public final class Spawner {
     /** Step names by the number spawn.c reports (enum rund_step); keep in sync with the C file. */
     private static final List<String> STEPS = List.of("none", "pipe", "clone3", "setsid", "setgroups",
             "setresgid", "setresuid", "no_new_privs", "chdir", "open_devnull", "dup2", "close_range", "signals",
-            "execve");
+            "execve", "rlimit");
     private static final int KEEP_GROUPS = -1;
     private static final int CLEAR_GROUPS = 0;
 
@@ -31,6 +32,7 @@ public final class Spawner {
                     ADDRESS, ADDRESS, ADDRESS, ADDRESS,          // path, argv, envp, cwd
                     JAVA_INT, JAVA_INT, JAVA_INT,                // cgroup_fd, uid, gid
                     JAVA_INT, ADDRESS, JAVA_INT,                 // ngroups, groups, no_new_privs
+                    JAVA_LONG,                                   // nofile_soft
                     ADDRESS, ADDRESS, ADDRESS, ADDRESS));        // out: pidfd, stdout, stderr, err_step
 
     private Spawner() {}
@@ -44,9 +46,7 @@ public final class Spawner {
             MemorySegment cwd = request.workingDirectory() == null ? MemorySegment.NULL
                     : arena.allocateFrom(request.workingDirectory().toString());
             int[] groups = request.supplementaryGroups();
-            int groupCount = groups != null ? groups.length
-                    : request.uid() == SpawnRequest.KEEP_ID && request.gid() == SpawnRequest.KEEP_ID
-                            ? KEEP_GROUPS : CLEAR_GROUPS;
+            int groupCount = groupCount(request);
             MemorySegment groupArray = groups == null || groups.length == 0 ? MemorySegment.NULL
                     : arena.allocateFrom(JAVA_INT, groups);
             MemorySegment pidfd = arena.allocate(JAVA_INT);
@@ -57,16 +57,29 @@ public final class Spawner {
             try {
                 result = (int) RUND_SPAWN.invokeExact(path, argv, envp, cwd, request.cgroupFd(), request.uid(),
                         request.gid(), groupCount, groupArray, request.noNewPrivileges() ? 1 : 0,
-                        pidfd, stdout, stderr, step);
+                        request.openFilesSoftLimit(), pidfd, stdout, stderr, step);
             } catch (Throwable t) {
                 throw Libc.rethrow(t);
             }
             if (result < 0) {
-                String stepName = stepName(step.get(JAVA_INT, 0));
-                throw new SpawnException(-result, stepName, subject(stepName, request));
+                throw failure(-result, step.get(JAVA_INT, 0), request);
             }
             return new SpawnedProcess(result, pidfd.get(JAVA_INT, 0), stdout.get(JAVA_INT, 0), stderr.get(JAVA_INT, 0));
         }
+    }
+
+    /** ngroups for rund_spawn: the groups given, else -1 (keep the spawner's) or 0 (none, when uid or gid change). */
+    static int groupCount(SpawnRequest request) {
+        int[] groups = request.supplementaryGroups();
+        return groups != null ? groups.length
+                : request.uid() == SpawnRequest.KEEP_ID && request.gid() == SpawnRequest.KEEP_ID
+                        ? KEEP_GROUPS : CLEAR_GROUPS;
+    }
+
+    /** The exception for a spawn of {@code request} that failed at {@code step} (enum rund_step) with {@code errno}. */
+    static SpawnException failure(int errno, int step, SpawnRequest request) {
+        String stepName = stepName(step);
+        return new SpawnException(errno, stepName, subject(stepName, request));
     }
 
     private static MemorySegment nullTerminatedStrings(Arena arena, List<String> strings) {
@@ -95,6 +108,7 @@ public final class Spawner {
             case "chdir" -> String.valueOf(request.workingDirectory());
             case "open_devnull" -> "/dev/null";
             case "dup2" -> "stdio of " + request.executable();
+            case "rlimit" -> "RLIMIT_NOFILE " + request.openFilesSoftLimit();
             default -> request.executable();
         };
     }

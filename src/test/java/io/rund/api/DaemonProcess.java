@@ -53,7 +53,20 @@ final class DaemonProcess implements AutoCloseable {
         ApiFixture.assumeEngineCanRun();
         Path work = Files.createTempDirectory("rund-daemon-process-");
         Path cgroupRoot = TestCgroups.newRoot("rund-test");
-        Path log = work.resolve("daemon.log");
+        return startIn(work, cgroupRoot, env, systemProperties);
+    }
+
+    /**
+     * A new daemon with the state directory and cgroup root of {@code previous} (which must have exited: see
+     * {@link #killHard()}), as a restart on the same host would run; its log goes to a file of its own.
+     */
+    static DaemonProcess restartAfter(DaemonProcess previous, Map<String, String> env) throws Exception {
+        return startIn(previous.workDirectory, previous.cgroupRoot, env);
+    }
+
+    private static DaemonProcess startIn(Path work, Path cgroupRoot, Map<String, String> env, String... systemProperties)
+            throws Exception {
+        Path log = Files.createTempFile(work, "daemon-", ".log");
         int port = freePort();
         TlsFiles tls = ExampleCertificates.server();
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -118,7 +131,9 @@ final class DaemonProcess implements AutoCloseable {
             return 0;
         }
         try (Stream<Path> children = Files.list(cgroupRoot)) {
-            return children.filter(Files::isDirectory).count();
+            // rund-keeper's leaf sits beside the jobs' cgroups while the daemon runs
+            return children.filter(Files::isDirectory)
+                    .filter(child -> !child.getFileName().toString().equals("rund-keeper")).count();
         }
     }
 
@@ -168,6 +183,37 @@ final class DaemonProcess implements AutoCloseable {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         }
+    }
+
+    /** SIGKILL to the daemon (a crash: nothing of it runs after), leaving its state directory and cgroups as they are. */
+    void killHard() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
+    /** SIGTERM to the daemon; returns its exit status once it has exited, leaving its state and cgroups for checks. */
+    int terminate() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly().waitFor();
+        }
+        return process.exitValue();
+    }
+
+    /** The cgroup root the daemon was given (RUND_CGROUP_ROOT). */
+    Path cgroupRoot() {
+        return cgroupRoot;
+    }
+
+    /** The daemon's private state directory. */
+    Path stateDirectory() {
+        return workDirectory.resolve("state");
+    }
+
+    /** The CLI's connection flags for this daemon, as client {@code identity} of the example certificates. */
+    List<String> cliFlags(String identity) {
+        TlsFiles tls = ExampleCertificates.files(identity);
+        return List.of("--addr", "127.0.0.1:" + port, "--ca", tls.ca().toString(), "--cert", tls.cert().toString(),
+                "--key", tls.key().toString());
     }
 
     /** SIGTERM to the daemon, then whatever it left removed: its cgroups (killed first) and its directory. */

@@ -91,7 +91,8 @@ final class EngineFixture implements AutoCloseable {
         output = new OutputPump();
         Executor blocking = testKit.system().dispatchers().lookup(DispatcherSelector.fromConfig("rund.blocking-dispatcher"));
         registry = testKit.spawn(JobRegistry.create(new JobRuntime(settings, cgroups, exits, output,
-                io.rund.logs.LogSpace.create(io.rund.logs.LogSettings.unlimited()), identities, blocking, clock)));
+                io.rund.logs.LogSpace.create(io.rund.logs.LogSettings.unlimited()), identities,
+                io.rund.linux.ProcessSpawner.IN_DAEMON, blocking, clock)));
     }
 
     JobRegistry.StartResult start(JobSpec spec) {
