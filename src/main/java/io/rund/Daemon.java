@@ -5,9 +5,12 @@ import com.typesafe.config.ConfigFactory;
 import io.rund.cgroup.CgroupManager;
 import io.rund.job.IdentitySettings;
 import io.rund.job.JobIdentities;
+import io.rund.job.JobRecord;
+import io.rund.job.JobRecords;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSettings;
 import io.rund.job.OpenFileBudget;
+import io.rund.job.RecordSettings;
 import io.rund.job.StateDirectory;
 import io.rund.linux.AccountIds;
 import io.rund.linux.ExitWatcher;
@@ -27,12 +30,14 @@ import sun.misc.Signal;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The running engine: state directory, cgroup subtree, the exit-watcher and output-pump threads, and the actor
+ * The running engine: state directory (job records restored from it), cgroup subtree, the exit-watcher and output-pump threads, and the actor
  * system with the job registry. Start-up sweeps cgroups left by a crashed predecessor; shutdown (SIGTERM, SIGINT
  * or {@link #shutdown()}) stops every job (grace, then kill), lets their logs be sealed, removes rund's cgroups
  * and only then lets the process exit, with status 0.
@@ -72,6 +77,8 @@ public final class Daemon {
         JobSettings settings = withinOpenFileLimit(JobSettings.fromConfig(rund), openFiles);
         LogSpace logs = LogSpace.create(LogSettings.fromConfig(rund.getConfig("logs")));
         StateDirectory.prepare(settings.stateDirectory());
+        JobRecords records = JobRecords.open(settings.stateDirectory(), RecordSettings.fromConfig(rund));
+        List<JobRecord> restored = records.restore(Instant.now());
         JobIdentities identities = JobIdentities.open(IdentitySettings.fromConfig(rund), AccountIds.system());
         if (settings.defaultUser().isEmpty()) {
             LOG.info("Jobs that name no account run as a user of their own: ids {}-{}, homes in {}",
@@ -98,7 +105,7 @@ public final class Daemon {
                 .withFallback(config);
         CompletableFuture<ActorRef<JobRegistry.Command>> registry = new CompletableFuture<>();
         ActorSystem<Void> system = ActorSystem.create(
-                Guardian.create(settings, cgroups, exits, output, logs, identities, registry), "rund", withShutdownTimeout);
+                Guardian.create(settings, cgroups, exits, output, logs, identities, records, restored, registry), "rund", withShutdownTimeout);
         Daemon daemon = new Daemon(system, registry.join(), settings, logs);
 
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
@@ -120,6 +127,7 @@ public final class Daemon {
                             return Done.getInstance();
                         }));
         shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "release-host-resources", () -> {
+            records.close(); // every job has ended: their final records are written and forced
             output.close();
             exits.close();
             try {

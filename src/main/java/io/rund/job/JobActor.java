@@ -122,8 +122,15 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         context.pipeToSelf(
                 CompletableFuture.supplyAsync(() -> {
                     try {
+                        runtime.records().created(spec, owner, initial); // before the spawn: no job runs unrecorded
+                    } catch (IOException e) {
+                        throw new java.util.concurrent.CompletionException(new JobLauncher.LaunchFailed(
+                                JobError.unavailable("cannot write the job's record: " + e.getMessage()), e));
+                    }
+                    try {
                         return launcher.launch(initial.id(), spec, owner);
                     } catch (JobLauncher.LaunchFailed e) {
+                        runtime.records().startFailed(initial.id());
                         throw new java.util.concurrent.CompletionException(e);
                     }
                 }, runtime.blocking()),
@@ -166,6 +173,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         output = runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(),
                 new LogSink(status.id(), log, runtime.blocking(), self));
         update(with(JobState.RUNNING, launch.process().pid(), launch.uid(), runtime.clock().instant()));
+        runtime.records().started(status);
         startReplyTo.tell(new JobRegistry.JobStarted(status.id(), status));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));
         logWaiters.clear();
@@ -401,6 +409,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
                 status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(), cgroupEnded.oomKilled(), stopRequested,
                 status.createdAt(), status.startedAt(), exit.at(), cgroupEnded.usage(), null, status.outputHeld());
+        runtime.records().ended(status);
         registry.tell(new JobRegistry.JobUpdated(status));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         stopWaiters.clear();
@@ -421,6 +430,7 @@ public final class JobActor extends AbstractBehavior<JobActor.Command> {
         if (!status.state().isFinal()) {
             throw new IllegalStateException("job " + status.id() + " told to forget itself while " + status.state());
         }
+        runtime.records().delete(status.id());
         LogStore forgotten = log;
         log = null; // closed and deleted off the actor's thread, so PostStop has nothing left to close
         if (forgotten != null) {

@@ -82,6 +82,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     public record AllStopped(int jobsStopped) {}
 
+    /** One job; {@code actor} is null for a job restored from its record until it is first needed ({@link #actorOf}). */
     private record Entry(ActorRef<JobActor.Command> actor, Set<String> owner, JobStatus status) {
         Entry with(JobStatus newStatus) {
             return new Entry(actor, owner, newStatus);
@@ -89,7 +90,20 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     }
 
     public static Behavior<Command> create(JobRuntime runtime) {
-        return Behaviors.setup(context -> Behaviors.withTimers(timers -> new JobRegistry(context, timers, runtime)));
+        return create(runtime, List.of());
+    }
+
+    /**
+     * A registry that knows again the jobs of {@code restored}, records of jobs that ended before this daemon
+     * started (all final), with their ids, owners and statuses; they count against their owners' budgets as finished
+     * jobs, oldest-finished first.
+     */
+    public static Behavior<Command> create(JobRuntime runtime, List<JobRecord> restored) {
+        return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+            JobRegistry registry = new JobRegistry(context, timers, runtime);
+            registry.restore(restored);
+            return registry;
+        }));
     }
 
     private final JobRuntime runtime;
@@ -111,6 +125,35 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         this.runtime = runtime;
         this.authorizer = new Authorizer(runtime.settings().adminSans());
         this.tenants = new Tenants(runtime.settings().tenants());
+    }
+
+    private void restore(List<JobRecord> restored) {
+        Instant now = runtime.clock().instant();
+        List<JobRecord> oldestEndedFirst = restored.stream()
+                .sorted(Comparator.comparing((JobRecord r) -> r.status().endedAt(), Comparator.nullsFirst(Comparator.naturalOrder()))
+                        .thenComparing(JobRecord::id))
+                .toList();
+        for (JobRecord record : oldestEndedFirst) {
+            if (!record.status().state().isFinal()) {
+                throw new IllegalArgumentException("job " + record.id() + " is restored while " + record.status().state());
+            }
+            jobs.put(record.id(), new Entry(null, record.owner(), record.status()));
+            tenants.restored(record.id(), record.owner(), Tenants.chargeOf(record.spec()), now).forEach(this::forget);
+        }
+        if (!restored.isEmpty()) {
+            getContext().getLog().info("Knows again {} jobs that ended before this daemon started", jobs.size());
+        }
+    }
+
+    /** The job's actor; for a job restored from its record, spawned now (its first use). */
+    private ActorRef<JobActor.Command> actorOf(String jobId, Entry entry) {
+        if (entry.actor() != null) {
+            return entry.actor();
+        }
+        ActorRef<JobActor.Command> actor = getContext().spawn(RestoredJob.create(entry.status(), entry.owner(), runtime), jobId);
+        getContext().watchWith(actor, new JobTerminated(jobId));
+        jobs.put(jobId, new Entry(actor, entry.owner(), entry.status()));
+        return actor;
     }
 
     @Override
@@ -177,9 +220,10 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
      * Clients asking for it from now on get NOT_FOUND, as for a job that never existed.
      */
     private void forget(Tenants.Forget forget) {
-        Entry entry = jobs.remove(forget.jobId());
+        Entry entry = jobs.get(forget.jobId());
         if (entry != null) {
-            entry.actor().tell(new JobActor.Forget());
+            actorOf(forget.jobId(), entry).tell(new JobActor.Forget());
+            jobs.remove(forget.jobId());
             getContext().getLog().info("Forgot finished job {} of {} (ended {}) and deleted its log: keeping it would pass {}",
                     forget.jobId(), String.join(",", new TreeSet<>(entry.owner())), entry.status().endedAt(), forget.budget());
         }
@@ -253,7 +297,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     private Behavior<Command> onOpenLog(OpenLog open) {
         visible(open.jobId(), open.caller()).ifPresentOrElse(
-                entry -> entry.actor().tell(new JobActor.OpenLog(open.replyTo())),
+                entry -> actorOf(open.jobId(), entry).tell(new JobActor.OpenLog(open.replyTo())),
                 () -> open.replyTo().tell(new JobNotFound(open.jobId())));
         return this;
     }

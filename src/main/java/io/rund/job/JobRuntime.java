@@ -15,7 +15,7 @@ import java.util.concurrent.Executor;
 /**
  * What every job actor shares: settings, the cgroup subtree, the one exit-watcher thread, the one output-pump
  * thread, the space all job logs share (their caps, read cache and follower counts), the identities jobs are
- * lent, and the dispatcher on which blocking work (cgroup files, spawning, log files) runs.
+ * lent, the durable job records, and the dispatcher on which blocking work (cgroup files, spawning, log files) runs.
  */
 public record JobRuntime(
         JobSettings settings,
@@ -24,6 +24,7 @@ public record JobRuntime(
         OutputPump output,
         LogSpace logs,
         JobIdentities identities,
+        JobRecords records,
         Executor blocking,
         Clock clock) {
 
@@ -32,8 +33,13 @@ public record JobRuntime(
         return settings.stateDirectory().resolve("logs");
     }
 
+    /** The log file of job {@code jobId}. */
+    public Path logFileOf(String jobId) {
+        return logDirectory().resolve(jobId + ".log");
+    }
+
     /** A new log for job {@code jobId}, counted against the log quota of its {@code owner} (the SAN set). */
     LogStore createLog(String jobId, Set<String> owner) throws IOException {
-        return logs.createLog(logDirectory().resolve(jobId + ".log"), LogSpace.identityOf(owner));
+        return logs.createLog(logFileOf(jobId), LogSpace.identityOf(owner));
     }
 }

@@ -74,6 +74,25 @@ final class LogFile implements AutoCloseable {
         return file;
     }
 
+    /**
+     * Opens {@code path}, an existing log file (of a job that ended before this daemon started). No one holds it: the
+     * descriptor closes once the calls that need it are done, and reopens on the next, as for a sealed log.
+     */
+    static LogFile openExisting(Path path) throws IOException {
+        int fd = PositionalFiles.openExisting(path);
+        List<Object> identity;
+        try {
+            identity = identityOf(fd);
+        } catch (IOException e) {
+            IOException failure = new IOException("cannot identify the log file " + path + ": " + e.getMessage(), e);
+            closeAfterFailure(fd, failure);
+            throw failure;
+        }
+        LogFile file = new LogFile(path, identity, fd);
+        file.holders = 1;
+        return file;
+    }
+
     Path path() {
         return path;
     }

@@ -99,6 +99,16 @@ public final class LogSpace {
     }
 
     /**
+     * Opens the existing log {@code file} of a job that ended before this daemon started, read-only (sealed), counted
+     * in this space against {@code ownerIdentity}'s quota like the logs it creates.
+     */
+    public LogStore openFinishedLog(Path file, String ownerIdentity) throws IOException {
+        LogStore log = LogStore.openFinished(file, this, ownerIdentity);
+        logs.add(log);
+        return log;
+    }
+
+    /**
      * One client identity as the follower caps and the log quotas count it: the SAN set of its certificate, in one
      * canonical form (sorted, comma-separated), so that two certificates with the same SANs are one identity.
      */

@@ -121,6 +121,66 @@ public final class LogStore implements AutoCloseable {
         return log;
     }
 
+    /**
+     * Opens the log of a job that ended before this daemon started: sealed (no writer), with the offsets it had,
+     * counted in {@code space} like any log. A tail torn off by a daemon killed while writing ends it.
+     */
+    static LogStore openFinished(Path path, LogSpace space, String owner) throws IOException {
+        LogFile logFile = LogFile.openExisting(path);
+        LogStore log = new LogStore(logFile, space, owner);
+        try {
+            FinishedLogScan.scan(logFile, java.nio.file.Files.size(path), log.new Reopening());
+            logFile.release();
+        } catch (IOException | RuntimeException e) {
+            try {
+                logFile.close();
+            } catch (IOException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
+        }
+        space.grew(log, LogFormat.FILE_HEADER_BYTES + log.retainedBytes());
+        return log;
+    }
+
+    /** Rebuilds segments, index and size from the records of a finished log, as its writer had them. */
+    private final class Reopening implements FinishedLogScan.Visitor {
+        private boolean first = true;
+
+        @Override
+        public void record(long offset, long position, long timestampNanos, int length) {
+            synchronized (writerLock) {
+                boolean newSegment = first || position - segments.getLast().position() >= segmentBytes;
+                if (first) {
+                    segments.clear();
+                    firstRetainedOffset = offset;
+                    first = false;
+                }
+                if (newSegment) {
+                    segments.addLast(new Segment(offset, position, timestampNanos));
+                }
+                index.recordWritten(offset, position, timestampNanos, newSegment);
+                lastTimestampNanos = timestampNanos;
+                writePosition = position + LogFormat.RECORD_HEADER_BYTES + length;
+                committedSize = offset + length;
+            }
+        }
+
+        @Override
+        public void end(long endOffset, long endPosition) {
+            synchronized (writerLock) {
+                if (first) { // nothing retained: every record was dropped, or the job wrote nothing
+                    segments.clear();
+                    segments.add(new Segment(endOffset, endPosition, lastTimestampNanos));
+                    writePosition = endPosition;
+                    committedSize = endOffset;
+                    firstRetainedOffset = endOffset;
+                }
+                sealed = true;
+            }
+        }
+    }
+
     public Path path() {
         return file.path();
     }

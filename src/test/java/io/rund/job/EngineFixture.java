@@ -44,6 +44,7 @@ final class EngineFixture implements AutoCloseable {
     final ActorTestKit testKit;
     final CgroupManager cgroups;
     final ExitWatcher exits;
+    final JobRecords records;
     final OutputPump output;
     final ActorRef<JobRegistry.Command> registry;
     final Path cgroupRoot;
@@ -92,8 +93,9 @@ final class EngineFixture implements AutoCloseable {
         exits = new ExitWatcher();
         output = new OutputPump();
         Executor blocking = testKit.system().dispatchers().lookup(DispatcherSelector.fromConfig("rund.blocking-dispatcher"));
+        records = JobRecords.open(stateDir, RecordSettings.fromConfig(testKit.system().settings().config().getConfig("rund")));
         registry = testKit.spawn(JobRegistry.create(new JobRuntime(settings, cgroups, exits, output,
-                io.rund.logs.LogSpace.create(io.rund.logs.LogSettings.unlimited()), identities, blocking, clock)));
+                io.rund.logs.LogSpace.create(io.rund.logs.LogSettings.unlimited()), identities, records, blocking, clock)));
     }
 
     JobRegistry.StartResult start(JobSpec spec) {
@@ -194,6 +196,7 @@ final class EngineFixture implements AutoCloseable {
             }
         } finally {
             testKit.shutdownTestKit();
+            records.close();
             output.close();
             exits.close();
             cgroups.close();
