@@ -46,7 +46,6 @@ final class JobRecordCodec {
     static final short VERSION = 1;
     static final int HEADER_BYTES = MAGIC.length + Short.BYTES + Integer.BYTES;
     static final int CHECKSUM_BYTES = Integer.BYTES;
-    private static final int FIELD_HEADER_BYTES = Short.BYTES + Integer.BYTES;
 
     // Spec fields: fixed once the job is created.
     private static final int ID = 1;

@@ -82,6 +82,9 @@ final class FinishedLogScan {
      * segments. -1 if the file holds nothing but zeros after its header.
      */
     private long firstRecordPosition() throws IOException {
+        if (startsChain(FILE_HEADER_BYTES, true)) {
+            return FILE_HEADER_BYTES; // nothing was dropped
+        }
         long firstNonZero = FILE_HEADER_BYTES;
         while (firstNonZero < size) {
             ByteBuffer bytes = bytesAt(firstNonZero, (int) Math.min(WINDOW_BYTES, size - firstNonZero));
@@ -97,19 +100,19 @@ final class FinishedLogScan {
         if (firstNonZero >= size) {
             return -1;
         }
-        if (firstNonZero == FILE_HEADER_BYTES) {
-            return FILE_HEADER_BYTES;
-        }
         for (long candidate = Math.max(FILE_HEADER_BYTES, firstNonZero - LEADING_ZERO_SPAN); candidate <= firstNonZero; candidate++) {
-            if (startsChain(candidate)) {
+            if (startsChain(candidate, false)) {
                 return candidate;
             }
         }
         return -1;
     }
 
-    /** A record (or the seal) starts at {@code position}, and the next one, if the file holds it, follows on. */
-    private boolean startsChain(long position) throws IOException {
+    /**
+     * A record (or the seal) starts at {@code position}, and the next one, if the file holds it, follows on. Only the
+     * first record of the file ({@code atStart}) may have offset 0: past dropped segments the offset is higher.
+     */
+    private boolean startsChain(long position, boolean atStart) throws IOException {
         if (position + RECORD_HEADER_BYTES > size) {
             return false;
         }
@@ -117,7 +120,7 @@ final class FinishedLogScan {
         if (isSeal(header)) {
             return true;
         }
-        if (!isOutput(header) || header.offset() <= 0) {
+        if (!isOutput(header) || (atStart ? header.offset() != 0 : header.offset() <= 0)) {
             return false;
         }
         long next = position + RECORD_HEADER_BYTES + header.length();

@@ -173,6 +173,25 @@ final class DaemonProcess implements AutoCloseable {
         }
     }
 
+    /** A client of this daemon presenting the example certificate {@code name} (alice, bob, carol, admin, ...). */
+    io.rund.cli.RundClient client(String name) throws io.rund.cli.CliException {
+        return io.rund.cli.RundClient.connect(new io.rund.cli.HostPort("localhost", port), ExampleCertificates.files(name));
+    }
+
+    /** SIGTERM to the daemon, and waits for it to exit (its orderly shutdown); returns its exit status. */
+    int terminate() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("rund serve did not exit within " + STOP_TIMEOUT + " of SIGTERM");
+        }
+        return process.exitValue();
+    }
+
+    /** SIGKILL to the daemon (kill -9: no shutdown of any kind), and waits for it to be gone. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
     /** SIGTERM to the daemon, then whatever it left removed: its cgroups (killed first) and its directory. */
     @Override
     public void close() throws IOException, InterruptedException {
