@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.regex.Pattern;
 
@@ -47,6 +48,10 @@ public final class JobRecords implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(JobRecords.class);
     private static final Pattern RECORD_NAME = Pattern.compile("[0-9A-HJKMNP-TV-Z]{26}");
     private static final String TEMPORARY_SUFFIX = ".tmp";
+    /** Threads reading record files at start-up. */
+    private static final int LOAD_THREADS = 4;
+    /** What {@link #readRecord} returns for a file removed while the directory was read. */
+    private static final Object GONE = new Object();
     /** How long {@link #close()} waits for the writer to apply what is queued. */
     private static final long CLOSE_WAIT_SECONDS = 10;
 
@@ -143,37 +148,54 @@ public final class JobRecords implements AutoCloseable {
      * writes that never completed are deleted (the record before them stands).
      */
     public Loaded load() throws IOException {
-        List<JobRecord> records = new ArrayList<>();
+        List<Path> candidates = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
             for (Path file : files) {
                 String name = file.getFileName().toString();
                 if (name.endsWith(TEMPORARY_SUFFIX)) {
                     Files.deleteIfExists(file);
-                    continue;
-                }
-                if (!RECORD_NAME.matcher(name).matches()) {
+                } else if (RECORD_NAME.matcher(name).matches()) {
+                    candidates.add(file);
+                } else {
                     problems.add("Skipping " + file + ": not a job record's name (a job id); remove it from " + directory);
-                    continue;
-                }
-                try {
-                    JobRecord record = JobRecordCodec.decode(Files.readAllBytes(file));
-                    if (!record.id().equals(name)) {
-                        problems.add("Skipping job record " + file + ": it holds job " + record.id()
-                                + ", not the job it is named after; remove it");
-                        continue;
-                    }
-                    records.add(record);
-                } catch (JobRecordCodec.CorruptRecordException e) {
-                    problems.add("Skipping job record " + file + ": it " + e.getMessage() + "; remove it once inspected");
-                } catch (NoSuchFileException gone) {
-                    // removed meanwhile: nothing to load
-                } catch (IOException e) {
-                    problems.add("Skipping job record " + file + ": cannot read it: " + e.getMessage());
                 }
             }
         }
+        // One open, read and close per file: the system calls dominate (60 µs a file on a loaded 2-core VM), so a
+        // few threads read at once.
+        List<Object> outcomes;
+        try (ForkJoinPool readers = new ForkJoinPool(LOAD_THREADS)) {
+            outcomes = readers.submit(() -> candidates.parallelStream().map(JobRecords::readRecord).toList()).join();
+        }
+        List<JobRecord> records = new ArrayList<>(outcomes.size());
+        for (Object outcome : outcomes) {
+            switch (outcome) {
+                case JobRecord record -> records.add(record);
+                case String problem -> problems.add(problem);
+                default -> { } // removed meanwhile
+            }
+        }
         return new Loaded(records, problems);
+    }
+
+    /** The record in {@code file}, or a line saying why it cannot be read, or {@link #GONE}. */
+    private static Object readRecord(Path file) {
+        String name = file.getFileName().toString();
+        try {
+            JobRecord record = JobRecordCodec.decode(Files.readAllBytes(file));
+            if (!record.id().equals(name)) {
+                return "Skipping job record " + file + ": it holds job " + record.id()
+                        + ", not the job it is named after; remove it";
+            }
+            return record;
+        } catch (JobRecordCodec.CorruptRecordException e) {
+            return "Skipping job record " + file + ": it " + e.getMessage() + "; remove it once inspected";
+        } catch (NoSuchFileException gone) {
+            return GONE;
+        } catch (IOException e) {
+            return "Skipping job record " + file + ": cannot read it: " + e.getMessage();
+        }
     }
 
     /** The failure text of a job whose record said it ran (or was starting) when the previous daemon stopped. */
