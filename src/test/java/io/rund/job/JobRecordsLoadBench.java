@@ -30,7 +30,11 @@ public final class JobRecordsLoadBench {
 
     public static void main(String[] args) throws Exception {
         for (String arg : args) {
-            run(Integer.parseInt(arg));
+            if (arg.startsWith("writes=")) {
+                writes(Integer.parseInt(arg.substring("writes=".length())));
+            } else {
+                run(Integer.parseInt(arg));
+            }
         }
         System.exit(0);
     }
@@ -85,6 +89,47 @@ public final class JobRecordsLoadBench {
             records.close();
         } finally {
             TestFiles.deleteTree(state);
+        }
+    }
+
+    /**
+     * What the job's life costs in record writes: {@link JobRecords#created} on the Start path (p50, p99), and how long
+     * the writer takes to apply {@code count} queued start and final updates, the finals forced to disk in group
+     * commits, beside the same with sync-final off.
+     */
+    private static void writes(int count) throws Exception {
+        for (boolean sync : new boolean[] {false, true}) {
+            Path state = Files.createTempDirectory("rund-records-bench-");
+            try {
+                StateDirectory.prepare(state);
+                JobRecords records = JobRecords.open(state, new RecordSettings(sync, 256));
+                long[] created = new long[count];
+                List<JobStatus> finals = new java.util.ArrayList<>(count);
+                Instant t = Instant.now();
+                for (int i = 0; i < count; i++) {
+                    String id = com.github.f4b6a3.ulid.UlidCreator.getMonotonicUlid().toString();
+                    JobSpec spec = JobSpec.of("/bin/true");
+                    JobStatus initial = JobActor.initialStatus(id, spec, t);
+                    long began = System.nanoTime();
+                    records.created(spec, Set.of("DNS:alice.example"), initial);
+                    created[i] = System.nanoTime() - began;
+                    finals.add(new JobStatus(id, spec.command(), spec.args(), JobState.EXITED, 1, 65536, 0, null, false,
+                            false, false, t, t, t, null, null, null));
+                }
+                long began = System.nanoTime();
+                for (JobStatus status : finals) {
+                    records.started(status.withOutputHeld(null));
+                    records.ended(status);
+                }
+                records.close(); // waits until every update is applied
+                long drainMillis = (System.nanoTime() - began) / 1_000_000;
+                java.util.Arrays.sort(created);
+                System.out.printf("%,d jobs, sync-final %s: created() p50 %.0f µs, p99 %.0f µs; %,d started + %,d final updates applied"
+                                + " in %,d ms (%.0f µs per job)%n", count, sync ? "on" : "off", created[count / 2] / 1e3,
+                        created[count * 99 / 100] / 1e3, count, count, drainMillis, drainMillis * 1000.0 / count);
+            } finally {
+                TestFiles.deleteTree(state);
+            }
         }
     }
 
