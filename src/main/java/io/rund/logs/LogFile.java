@@ -58,10 +58,8 @@ final class LogFile implements AutoCloseable {
         int fd = PositionalFiles.createNew(path, OWNER_READ_WRITE);
         List<Object> identity;
         try {
-            identity = identityOf(fd);
-        } catch (IOException e) {
-            IOException failure = new IOException("cannot identify the new log file " + path + ": " + e.getMessage(), e);
-            closeAfterFailure(fd, failure);
+            identity = identified(fd, path, "the new log file");
+        } catch (IOException failure) {
             try {
                 Files.deleteIfExists(path);
             } catch (IOException cleanup) {
@@ -80,14 +78,7 @@ final class LogFile implements AutoCloseable {
      */
     static LogFile openExisting(Path path) throws IOException {
         int fd = PositionalFiles.openExisting(path);
-        List<Object> identity;
-        try {
-            identity = identityOf(fd);
-        } catch (IOException e) {
-            IOException failure = new IOException("cannot identify the log file " + path + ": " + e.getMessage(), e);
-            closeAfterFailure(fd, failure);
-            throw failure;
-        }
+        List<Object> identity = identified(fd, path, "the log file");
         LogFile file = new LogFile(path, identity, fd);
         file.holders = 1;
         return file;
@@ -248,6 +239,17 @@ final class LogFile implements AutoCloseable {
             PositionalFiles.close(closing);
         } catch (LinuxException e) {
             throw new IOException("cannot close log file " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The identity of the file open as {@code fd}; if it cannot be read, {@code fd} is closed and the failure says so. */
+    private static List<Object> identified(int fd, Path path, String which) throws IOException {
+        try {
+            return identityOf(fd);
+        } catch (IOException e) {
+            IOException failure = new IOException("cannot identify " + which + " " + path + ": " + e.getMessage(), e);
+            closeAfterFailure(fd, failure);
+            throw failure;
         }
     }
 
