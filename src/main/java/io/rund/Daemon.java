@@ -5,9 +5,12 @@ import com.typesafe.config.ConfigFactory;
 import io.rund.cgroup.CgroupManager;
 import io.rund.job.IdentitySettings;
 import io.rund.job.JobIdentities;
+import io.rund.job.JobRecord;
+import io.rund.job.JobRecords;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSettings;
 import io.rund.job.OpenFileBudget;
+import io.rund.job.RecordSettings;
 import io.rund.job.StateDirectory;
 import io.rund.linux.AccountIds;
 import io.rund.linux.ExitWatcher;
@@ -32,6 +35,8 @@ import sun.misc.Signal;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -39,7 +44,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The running engine: state directory, cgroup subtree, the connection to rund-keeper (which spawns the jobs and
+ * The running engine: state directory (job records restored from it), cgroup subtree, the connection to rund-keeper (which spawns the jobs and
  * outlives this process), the exit-watcher and output-pump threads, and the actor system with the job registry.
  * Start-up sweeps cgroups left by a crashed predecessor, sparing the jobs the keeper still holds; shutdown (SIGTERM,
  * SIGINT or {@link #shutdown()}) stops every job (grace, then kill), lets their logs be sealed, lets the keeper exit,
@@ -83,6 +88,8 @@ public final class Daemon {
         JobSettings settings = withinOpenFileLimit(JobSettings.fromConfig(rund), openFiles);
         LogSpace logs = LogSpace.create(LogSettings.fromConfig(rund.getConfig("logs")));
         StateDirectory.prepare(settings.stateDirectory());
+        JobRecords records = JobRecords.open(settings.stateDirectory(), RecordSettings.fromConfig(rund));
+        List<JobRecord> restored = records.restore(Instant.now());
         Path logDirectory = StateDirectory.logs(settings.stateDirectory());
         long earlierBytes = logs.countEarlierFiles(logDirectory);
         LOG.info("Logs of earlier runs in {} take {} bytes, counted against rund.logs.max-total-bytes = {}",
@@ -116,7 +123,8 @@ public final class Daemon {
                 .withFallback(config);
         CompletableFuture<ActorRef<JobRegistry.Command>> registry = new CompletableFuture<>();
         ActorSystem<Void> system = ActorSystem.create(
-                Guardian.create(settings, cgroups, exits, output, logs, identities, keeper, registry), "rund", withShutdownTimeout);
+                Guardian.create(settings, cgroups, exits, output, logs, identities, keeper, records, restored, registry),
+                "rund", withShutdownTimeout);
         Daemon daemon = new Daemon(system, registry.join(), settings, logs);
 
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
@@ -140,6 +148,7 @@ public final class Daemon {
                             return Done.getInstance();
                         }));
         shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "release-host-resources", () -> {
+            records.close(); // every job has ended: their final records are written and forced
             output.close();
             exits.close();
             if (keepJobs) {

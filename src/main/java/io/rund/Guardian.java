@@ -1,6 +1,8 @@
 package io.rund;
 
 import io.rund.job.JobIdentities;
+import io.rund.job.JobRecord;
+import io.rund.job.JobRecords;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobRuntime;
 import io.rund.job.JobSettings;
@@ -15,6 +17,7 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -26,13 +29,13 @@ final class Guardian {
     private Guardian() {}
 
     static Behavior<Void> create(JobSettings settings, CgroupManager cgroups, ExitWatcher exits, OutputPump output,
-                                 LogSpace logs, JobIdentities identities, ProcessSpawner spawner,
-                                 CompletableFuture<ActorRef<JobRegistry.Command>> registry) {
+                                 LogSpace logs, JobIdentities identities, ProcessSpawner spawner, JobRecords records,
+                                 List<JobRecord> restored, CompletableFuture<ActorRef<JobRegistry.Command>> registry) {
         return Behaviors.setup(context -> {
             Executor blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(BLOCKING_DISPATCHER));
-            JobRuntime runtime = new JobRuntime(settings, cgroups, exits, output, logs, identities, spawner, blocking,
-                    Clock.systemUTC());
-            registry.complete(context.spawn(JobRegistry.create(runtime), "jobs"));
+            JobRuntime runtime = new JobRuntime(settings, cgroups, exits, output, logs, identities, spawner, records,
+                    blocking, Clock.systemUTC());
+            registry.complete(context.spawn(JobRegistry.create(runtime, restored), "jobs"));
             return Behaviors.empty();
         });
     }

@@ -145,11 +145,19 @@ public final class JobActor {
     private Behavior<Command> launch(JobSpec spec, Set<String> owner, ActorRef<JobRegistry.StartResult> startReplyTo) {
         JobLauncher launcher = new JobLauncher(runtime);
         String id = status.id();
+        JobStatus initial = status;
         context.pipeToSelf(
                 CompletableFuture.supplyAsync(() -> {
                     try {
+                        runtime.records().created(spec, owner, initial); // before the spawn: no job runs unrecorded
+                    } catch (IOException e) {
+                        throw new java.util.concurrent.CompletionException(new JobLauncher.LaunchFailed(
+                                JobError.unavailable("cannot write the job's record: " + e.getMessage()), e));
+                    }
+                    try {
                         return launcher.launch(id, spec, owner);
                     } catch (JobLauncher.LaunchFailed e) {
+                        runtime.records().startFailed(id);
                         throw new java.util.concurrent.CompletionException(e);
                     }
                 }, runtime.blocking()),
@@ -191,6 +199,7 @@ public final class JobActor {
                 new LogSink(status.id(), log, runtime.blocking(), self));
         // The job is running: its spawn is done, its exit watched (the point a durable record says "running").
         update(with(JobState.RUNNING, launch.process().pid(), launch.uid(), runtime.clock().instant()));
+        runtime.records().started(status);
         startReplyTo.tell(new JobRegistry.JobStarted(status.id(), status));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));
         return stopRequested ? beginStop(false) : running(false);
@@ -453,7 +462,7 @@ public final class JobActor {
                 status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(), ending.cgroupEnded.oomKilled(),
                 ending.stoppedByRequest, status.createdAt(), status.startedAt(), exit.at(), ending.cgroupEnded.usage(),
                 null, status.outputHeld());
-        // The job has ended (the point a durable record says so, with its exit and accounting).
+        runtime.records().ended(status); // the durable record says so, with its exit and accounting
         registry.tell(new JobRegistry.JobUpdated(status));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         stopWaiters.clear();
@@ -492,6 +501,7 @@ public final class JobActor {
 
     /** Removed: the registry forgot the job; its log is closed and deleted off the actor's thread, and it stops. */
     private Behavior<Command> removed(Forget forget) {
+        runtime.records().delete(status.id());
         LogStore forgotten = log;
         log = null; // so PostStop has nothing left to close
         String id = status.id();

@@ -13,6 +13,7 @@ import io.rund.logs.LogStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -119,6 +120,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     public record AllStopped(int jobsStopped) {}
 
+    /** One job; {@code actor} is null for a job restored from its record until it is first needed ({@link #actorOf}). */
     private record Entry(ActorRef<JobActor.Command> actor, Set<String> owner, JobStatus status) {
         Entry with(JobStatus newStatus) {
             return new Entry(actor, owner, newStatus);
@@ -126,7 +128,20 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     }
 
     public static Behavior<Command> create(JobRuntime runtime) {
-        return Behaviors.setup(context -> Behaviors.withTimers(timers -> new JobRegistry(context, timers, runtime)));
+        return create(runtime, List.of());
+    }
+
+    /**
+     * A registry that knows again the jobs of {@code restored}, records of jobs that ended before this daemon
+     * started (all final), with their ids, owners and statuses; they count against their owners' budgets as finished
+     * jobs, oldest-finished first.
+     */
+    public static Behavior<Command> create(JobRuntime runtime, List<JobRecord> restored) {
+        return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+            JobRegistry registry = new JobRegistry(context, timers, runtime);
+            registry.restore(restored);
+            return registry;
+        }));
     }
 
     private final JobRuntime runtime;
@@ -153,6 +168,37 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         this.authorizer = new Authorizer(runtime.settings().adminSans());
         this.tenants = new Tenants(runtime.settings().tenants());
         this.retention = new Retention(runtime.settings().registry());
+    }
+
+    private void restore(List<JobRecord> restored) {
+        Instant now = runtime.clock().instant();
+        List<JobRecord> oldestEndedFirst = restored.stream()
+                .sorted(Comparator.comparing((JobRecord r) -> r.status().endedAt(), Comparator.nullsFirst(Comparator.naturalOrder()))
+                        .thenComparing(JobRecord::id))
+                .toList();
+        for (JobRecord record : oldestEndedFirst) {
+            if (!record.status().state().isFinal()) {
+                throw new IllegalArgumentException("job " + record.id() + " is restored while " + record.status().state());
+            }
+            jobs.put(record.id(), new Entry(null, record.owner(), record.status()));
+            retention.ended(record.id(), record.status().endedAt() != null ? record.status().endedAt() : now);
+            tenants.restored(record.id(), record.owner(), Tenants.chargeOf(record.spec()), now).forEach(this::forget);
+        }
+        if (!restored.isEmpty()) {
+            getContext().getLog().info("Knows again {} jobs that ended before this daemon started", jobs.size());
+        }
+        removeDue(); // those kept past their retention go now; the timer is set for the next
+    }
+
+    /** The job's actor; for a job restored from its record, spawned now (its first use). */
+    private ActorRef<JobActor.Command> actorOf(String jobId, Entry entry) {
+        if (entry.actor() != null) {
+            return entry.actor();
+        }
+        ActorRef<JobActor.Command> actor = getContext().spawn(RestoredJob.create(entry.status(), entry.owner(), runtime), jobId);
+        getContext().watchWith(actor, new JobTerminated(jobId));
+        jobs.put(jobId, new Entry(actor, entry.owner(), entry.status()));
+        return actor;
     }
 
     @Override
@@ -227,14 +273,16 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
      * for it from now on get NOT_FOUND, as for a job that never existed.
      */
     private void removeFinished(String jobId, String why, ActorRef<JobDeleted> whenDeleted) {
-        Entry entry = jobs.remove(jobId);
-        if (entry == null) {
+        Entry known = jobs.get(jobId);
+        if (known == null) {
             whenDeleted.tell(new JobDeleted(jobId));
             return;
         }
+        ActorRef<JobActor.Command> actor = actorOf(jobId, known); // a restored job's actor deletes its record and log too
+        Entry entry = jobs.remove(jobId);
         tenants.forgotten(jobId);
         retention.removed(jobId);
-        entry.actor().tell(new JobActor.Forget(whenDeleted));
+        actor.tell(new JobActor.Forget(whenDeleted));
         getContext().getLog().info("Removed finished job {} of {} (ended {}) and its log: {}",
                 jobId, String.join(",", new TreeSet<>(entry.owner())), entry.status().endedAt(), why);
     }
@@ -357,7 +405,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     private Behavior<Command> onOpenLog(OpenLog open) {
         visible(open.jobId(), open.caller()).ifPresentOrElse(
-                entry -> entry.actor().tell(new JobActor.OpenLog(open.replyTo())),
+                entry -> actorOf(open.jobId(), entry).tell(new JobActor.OpenLog(open.replyTo())),
                 () -> open.replyTo().tell(new JobNotFound(open.jobId())));
         return this;
     }

@@ -18,8 +18,8 @@ import java.util.concurrent.Executor;
  * What every job actor shares: settings, the cgroup subtree, the one exit-watcher thread (exits and cgroup-empty
  * events), the one output-pump
  * thread, the space all job logs share (their caps, read cache and follower counts), the identities jobs are
- * lent, what spawns their processes (the keeper, in a daemon), and the dispatcher on which blocking work (cgroup
- * files, spawning, log files) runs.
+ * lent, what spawns their processes (the keeper, in a daemon), the durable job records, and the dispatcher on which
+ * blocking work (cgroup files, spawning, log files) runs.
  */
 public record JobRuntime(
         JobSettings settings,
@@ -29,6 +29,7 @@ public record JobRuntime(
         LogSpace logs,
         JobIdentities identities,
         ProcessSpawner spawner,
+        JobRecords records,
         Executor blocking,
         Clock clock) {
 
@@ -42,8 +43,13 @@ public record JobRuntime(
         return StateDirectory.logs(settings.stateDirectory());
     }
 
+    /** The log file of job {@code jobId}. */
+    public Path logFileOf(String jobId) {
+        return logDirectory().resolve(jobId + ".log");
+    }
+
     /** A new log for job {@code jobId}, counted against the log quota of its {@code owner} (the SAN set). */
     LogStore createLog(String jobId, Set<String> owner) throws IOException {
-        return logs.createLog(logDirectory().resolve(jobId + ".log"), LogSpace.identityOf(owner));
+        return logs.createLog(logFileOf(jobId), LogSpace.identityOf(owner));
     }
 }

@@ -9,7 +9,10 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
-/** rund's private state directory and its logs directory, readable by rund's own user only (mode 0700). */
+/**
+ * rund's private state directory with its logs and job records directories, readable by rund's own user only
+ * (mode 0700).
+ */
 public final class StateDirectory {
 
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
@@ -23,9 +26,14 @@ public final class StateDirectory {
         return root.resolve(LOGS);
     }
 
-    /** Creates the directory and its {@code logs} child if missing, and takes away any access by others. */
+    /** Where the job records ({@link JobRecords}) of state directory {@code root} are. */
+    public static Path jobsOf(Path root) {
+        return root.resolve("jobs");
+    }
+
+    /** Creates the directory and its {@code logs} and {@code jobs} children if missing, and takes away any access by others. */
     public static void prepare(Path root) throws IOException {
-        for (Path dir : new Path[] {root, logs(root)}) {
+        for (Path dir : new Path[] {root, logs(root), jobsOf(root)}) {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
             if (!Files.getPosixFilePermissions(dir).equals(OWNER_ONLY)) {
                 LoggerFactory.getLogger(StateDirectory.class).warn("{} was open to others; restricting it to its owner", dir);

@@ -134,6 +134,26 @@ final class Tenants {
             startsSinceSweep = 0;
         }
 
+        return overBudgets(tenant);
+    }
+
+    /**
+     * Counts job {@code jobId} of {@code identity}, which ended before this daemon started, as finished (newer than
+     * those counted before it); takes no start token. Returns the finished jobs that must now be forgotten to stay
+     * within the byte budgets, oldest first.
+     */
+    List<Forget> restored(String jobId, Set<String> identity, long bytes, Instant now) {
+        Tenant tenant = tenants.computeIfAbsent(identity, who -> new Tenant(settings.startBurst(), now));
+        tenant.retainedBytes += bytes;
+        retainedBytes += bytes;
+        charges.put(jobId, new Charge(identity, bytes));
+        tenant.finished.add(jobId);
+        finished.add(jobId);
+        return overBudgets(tenant);
+    }
+
+    /** The finished jobs to forget, oldest first, so that {@code tenant} and everyone stay within the byte budgets. */
+    private List<Forget> overBudgets(Tenant tenant) {
         List<Forget> forget = new ArrayList<>();
         while (tenant.retainedBytes > settings.maxRetainedBytesPerIdentity() && !tenant.finished.isEmpty()) {
             String oldest = tenant.finished.getFirst();

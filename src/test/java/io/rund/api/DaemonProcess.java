@@ -190,11 +190,22 @@ final class DaemonProcess implements AutoCloseable {
         process.destroyForcibly().waitFor();
     }
 
+    /** The same as {@link #killHard()}: kill -9, no shutdown of any kind. */
+    void kill() throws InterruptedException {
+        killHard();
+    }
+
+    /** A client of this daemon presenting the example certificate {@code name} (alice, bob, carol, admin, ...). */
+    io.rund.cli.RundClient client(String name) throws io.rund.cli.CliException {
+        return io.rund.cli.RundClient.connect(new io.rund.cli.HostPort("localhost", port), ExampleCertificates.files(name));
+    }
+
     /** SIGTERM to the daemon; returns its exit status once it has exited, leaving its state and cgroups for checks. */
     int terminate() throws InterruptedException {
         process.destroy();
         if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly().waitFor();
+            throw new AssertionError("rund serve did not exit within " + STOP_TIMEOUT + " of SIGTERM");
         }
         return process.exitValue();
     }

@@ -44,6 +44,7 @@ final class EngineFixture implements AutoCloseable {
     final ActorTestKit testKit;
     final CgroupManager cgroups;
     final ExitWatcher exits;
+    final JobRecords records;
     final OutputPump output;
     final ActorRef<JobRegistry.Command> registry;
     final Path cgroupRoot;
@@ -90,9 +91,10 @@ final class EngineFixture implements AutoCloseable {
         exits = new ExitWatcher();
         output = new OutputPump();
         Executor blocking = testKit.system().dispatchers().lookup(DispatcherSelector.fromConfig("rund.blocking-dispatcher"));
+        records = JobRecords.open(stateDir, RecordSettings.fromConfig(testKit.system().settings().config().getConfig("rund")));
         registry = testKit.spawn(JobRegistry.create(new JobRuntime(settings, cgroups, exits, output,
                 io.rund.logs.LogSpace.create(io.rund.logs.LogSettings.unlimited()), identities,
-                io.rund.linux.ProcessSpawner.IN_DAEMON, blocking, clock)));
+                io.rund.linux.ProcessSpawner.IN_DAEMON, records, blocking, clock)));
     }
 
     JobRegistry.StartResult start(JobSpec spec) {
@@ -201,6 +203,7 @@ final class EngineFixture implements AutoCloseable {
             }
         } finally {
             testKit.shutdownTestKit();
+            records.close();
             output.close();
             exits.close();
             cgroups.close();
