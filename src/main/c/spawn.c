@@ -86,8 +86,17 @@ static int child_main(void *arg) {
     if (c->no_new_privs && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0) return fail(c, STEP_NO_NEW_PRIVS);
     /* After the privilege drop, so a job cannot start in a directory its user may not enter. */
     if (c->cwd && syscall(SYS_chdir, c->cwd) < 0) return fail(c, STEP_CHDIR);
+    long devnull = syscall(SYS_open, "/dev/null", O_RDONLY);
+    if (devnull < 0) return fail(c, STEP_OPEN_DEVNULL);
+    /* dup2 clears O_CLOEXEC on the copies; the parent made sure the pipe fds are >= 3. */
+    if (syscall(SYS_dup2, devnull, 0) < 0 || syscall(SYS_dup2, c->stdout_w, 1) < 0
+        || syscall(SYS_dup2, c->stderr_w, 2) < 0) return fail(c, STEP_DUP2);
+    /* Our fd table is a copy (no CLONE_FILES): only the job loses the JVM's descriptors. */
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) return fail(c, STEP_CLOSE_RANGE);
     /* The spawner (a JVM or the keeper) raised its own soft open-file limit to the hard one; a job gets the
-     * usual 1024 back (select() breaks above it), as systemd gives its services. Never above the hard limit. */
+     * usual 1024 back (select() breaks above it), as systemd gives its services. Never above the hard limit.
+     * Only once the inherited descriptors are closed: the spawner may hold thousands, and a lower limit set
+     * before would make opening /dev/null fail with EMFILE (the lowest free fd being above it). */
     if (c->nofile_soft >= 0) {
         struct rlimit limit;
         if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &limit) < 0) return fail(c, STEP_RLIMIT);
@@ -97,13 +106,6 @@ static int child_main(void *arg) {
             if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &limit, NULL) < 0) return fail(c, STEP_RLIMIT);
         }
     }
-    long devnull = syscall(SYS_open, "/dev/null", O_RDONLY);
-    if (devnull < 0) return fail(c, STEP_OPEN_DEVNULL);
-    /* dup2 clears O_CLOEXEC on the copies; the parent made sure the pipe fds are >= 3. */
-    if (syscall(SYS_dup2, devnull, 0) < 0 || syscall(SYS_dup2, c->stdout_w, 1) < 0
-        || syscall(SYS_dup2, c->stderr_w, 2) < 0) return fail(c, STEP_DUP2);
-    /* Our fd table is a copy (no CLONE_FILES): only the job loses the JVM's descriptors. */
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) return fail(c, STEP_CLOSE_RANGE);
     /* JVM handlers must not survive into the job, nor SIG_IGN dispositions (execve keeps those).
      * Dispositions first, then unblock: no handler can run on this shared memory in between. */
     struct kernel_sigaction dfl = { .handler = SIG_DFL };

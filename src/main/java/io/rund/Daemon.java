@@ -36,12 +36,16 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /**
  * The running engine: state directory (job records restored from it), cgroup subtree, the connection to rund-keeper (which spawns the jobs and
@@ -88,13 +92,31 @@ public final class Daemon {
         JobSettings settings = withinOpenFileLimit(JobSettings.fromConfig(rund), openFiles);
         LogSpace logs = LogSpace.create(LogSettings.fromConfig(rund.getConfig("logs")));
         StateDirectory.prepare(settings.stateDirectory());
+        String root = rund.getString("cgroup.root");
+        CgroupManager cgroups = CgroupManager.open(root.isEmpty() ? Optional.empty() : Optional.of(Path.of(root)));
+        Keeper keeper = Keeper.connectOrStart(new Keeper.Location(settings.stateDirectory(), cgroups.keeperLeaf()));
+        Map<String, KeptJob> held = new TreeMap<>();
+        keeper.held().forEach(job -> held.put(job.jobId(), job));
         JobRecords records = JobRecords.open(settings.stateDirectory(), RecordSettings.fromConfig(rund));
-        List<JobRecord> restored = records.restore(Instant.now());
+        JobRecords.Restored restored = records.restore(Instant.now(), held.keySet());
+        List<JobRegistry.Adoption> adoptions = new ArrayList<>();
+        for (JobRecord record : restored.running()) {
+            KeptJob kept = held.remove(record.id());
+            adoptions.add(new JobRegistry.Adoption(record, kept));
+            if (kept.exit().isEmpty()) {
+                keeper.track(kept); // its exit, when the keeper reports it, reaches the exit watcher
+            }
+        }
+        Set<String> adopted = adoptions.stream().map(adoption -> adoption.record().id()).collect(Collectors.toSet());
+        letGo(keeper, held.values()); // held by the keeper, but ended and recorded already, or with no record at all
+        for (String orphan : cgroups.removeOrphans(adopted)) {
+            LOG.warn("Removed cgroup {} left by an earlier rund, and killed what ran in it", orphan);
+        }
         Path logDirectory = StateDirectory.logs(settings.stateDirectory());
         long earlierBytes = logs.countEarlierFiles(logDirectory);
         LOG.info("Logs of earlier runs in {} take {} bytes, counted against rund.logs.max-total-bytes = {}",
                 logDirectory, earlierBytes, logs.settings().maxTotalBytes());
-        JobIdentities identities = JobIdentities.open(IdentitySettings.fromConfig(rund), AccountIds.system());
+        JobIdentities identities = JobIdentities.open(IdentitySettings.fromConfig(rund), AccountIds.system(), adopted);
         if (settings.defaultUser().isEmpty()) {
             LOG.info("Jobs that name no account run as a user of their own: ids {}-{}, homes in {}",
                     identities.settings().firstId(), identities.settings().lastId(), identities.settings().homeRoot());
@@ -103,14 +125,6 @@ public final class Daemon {
                         + " jobs are refused (RESOURCE_EXHAUSTED); widen the range", identities.settings().size(),
                         settings.maxActiveJobs(), identities.settings().size());
             }
-        }
-
-        String root = rund.getString("cgroup.root");
-        CgroupManager cgroups = CgroupManager.open(root.isEmpty() ? Optional.empty() : Optional.of(Path.of(root)));
-        Keeper keeper = Keeper.connectOrStart(new Keeper.Location(settings.stateDirectory(), cgroups.keeperLeaf()));
-        Set<String> kept = keptJobs(keeper);
-        for (String orphan : cgroups.removeOrphans(kept)) {
-            LOG.warn("Removed cgroup {} left by an earlier rund, and killed what ran in it", orphan);
         }
         LOG.info("Jobs run in cgroups under {} with controllers {}", cgroups.subtree(), cgroups.availableControllers());
 
@@ -123,7 +137,8 @@ public final class Daemon {
                 .withFallback(config);
         CompletableFuture<ActorRef<JobRegistry.Command>> registry = new CompletableFuture<>();
         ActorSystem<Void> system = ActorSystem.create(
-                Guardian.create(settings, cgroups, exits, output, logs, identities, keeper, records, restored, registry),
+                Guardian.create(settings, cgroups, exits, output, logs, identities, keeper, records, restored.ended(),
+                        adoptions, registry),
                 "rund", withShutdownTimeout);
         Daemon daemon = new Daemon(system, registry.join(), settings, logs);
 
@@ -169,17 +184,16 @@ public final class Daemon {
     }
 
     /**
-     * The jobs the keeper held when this daemon connected: they outlived an earlier daemon (kill -9, crash, or an
-     * exit with on-daemon-exit = keep). They are spared and left running with the keeper, which keeps their output
-     * and exit; this daemon does not adopt them yet (it neither serves nor stops them), so it closes its copies of
-     * their descriptors.
+     * Jobs the keeper held that are not adopted: ended and recorded already (a daemon died between writing the final
+     * record and releasing the job), or named by no record (it cannot be served: its cgroup is swept, which kills it).
+     * Our copies of their descriptors are closed and the keeper lets them go.
      */
-    private static Set<String> keptJobs(Keeper keeper) {
-        Set<String> kept = new TreeSet<>();
-        for (KeptJob job : keeper.held()) {
-            kept.add(job.jobId());
-            LOG.warn("Job {} (pid {}) outlived an earlier rund and is held by rund-keeper: {}; left to it, not adopted",
-                    job.jobId(), job.pid(), job.exit().map(ProcessExit::describe).orElse("still running"));
+    private static void letGo(Keeper keeper, Collection<KeptJob> jobs) {
+        for (KeptJob job : jobs) {
+            if (job.exit().isEmpty()) {
+                LOG.warn("Job {} (pid {}) is held by rund-keeper but has no record of a running job; it is killed",
+                        job.jobId(), job.pid());
+            }
             for (int fd : new int[] {job.pidfd(), job.stdoutFd(), job.stderrFd()}) {
                 try {
                     Fds.close(fd);
@@ -187,8 +201,8 @@ public final class Daemon {
                     LOG.warn("Cannot close fd {} of kept job {}: {}", fd, job.jobId(), e.getMessage());
                 }
             }
+            keeper.release(job.jobId());
         }
-        return kept;
     }
 
     /** Lets the keeper exit once it holds no job; it cannot while jobs of an earlier daemon, not adopted, remain. */

@@ -30,12 +30,13 @@ final class Guardian {
 
     static Behavior<Void> create(JobSettings settings, CgroupManager cgroups, ExitWatcher exits, OutputPump output,
                                  LogSpace logs, JobIdentities identities, ProcessSpawner spawner, JobRecords records,
-                                 List<JobRecord> restored, CompletableFuture<ActorRef<JobRegistry.Command>> registry) {
+                                 List<JobRecord> restored, List<JobRegistry.Adoption> adopted,
+                                 CompletableFuture<ActorRef<JobRegistry.Command>> registry) {
         return Behaviors.setup(context -> {
             Executor blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(BLOCKING_DISPATCHER));
             JobRuntime runtime = new JobRuntime(settings, cgroups, exits, output, logs, identities, spawner, records,
                     blocking, Clock.systemUTC());
-            registry.complete(context.spawn(JobRegistry.create(runtime, restored), "jobs"));
+            registry.complete(context.spawn(JobRegistry.create(runtime, restored, adopted), "jobs"));
             return Behaviors.empty();
         });
     }

@@ -200,6 +200,17 @@ public final class CgroupManager {
     }
 
     /**
+     * The cgroup of job {@code name} that an earlier daemon created and whose processes outlived it (held by the
+     * keeper), for the daemon that adopts the job. It may be gone (the job ended and it was removed): see
+     * {@link Cgroup#exists()}.
+     */
+    public Cgroup existing(String name) {
+        requireOpen();
+        checkJobName(name);
+        return new Cgroup(name, subtree.resolve(name));
+    }
+
+    /**
      * Removes the subtree if open() made it. Job cgroups must be gone by then: they are not
      * killed here, and the daemon is not moved back.
      */

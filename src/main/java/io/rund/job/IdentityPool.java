@@ -46,7 +46,7 @@ final class IdentityPool {
         Set<Integer> named = accounts.inUse();
         while (nextFresh <= last) {
             int id = (int) nextFresh++;
-            if (id != SIXTEEN_BIT_INVALID && !named.contains(id)) {
+            if (id != SIXTEEN_BIT_INVALID && !named.contains(id) && !held.contains(id)) {
                 return hold(id);
             }
         }
@@ -60,6 +60,19 @@ final class IdentityPool {
         throw new Exhausted("every one of the " + ((long) last - first + 1) + " job identities (ids " + first + "-"
                 + last + " of rund.jobs.identities, less those " + accounts + " name) is held by a running job ("
                 + held.size() + " now); wait for a job to end, or widen the range");
+    }
+
+    /**
+     * Holds {@code id} for a job an earlier daemon started, which still runs as it (adopted at start, before any
+     * new job leases an id). False if it is outside the range or held already.
+     */
+    synchronized boolean holdAdopted(int id) {
+        if (id < first || id > last || held.contains(id)) {
+            return false;
+        }
+        released.remove(id);
+        held.add(id);
+        return true;
     }
 
     /** Gives {@code id} back once its job has ended and its cgroup is empty and removed. */

@@ -4,9 +4,12 @@ import io.rund.cgroup.Accounting;
 import io.rund.cgroup.Cgroup;
 import io.rund.cgroup.CgroupException;
 import io.rund.linux.CgroupEventWatcher;
+import io.rund.linux.Fds;
+import io.rund.linux.KeptJob;
 import io.rund.linux.OutputPump;
 import io.rund.linux.ProcessExit;
 import io.rund.linux.Signals;
+import io.rund.linux.SpawnedProcess;
 import io.rund.logs.LogStore;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -22,6 +25,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
@@ -98,6 +102,7 @@ public final class JobActor {
     private record CgroupEnded(Accounting usage, boolean oomKilled, boolean removed) implements Command {}
 
     private static final int SIGTERM = 15;
+    private static final int SIGKILL = 9;
     /** How long a killed cgroup may take to empty before it is killed again (a process in D state, say). */
     private static final Duration EMPTY_WAIT = Duration.ofSeconds(5);
     private static final Object GRACE_TIMER = "grace";
@@ -114,6 +119,18 @@ public final class JobActor {
                                     ActorRef<JobRegistry.StartResult> startReplyTo) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers ->
                 new JobActor(context, timers, initial, runtime, registry).launch(spec, owner, startReplyTo)));
+    }
+
+    /**
+     * A job an earlier daemon started, whose processes (or exit) the keeper held while no daemon ran: the actor takes
+     * it over where that daemon left it. Its log is reopened for appending (offsets continue), its pipes are read
+     * again, and its exit comes from the keeper, at once if it ended meanwhile. {@code identity}: the uid it runs as,
+     * held again, if it is one of the job identities.
+     */
+    static Behavior<Command> adopt(JobRecord record, KeptJob kept, Optional<JobIdentity> identity, JobRuntime runtime,
+                                   ActorRef<JobRegistry.Command> registry) {
+        return Behaviors.setup(context -> Behaviors.withTimers(timers ->
+                new JobActor(context, timers, record.status(), runtime, registry).adopting(record, kept, identity)));
     }
 
     private final ActorContext<Command> context;
@@ -165,6 +182,38 @@ public final class JobActor {
         return starting(startReplyTo, new ArrayList<>(), false);
     }
 
+    /** Adoption is a launch whose pieces exist already: its cgroup, its log (reopened) and its process. */
+    private Behavior<Command> adopting(JobRecord record, KeptJob kept, Optional<JobIdentity> identity) {
+        String id = status.id();
+        Instant startedAt = status.startedAt() != null ? status.startedAt() : status.createdAt();
+        int uid = identity.map(JobIdentity::uid).orElse(status.uid() != null ? status.uid() : -1);
+        context.pipeToSelf(CompletableFuture.supplyAsync(() -> {
+                    Cgroup cgroup = runtime.cgroups().existing(id);
+                    if (kept.exit().isEmpty() && !cgroup.exists()) {
+                        // It runs, but not where this daemon's subtree says (rund.cgroup.root changed?): it cannot be
+                        // limited, stopped or accounted here. Killed; its exit comes from the keeper as any other.
+                        LOG.error("Job {} (pid {}) runs outside this daemon's cgroup subtree ({} is missing); killing it",
+                                id, kept.pid(), cgroup.path());
+                        try {
+                            Signals.kill(kept.pid(), SIGKILL); // the keeper has not reaped it: the pid is still its own
+                        } catch (io.rund.linux.LinuxException e) {
+                            LOG.error("Job {}: cannot kill pid {}: {}", id, kept.pid(), e.getMessage());
+                        }
+                    }
+                    try {
+                        LogStore reopened = runtime.reopenLog(id, record.owner());
+                        return new JobLauncher.Launch(cgroup, reopened, new SpawnedProcess(kept.pid(), kept.pidfd(),
+                                kept.stdoutFd(), kept.stderrFd()), uid, identity.orElse(null), startedAt, kept.exit());
+                    } catch (IOException | RuntimeException e) {
+                        killQuietly(cgroup, id);
+                        throw new java.util.concurrent.CompletionException(new JobLauncher.LaunchFailed(
+                                JobError.unavailable("cannot adopt job " + id + ": cannot reopen its log: " + e.getMessage()), e));
+                    }
+                }, runtime.blocking()),
+                (launch, failure) -> launch != null ? new Launched(launch) : new LaunchFailed(errorOf(failure)));
+        return starting(context.getSystem().ignoreRef(), new ArrayList<>(), false);
+    }
+
     private Behavior<Command> starting(ActorRef<JobRegistry.StartResult> startReplyTo,
                                        List<ActorRef<JobRegistry.LogResult>> logWaiters, boolean stopRequested) {
         return Behaviors.receive(Command.class)
@@ -189,7 +238,12 @@ public final class JobActor {
         identity = launch.identity();
         ActorRef<Command> self = context.getSelf();
         try {
-            runtime.exits().watch(launch.process().pid(), launch.process().pidfd(), exit -> self.tell(new ProcessExited(exit)));
+            if (launch.exitedWhileAway().isPresent()) { // an adopted job that ended while no daemon ran
+                Fds.close(launch.process().pidfd());
+                self.tell(new ProcessExited(launch.exitedWhileAway().get()));
+            } else {
+                runtime.exits().watch(launch.process().pid(), launch.process().pidfd(), exit -> self.tell(new ProcessExited(exit)));
+            }
         } catch (io.rund.linux.LinuxException e) {
             // Without its exit watch the job could never be reaped: a bug. Kill the job and fail the actor.
             killQuietly(cgroup, status.id());
@@ -198,7 +252,8 @@ public final class JobActor {
         output = runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(),
                 new LogSink(status.id(), log, runtime.blocking(), self));
         // The job is running: its spawn is done, its exit watched (the point a durable record says "running").
-        update(with(JobState.RUNNING, launch.process().pid(), launch.uid(), runtime.clock().instant()));
+        update(with(JobState.RUNNING, launch.process().pid(), launch.uid(),
+                launch.startedAt() != null ? launch.startedAt() : runtime.clock().instant()));
         runtime.records().started(status);
         startReplyTo.tell(new JobRegistry.JobStarted(status.id(), status));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));
@@ -353,6 +408,9 @@ public final class JobActor {
     }
 
     private static Command endOrWatch(Cgroup cgroup, CgroupEventWatcher events, ActorRef<Command> self, String jobId) {
+        if (!cgroup.exists()) { // an adopted job's, removed before this daemon came: nothing to empty or account
+            return new CgroupEnded(null, false, true);
+        }
         try {
             if (!cgroup.populated()) {
                 return collectAndRemove(cgroup, jobId);
@@ -462,7 +520,10 @@ public final class JobActor {
                 status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(), ending.cgroupEnded.oomKilled(),
                 ending.stoppedByRequest, status.createdAt(), status.startedAt(), exit.at(), ending.cgroupEnded.usage(),
                 null, status.outputHeld());
-        runtime.records().ended(status); // the durable record says so, with its exit and accounting
+        // The durable record says so, with its exit and accounting; once it is written, the keeper may forget the job
+        // (until then a crash of the daemon leaves the exit with the keeper, for the next daemon).
+        String id = status.id();
+        runtime.records().ended(status).thenRun(() -> runtime.spawner().release(id));
         registry.tell(new JobRegistry.JobUpdated(status));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         stopWaiters.clear();
@@ -567,7 +628,11 @@ public final class JobActor {
     private Behavior<Command> onPostStop() {
         if (log != null) {
             try {
-                log.close();
+                if (status.state().isFinal()) {
+                    log.close();
+                } else { // the daemon goes while the job runs on with the keeper: the next daemon appends to its log
+                    log.closeUnsealed();
+                }
             } catch (IOException e) {
                 context.getLog().warn("Job {}: cannot close its log: {}", status.id(), e.getMessage());
             }

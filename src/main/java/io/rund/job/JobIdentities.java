@@ -16,8 +16,9 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Gives every job that names no account a user of its own, as systemd's DynamicUser does: a uid and gid from the
@@ -45,9 +46,14 @@ public final class JobIdentities {
 
     /**
      * Prepares the home root (created if missing; must be a directory owned by root; mode set to 0711 so jobs can
-     * enter their own home but list none) and removes the homes left in it.
+     * enter their own home but list none) and removes the homes left in it, but those of {@code running}: jobs of an
+     * earlier daemon that still run (they are adopted, with their ids, through {@link #adopt}).
      */
     public static JobIdentities open(IdentitySettings settings, AccountIds accounts) throws IOException {
+        return open(settings, accounts, Set.of());
+    }
+
+    public static JobIdentities open(IdentitySettings settings, AccountIds accounts, Set<String> running) throws IOException {
         Path root = settings.homeRoot();
         Files.createDirectories(root);
         PosixFileAttributes attributes = Files.readAttributes(root, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -61,6 +67,9 @@ public final class JobIdentities {
         int left = 0;
         try (DirectoryStream<Path> homes = Files.newDirectoryStream(root)) {
             for (Path home : homes) {
+                if (running.contains(home.getFileName().toString())) {
+                    continue;
+                }
                 FileTrees.deleteTree(home);
                 left++;
             }
@@ -80,6 +89,17 @@ public final class JobIdentities {
 
     public IdentitySettings settings() {
         return settings;
+    }
+
+    /**
+     * The identity job {@code jobId} of an earlier daemon runs as, if {@code uid} is one of the range (else the job
+     * runs as a named account: empty): held again, so no new job gets it, and released at its end like any other.
+     */
+    Optional<JobIdentity> adopt(String jobId, int uid) {
+        if (!pool.holdAdopted(uid)) {
+            return Optional.empty();
+        }
+        return Optional.of(new JobIdentity(uid, settings.homeRoot().resolve(jobId)));
     }
 
     /** A uid and gid of the job's own, and its home, made empty and private to it. */

@@ -35,7 +35,14 @@ final class JobLauncher {
      * A job that is running: its cgroup, its log, its process (whose fds now belong to the caller), the uid it
      * runs as, and the identity it was lent, if it runs as one (to be released once its cgroup is empty and removed).
      */
-    record Launch(Cgroup cgroup, LogStore log, SpawnedProcess process, int uid, JobIdentity identity) {}
+    record Launch(Cgroup cgroup, LogStore log, SpawnedProcess process, int uid, JobIdentity identity,
+                  java.time.Instant startedAt, java.util.Optional<io.rund.linux.ProcessExit> exitedWhileAway) {
+
+        /** A job launched now (not adopted): its start time is when it is seen running, and it has not exited. */
+        Launch(Cgroup cgroup, LogStore log, SpawnedProcess process, int uid, JobIdentity identity) {
+            this(cgroup, log, process, uid, identity, null, java.util.Optional.empty());
+        }
+    }
 
     /** Who a job runs as, and what its environment says about it. {@code leased} is null for a named account. */
     private record RunAs(String name, int uid, int gid, int[] groups, String home, JobIdentity leased) {

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -62,7 +63,8 @@ public final class JobRecords implements AutoCloseable {
     /** One queued change to a record; the writer applies them in order. */
     private sealed interface Change {}
 
-    private record Update(JobStatus status) implements Change {}
+    /** {@code written} completes once the update was applied (or failed, and said so in the log). */
+    private record Update(JobStatus status, CompletableFuture<Void> written) implements Change {}
 
     private record Delete(String jobId) implements Change {}
 
@@ -70,6 +72,12 @@ public final class JobRecords implements AutoCloseable {
 
     /** What {@link #load()} found: the records it could read, and one line for each file it could not. */
     public record Loaded(List<JobRecord> records, List<String> problems) {}
+
+    /**
+     * What {@link #restore} found: jobs that have ended (all final), and jobs that still run, held by the keeper, for
+     * the daemon to adopt (their records as the previous daemon left them: starting or running).
+     */
+    public record Restored(List<JobRecord> ended, List<JobRecord> running) {}
 
     private final Path directory;
     private final RecordSettings settings;
@@ -125,12 +133,17 @@ public final class JobRecords implements AutoCloseable {
 
     /** The job runs now (pid, uid, start time): queued for the writer. */
     void started(JobStatus status) {
-        enqueue(new Update(status));
+        enqueue(new Update(status, new CompletableFuture<>()));
     }
 
-    /** The job's final status: queued for the writer, which forces it to disk with the batch it comes in. */
-    void ended(JobStatus status) {
-        enqueue(new Update(status));
+    /**
+     * The job's final status: queued for the writer, which forces it to disk with the batch it comes in. Completes
+     * once it is written (and forced, with sync-final): only then may the keeper forget the job's exit.
+     */
+    CompletableFuture<Void> ended(JobStatus status) {
+        Update update = new Update(status, new CompletableFuture<>());
+        enqueue(update);
+        return update.written();
     }
 
     /** The job is removed (retention, Delete, a budget): its record is deleted after any update queued before. */
@@ -208,19 +221,26 @@ public final class JobRecords implements AutoCloseable {
 
     /**
      * Reads every record for the start of a daemon ({@link #load}), reports each file it cannot read in one log line,
-     * and makes final the records of jobs that were starting or running when the previous daemon stopped (their
-     * cgroups are swept at start: they no longer run), ended at {@code now} with a failure text saying so. Returns
-     * the records, all final.
+     * and sorts the records of jobs that were starting or running when the previous daemon stopped: those the keeper
+     * still holds ({@code stillHeld}: alive, or ended with their exit kept) are returned to be adopted; the others
+     * (the keeper is gone with them, e.g. the host restarted) are made final, ended at {@code now} with a failure text
+     * saying their end was not observed.
      */
-    public List<JobRecord> restore(java.time.Instant now) throws IOException {
+    public Restored restore(java.time.Instant now, Set<String> stillHeld) throws IOException {
         long began = System.nanoTime();
         Loaded loaded = load();
         loaded.problems().forEach(LOG::warn);
         List<JobRecord> restored = new ArrayList<>(loaded.records().size());
         List<JobRecord> interrupted = new ArrayList<>();
+        List<JobRecord> running = new ArrayList<>();
         for (JobRecord record : loaded.records()) {
             if (record.status().state().isFinal()) {
                 restored.add(record);
+                continue;
+            }
+            if (stillHeld.contains(record.id())) {
+                running.add(record);
+                specFields.put(record.id(), JobRecordCodec.specFields(record.spec(), record.owner(), record.labels(), record.id()));
                 continue;
             }
             JobRecord ended = record.withStatus(endNotObserved(record.status(), now));
@@ -230,9 +250,10 @@ public final class JobRecords implements AutoCloseable {
                     record.id(), record.status().state());
         }
         rewrite(interrupted);
-        LOG.info("Read {} job records from {} in {} ms ({} unreadable, {} whose end was not observed)", restored.size(),
-                directory, (System.nanoTime() - began) / 1_000_000, loaded.problems().size(), interrupted.size());
-        return restored;
+        LOG.info("Read {} job records from {} in {} ms ({} unreadable, {} still running, {} whose end was not observed)",
+                restored.size() + running.size(), directory, (System.nanoTime() - began) / 1_000_000,
+                loaded.problems().size(), running.size(), interrupted.size());
+        return new Restored(restored, running);
     }
 
     private static JobStatus endNotObserved(JobStatus status, java.time.Instant now) {
@@ -334,6 +355,11 @@ public final class JobRecords implements AutoCloseable {
         }
         if (sync) {
             syncFileSystem();
+        }
+        for (Change change : batch) {
+            if (change instanceof Update update) {
+                update.written().complete(null);
+            }
         }
         return closing;
     }

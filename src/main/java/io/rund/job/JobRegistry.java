@@ -137,9 +137,21 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
      * jobs, oldest-finished first.
      */
     public static Behavior<Command> create(JobRuntime runtime, List<JobRecord> restored) {
+        return create(runtime, restored, List.of());
+    }
+
+    /**
+     * A job an earlier daemon started that still runs, or ended while no daemon ran: its record, and what the keeper
+     * held of it (its pidfd, pipes, and exit if it ended).
+     */
+    public record Adoption(JobRecord record, io.rund.linux.KeptJob kept) {}
+
+    /** As {@link #create(JobRuntime, List)}, and takes over the running jobs of {@code adopted}. */
+    public static Behavior<Command> create(JobRuntime runtime, List<JobRecord> restored, List<Adoption> adopted) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
             JobRegistry registry = new JobRegistry(context, timers, runtime);
             registry.restore(restored);
+            adopted.forEach(registry::adopt);
             return registry;
         }));
     }
@@ -188,6 +200,44 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
             getContext().getLog().info("Knows again {} jobs that ended before this daemon started", jobs.size());
         }
         removeDue(); // those kept past their retention go now; the timer is set for the next
+    }
+
+    /**
+     * Takes over a job an earlier daemon started: it counts as running (against its owner's caps too), with its
+     * identity held again so no new job gets its uid, and its actor picks up its process, pipes and log.
+     */
+    private void adopt(Adoption adoption) {
+        JobRecord record = adoption.record();
+        JobStatus status = record.status();
+        Optional<JobIdentity> identity = Optional.empty();
+        Integer uid = status.uid() != null ? status.uid() : uidOf(adoption.kept().pid());
+        if (record.spec().user().isEmpty() && uid != null) {
+            identity = runtime.identities().adopt(record.id(), uid);
+        }
+        ActorRef<JobActor.Command> actor = getContext().spawn(
+                JobActor.adopt(record, adoption.kept(), identity, runtime, getContext().getSelf()), record.id());
+        getContext().watchWith(actor, new JobTerminated(record.id()));
+        jobs.put(record.id(), new Entry(actor, record.owner(), status));
+        activeJobs++;
+        tenants.started(record.id(), record.owner(), Tenants.chargeOf(record.spec()), runtime.clock().instant())
+                .forEach(this::forget);
+        getContext().getLog().info("Adopted job {} (pid {}{}) of {}, started by an earlier daemon", record.id(),
+                adoption.kept().pid(), adoption.kept().exit().map(exit -> ", which ended meanwhile: " + exit.describe()).orElse(""),
+                String.join(",", new TreeSet<>(record.owner())));
+    }
+
+    /** The real uid of process {@code pid} (from /proc), or null if it is gone: for a job recorded before it ran. */
+    private static Integer uidOf(int pid) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", Integer.toString(pid), "status"))) {
+                if (line.startsWith("Uid:")) {
+                    return Integer.parseInt(line.substring(4).trim().split("\\s+")[0]);
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // gone: it ended while no daemon ran
+        }
+        return null;
     }
 
     /** The job's actor; for a job restored from its record, spawned now (its first use). */

@@ -48,6 +48,11 @@ public record JobRuntime(
         return logDirectory().resolve(jobId + ".log");
     }
 
+    /** The log of job {@code jobId}, adopted from an earlier daemon, reopened for appending (its offsets continue). */
+    LogStore reopenLog(String jobId, Set<String> owner) throws IOException {
+        return logs.reopenLog(logFileOf(jobId), LogSpace.identityOf(owner));
+    }
+
     /** A new log for job {@code jobId}, counted against the log quota of its {@code owner} (the SAN set). */
     LogStore createLog(String jobId, Set<String> owner) throws IOException {
         return logs.createLog(logFileOf(jobId), LogSpace.identityOf(owner));

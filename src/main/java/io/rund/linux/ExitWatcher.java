@@ -137,7 +137,7 @@ public final class ExitWatcher implements AutoCloseable {
 
     private void deliverKept(Keeper current, Watched entry, ProcessExit exit) {
         closePidfd(entry);
-        current.delivered(entry.pid(), current.jobOf(entry.pid()));
+        current.delivered(entry.pid());
         try {
             entry.onExit().accept(exit);
         } catch (RuntimeException e) {

@@ -283,12 +283,12 @@ public final class Keeper implements ProcessSpawner, AutoCloseable {
         }
     }
 
-    /** The exit of keeper child {@code pid} (job {@code jobId}) was delivered: forget it here and in the keeper. */
-    void delivered(int pid, String jobId) {
+    /**
+     * The exit of keeper child {@code pid} was delivered: forgotten here. The keeper keeps it until the daemon has
+     * read the job's output to its end and recorded its end ({@link #release}), so a crash in between loses neither.
+     */
+    void delivered(int pid) {
         jobsByPid.remove(pid);
-        if (jobId != null) {
-            release(jobId);
-        }
     }
 
     /**
@@ -315,6 +315,13 @@ public final class Keeper implements ProcessSpawner, AutoCloseable {
      * go (its lock is free again). Returns whether it went. Call it once the epoll thread no longer reads.
      */
     public boolean shutdownAndAwaitExit(Duration timeout) throws IOException {
+        try { // the releases queued before (jobs whose end is recorded) go first, or the keeper would wait for them
+            releases.submit(() -> { }).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("Releases to rund-keeper still pending after {}: {}", timeout, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         send(SHUTDOWN, nextTag.getAndIncrement(), ByteBuffer.allocate(0), new int[0]);
         UnixSocket.setReceiveTimeout(fd, timeout);
         long deadline = System.nanoTime() + timeout.toNanos();

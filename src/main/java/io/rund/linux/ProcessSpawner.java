@@ -13,4 +13,10 @@ public interface ProcessSpawner {
 
     /** Starts the process {@code request} describes for job {@code jobId}. Blocking: keep it off actor threads. */
     SpawnedProcess spawn(String jobId, SpawnRequest request) throws SpawnException;
+
+    /**
+     * Job {@code jobId} has ended, its output is read to the end and its end recorded: whoever kept its descriptors
+     * and exit for a later daemon may let them go. Nothing to do for a process spawned in this JVM.
+     */
+    default void release(String jobId) {}
 }

@@ -538,6 +538,18 @@ public final class LogStore implements AutoCloseable {
      */
     @Override
     public void close() throws IOException {
+        close(true);
+    }
+
+    /**
+     * Closes the log of a job that goes on running while no daemon reads it (rund.jobs.on-daemon-exit = keep): no
+     * seal marker, so the next daemon reopens it for appending ({@link LogSpace#reopenLog}) and continues its offsets.
+     */
+    public void closeUnsealed() throws IOException {
+        close(false);
+    }
+
+    private void close(boolean seal) throws IOException {
         IOException failure = null;
         long kept;
         synchronized (lock) {
@@ -546,7 +558,7 @@ public final class LogStore implements AutoCloseable {
             }
             closed = true;
             if (writer != null) {
-                failure = writer.closeLocked();
+                failure = writer.closeLocked(seal);
             }
             sealed = true; // even if the marker failed: no more appends, and followers must end
             kept = retainedBytesLocked();

@@ -271,9 +271,9 @@ public final class LogWriter {
     }
 
     /** The log closes: seals it if needed and lets go of the file; returns what failed, if anything. */
-    IOException closeLocked() {
+    IOException closeLocked(boolean seal) {
         IOException failure = null;
-        if (!log.sealedLocked()) {
+        if (seal && !log.sealedLocked()) {
             try {
                 writeSealMarkerLocked();
                 file.force();

@@ -55,7 +55,7 @@ final class KeeperDaemonTest {
             next = DaemonProcess.restartAfter(first, Map.of());
             assertTrue(TestProcesses.isAlive(pid), "the writing job survived the daemon's kill -9 and the restart");
             String kept = String.join("\n", next.logLines());
-            assertTrue(kept.contains("Job " + id + " (pid " + pid + ") outlived an earlier rund"), kept);
+            assertTrue(kept.contains("Adopted job " + id + " (pid " + pid), kept);
             assertFalse(kept.contains("Removed cgroup " + id), "the next daemon swept the kept job's cgroup away");
         } finally {
             if (next != null) {

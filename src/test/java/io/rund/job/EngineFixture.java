@@ -108,7 +108,8 @@ final class EngineFixture implements AutoCloseable {
     }
 
     String started(JobSpec spec) {
-        return assertInstanceOf(JobRegistry.JobStarted.class, start(spec)).jobId();
+        JobRegistry.StartResult result = start(spec);
+        return assertInstanceOf(JobRegistry.JobStarted.class, result, () -> "the start was refused: " + result).jobId();
     }
 
     JobRegistry.StatusResult status(String id, Set<String> caller) {

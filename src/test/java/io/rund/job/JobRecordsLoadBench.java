@@ -68,7 +68,7 @@ public final class JobRecordsLoadBench {
             JobRecords records = JobRecords.open(state, new RecordSettings(true, 256));
             long heapBefore = usedHeapAfterGc();
             long began = System.nanoTime();
-            List<JobRecord> restored = records.restore(Instant.now());
+            List<JobRecord> restored = records.restore(Instant.now(), Set.of()).ended();
             long restoreMillis = (System.nanoTime() - began) / 1_000_000;
 
             JobSettings settings = JobSettings.fromConfig(ConfigFactory.load().getConfig("rund")).withStateDirectory(state)

@@ -2,6 +2,7 @@ package io.rund.linux;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -145,7 +146,11 @@ final class KeeperTest {
             assertEquals(Signals.SIGKILL, writerExit.get(WAIT.toSeconds(), TimeUnit.SECONDS).signal());
             drainAndClose(write.stdoutFd());
             Fds.close(write.stderrFd());
-            await(() -> second.jobOf(write.pid()) == null, "the writer's release");
+            assertNull(second.jobOf(write.pid()), "its exit was delivered");
+            // The daemon releases a job once its output is read to the end and its end recorded, not at its exit.
+            second.release("writer");
+            exits.close(); // as the daemon does: the epoll thread stops reading the keeper's socket first
+            assertTrue(second.shutdownAndAwaitExit(WAIT), "released both, asked to go: the keeper exits");
         }
         // Released both, nobody connected: the keeper leaves, and takes its socket with it.
         await(() -> !isAliveQuietly(keeperPid), "the keeper to exit");
