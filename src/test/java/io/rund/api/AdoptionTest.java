@@ -1,8 +1,10 @@
 package io.rund.api;
 
+import io.grpc.StatusRuntimeException;
 import io.rund.cli.RundClient;
 import io.rund.proto.v1.JobState;
 import io.rund.proto.v1.JobStatus;
+import io.rund.proto.v1.LogChunk;
 import io.rund.proto.v1.LogData;
 import io.rund.proto.v1.LogStream;
 import io.rund.proto.v1.StatusRequest;
@@ -12,7 +14,15 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,55 +40,98 @@ class AdoptionTest {
 
     private static final int ROUNDS = 40;
     private static final int LINES_PER_ROUND = 3_000;
-    /** About 2 s of steady output on both streams (840 KB of stdout: far more than a pipe holds while no daemon runs). */
-    private static final String WRITER = "i=0; while [ $i -lt " + ROUNDS + " ]; do seq -f r${i}-%06g 1 " + LINES_PER_ROUND
-            + "; echo round $i >&2; i=$((i+1)); sleep 0.05; done";
+    /** The 50 jobs: some writing all along, some silent, some ending while no daemon runs. */
+    private static final int WRITERS = 17;
+    private static final int SILENT = 17;
+    private static final int ENDING = 16;
     private static final long AWAY_MILLIS = 3_000;
 
+    /** What a follower received: the data in offset order, where it stopped, and the trailer if the stream ended. */
+    private record Followed(byte[] bytes, long end, JobStatus trailer) {}
+
+    /**
+     * About 2 s of steady output on both streams, each line naming {@code tag} (40 x 3,000 lines of stdout: far
+     * more than a pipe holds while no daemon runs).
+     */
+    private static String writer(String tag) {
+        return "i=0; while [ $i -lt " + ROUNDS + " ]; do seq -f " + tag + "r${i}-%06g 1 " + LINES_PER_ROUND
+                + "; echo " + tag + " round $i >&2; i=$((i+1)); sleep 0.05; done";
+    }
+
     @Test
-    void aKill9LeavesRunningJobsToTheNextDaemonWithNoByteLostAndRealExits() throws Exception {
+    void aKill9LeavesFiftyJobsToTheNextDaemonWithNoByteLostAndRealExits() throws Exception {
         DaemonProcess first = DaemonProcess.start(Map.of());
         DaemonProcess next = null;
+        ExecutorService followers = Executors.newSingleThreadExecutor();
         try {
-            String writer;
-            String silent;
-            String endsWhileAway;
-            int silentPid;
+            List<String> writers = new ArrayList<>();
+            List<String> silent = new ArrayList<>();
+            List<String> endingWhileAway = new ArrayList<>();
+            Map<String, Integer> silentPids = new HashMap<>();
+            Future<Followed> beforeCrash;
+            RundClient follower = first.client("alice");
             try (RundClient alice = first.client("alice")) {
-                writer = LogReads.start(alice, WRITER);
-                silent = LogReads.start(alice, "exec sleep 1000");
-                endsWhileAway = LogReads.start(alice, "sleep 1; exit 7");
-                silentPid = status(alice, silent).getPid().getValue();
-                LogReads.until(() -> LogReads.read(alice, LogReads.request(writer).build()).bytes(LogStream.LOG_STREAM_STDOUT).length > 0,
-                        "the writer's first output is in its log");
+                for (int n = 0; n < WRITERS; n++) {
+                    writers.add(LogReads.start(alice, writer("w" + n)));
+                }
+                for (int n = 0; n < SILENT; n++) {
+                    String id = LogReads.start(alice, "exec sleep 1000");
+                    silent.add(id);
+                    silentPids.put(id, status(alice, id).getPid().getValue());
+                }
+                for (int n = 0; n < ENDING; n++) {
+                    endingWhileAway.add(LogReads.start(alice, "sleep 1; exit " + (n + 1)));
+                }
+                String followed = writers.getFirst();
+                LogReads.until(() -> LogReads.read(alice, LogReads.request(followed).build()).bytes(LogStream.LOG_STREAM_STDOUT).length > 0,
+                        "the first writer's output is in its log");
+                beforeCrash = followers.submit(() -> follow(follower, followed, 0));
             }
             Instant killedAt = Instant.now();
             first.killHard();
-            Thread.sleep(AWAY_MILLIS); // the third job ends meanwhile; the writer blocks once its pipe is full
+            Followed cut = beforeCrash.get(LogReads.HANG_GUARD.toSeconds(), TimeUnit.SECONDS);
+            follower.close();
+            assertTrue(cut.trailer() == null, "the follower was cut by the crash, not ended");
+            Thread.sleep(AWAY_MILLIS); // the ending jobs end meanwhile; the writers block once their pipes are full
             Instant restartedAt = Instant.now();
             next = DaemonProcess.restartAfter(first, Map.of());
 
             try (RundClient alice = next.client("alice")) {
-                JobStatus ended = LogReads.awaitEnd(alice, endsWhileAway);
-                assertEquals(7, ended.getExitCode().getValue(), "the real exit code of a job that ended while no daemon ran: " + ended);
-                Instant endedAt = Instant.ofEpochSecond(ended.getEndedAt().getSeconds(), ended.getEndedAt().getNanos());
-                assertTrue(endedAt.isAfter(killedAt) && endedAt.isBefore(restartedAt),
-                        "it ended (" + endedAt + ") while no daemon ran (" + killedAt + " to " + restartedAt + ")");
-
-                JobStatus stillRunning = status(alice, silent);
-                assertEquals(JobState.JOB_STATE_RUNNING, stillRunning.getState(), stillRunning.toString());
-                assertEquals(silentPid, stillRunning.getPid().getValue());
-
-                JobStatus wrote = LogReads.awaitEnd(alice, writer);
-                assertEquals(0, wrote.getExitCode().getValue(), wrote.toString());
-                assertExactOutput(LogReads.read(alice, LogReads.request(writer).build()));
-
-                JobStatus stopped = alice.stop(StopRequest.newBuilder().setJobId(silent).build()).getStatus();
-                assertEquals(JobState.JOB_STATE_EXITED, LogReads.awaitEnd(alice, silent).getState(), stopped.toString());
-                assertTrue(LogReads.awaitEnd(alice, silent).getStoppedByRequest());
+                for (int n = 0; n < ENDING; n++) {
+                    JobStatus ended = LogReads.awaitEnd(alice, endingWhileAway.get(n));
+                    assertEquals(n + 1, ended.getExitCode().getValue(), "the real exit code of a job that ended while no daemon ran: " + ended);
+                    Instant endedAt = Instant.ofEpochSecond(ended.getEndedAt().getSeconds(), ended.getEndedAt().getNanos());
+                    assertTrue(endedAt.isAfter(killedAt) && endedAt.isBefore(restartedAt),
+                            "it ended (" + endedAt + ") while no daemon ran (" + killedAt + " to " + restartedAt + ")");
+                }
+                for (String id : silent) {
+                    JobStatus stillRunning = status(alice, id);
+                    assertEquals(JobState.JOB_STATE_RUNNING, stillRunning.getState(), stillRunning.toString());
+                    assertEquals(silentPids.get(id), stillRunning.getPid().getValue());
+                }
+                // The follower connected before the crash resumes from the offset it had reached, and completes.
+                Followed resumed = follow(alice, writers.getFirst(), cut.end());
+                assertTrue(resumed.trailer() != null && resumed.trailer().getState() == JobState.JOB_STATE_EXITED,
+                        "the resumed follower ends with the final status: " + resumed.trailer());
+                for (int n = 0; n < WRITERS; n++) {
+                    JobStatus wrote = LogReads.awaitEnd(alice, writers.get(n));
+                    assertEquals(0, wrote.getExitCode().getValue(), wrote.toString());
+                    LogReads.Stream log = LogReads.read(alice, LogReads.request(writers.get(n)).build());
+                    assertExactOutput("w" + n, log);
+                    if (n == 0) {
+                        byte[] followedBytes = concat(cut.bytes(), resumed.bytes());
+                        assertEquals(sha256(logBytes(log)), sha256(followedBytes),
+                                "what the follower got before and after the crash is the whole log, each byte once");
+                    }
+                }
+                for (String id : silent) {
+                    alice.stop(StopRequest.newBuilder().setJobId(id).build());
+                    JobStatus stopped = LogReads.awaitEnd(alice, id);
+                    assertTrue(stopped.getStoppedByRequest() && stopped.hasSignal(), stopped.toString());
+                }
             }
-            assertTrue(String.join("\n", next.logLines()).contains("Adopted job " + writer));
         } finally {
+            followers.shutdownNow();
             if (next != null) {
                 next.close();
             } else {
@@ -94,7 +147,7 @@ class AdoptionTest {
         try {
             String writer;
             try (RundClient alice = first.client("alice")) {
-                writer = LogReads.start(alice, WRITER);
+                writer = LogReads.start(alice, writer("k"));
                 LogReads.until(() -> LogReads.read(alice, LogReads.request(writer).build()).bytes(LogStream.LOG_STREAM_STDOUT).length > 0,
                         "the writer's first output is in its log");
             }
@@ -104,7 +157,7 @@ class AdoptionTest {
                 JobStatus wrote = LogReads.awaitEnd(alice, writer);
                 assertEquals(0, wrote.getExitCode().getValue(), wrote.toString());
                 assertFalse(wrote.getStoppedByRequest(), "the daemon's exit did not stop it");
-                assertExactOutput(LogReads.read(alice, LogReads.request(writer).build()));
+                assertExactOutput("k", LogReads.read(alice, LogReads.request(writer).build()));
             }
         } finally {
             if (next != null) {
@@ -115,18 +168,65 @@ class AdoptionTest {
         }
     }
 
+    /**
+     * Follows job {@code id} from {@code from} until its trailer, or until the stream fails (the daemon was killed):
+     * the bytes received in offset order, checked continuous, and where they end.
+     */
+    private static Followed follow(RundClient client, String id, long from) {
+        ByteArrayOutputStream received = new ByteArrayOutputStream();
+        long end = from;
+        try {
+            Iterator<LogChunk> stream = client.logs(LogReads.request(id).setFromOffset(from).setFollow(true).build());
+            while (stream.hasNext()) {
+                LogChunk chunk = stream.next();
+                if (chunk.hasTrailer()) {
+                    return new Followed(received.toByteArray(), end, chunk.getTrailer().getStatus());
+                }
+                assertEquals(end, chunk.getData().getOffset(), "a follower's chunks are continuous");
+                chunk.getData().getData().writeTo(received);
+                end += chunk.getData().getData().size();
+            }
+        } catch (StatusRuntimeException cut) {
+            // the daemon went away: what was received stands, and the follower resumes from its end
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return new Followed(received.toByteArray(), end, null);
+    }
+
+    private static byte[] logBytes(LogReads.Stream log) {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        log.chunks().forEach(chunk -> all.writeBytes(chunk.getData().toByteArray()));
+        return all.toByteArray();
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return both;
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private static JobStatus status(RundClient client, String id) {
         return client.status(StatusRequest.newBuilder().setJobId(id).build()).getStatus();
     }
 
     /** Every byte the writer wrote, once, in order, on each stream, with each chunk starting where the one before ended. */
-    private static void assertExactOutput(LogReads.Stream log) {
+    private static void assertExactOutput(String tag, LogReads.Stream log) {
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         for (int round = 0; round < ROUNDS; round++) {
-            stdout.writeBytes(LogReads.seq("r" + round + "-", 6, 1, LINES_PER_ROUND));
-            stderr.writeBytes(("round " + round + "\n").getBytes(StandardCharsets.US_ASCII));
+            stdout.writeBytes(LogReads.seq(tag + "r" + round + "-", 6, 1, LINES_PER_ROUND));
+            stderr.writeBytes((tag + " round " + round + "\n").getBytes(StandardCharsets.US_ASCII));
         }
+        assertEquals(sha256(stdout.toByteArray()), sha256(log.bytes(LogStream.LOG_STREAM_STDOUT)), "stdout of " + tag + ", by sha256");
         assertArrayEquals(stdout.toByteArray(), log.bytes(LogStream.LOG_STREAM_STDOUT), "stdout, byte for byte");
         assertArrayEquals(stderr.toByteArray(), log.bytes(LogStream.LOG_STREAM_STDERR), "stderr, byte for byte");
         long expected = 0;

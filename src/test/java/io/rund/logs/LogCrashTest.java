@@ -83,6 +83,11 @@ class LogCrashTest {
             }
             Process last = java(started, "pump-last", LogPumpProcess.class, stdoutFifo.toString(),
                     stderrFifo.toString(), log.toString());
+            // It must hold the FIFOs' read ends before the holds below close: a FIFO whose last descriptor closes drops
+            // what waits in it, and a read end opened with no writer left never sees the end (no POLLHUP). Writers with
+            // less than a pipe's worth left finish without any reader, so without this wait a slow pump start (a loaded
+            // CI host) found FIFOs that never ended, and lost their last bytes.
+            awaitPumping(last, dir.resolve("pump-last.out"));
             assertTrue(stdoutWriter.waitFor(HANG_GUARD_SECONDS, TimeUnit.SECONDS), "the stdout writer finished");
             assertTrue(stderrWriter.waitFor(HANG_GUARD_SECONDS, TimeUnit.SECONDS), "the stderr writer finished");
             assertEquals(0, stdoutWriter.exitValue(), Files.readString(dir.resolve("writer-stdout.out")));
