@@ -152,8 +152,9 @@ public final class Daemon {
                             LOG.info("Stopped {} running jobs", stopped.jobsStopped());
                             return Done.getInstance();
                         }));
-        shutdown.addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "release-job-identities", () ->
-                identities.whenAllReleased()
+        shutdown.addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "release-job-identities", () -> keepJobs
+                ? CompletableFuture.completedFuture(Done.getInstance()) // kept jobs keep their users; the next daemon adopts them
+                : identities.whenAllReleased()
                         .orTimeout(IDENTITY_RELEASE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
                         .handle((done, timedOut) -> {
                             if (timedOut != null) {

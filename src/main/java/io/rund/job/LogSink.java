@@ -89,6 +89,19 @@ final class LogSink implements OutputSink {
         });
     }
 
+    /**
+     * rund stops while the job runs on (with rund-keeper): its log stays unsealed, for the next daemon to append to,
+     * and what is in it is forced to disk now. The job's actor closes the log without a seal when it stops.
+     */
+    @Override
+    public void onDetached() {
+        try {
+            writer.persist();
+        } catch (IOException e) {
+            LOG.error("Job {}: cannot force its log {} to disk: {}", jobId, log.path(), e.getMessage());
+        }
+    }
+
     /** The errno's words where the failure was a system call (the log's path stays in rund's own log). */
     private static String reasonOf(IOException why) {
         for (Throwable cause = why; cause != null; cause = cause.getCause()) {

@@ -95,6 +95,8 @@ public final class OutputPump implements AutoCloseable {
     /** The buffer that drains discarded output, used by the pump thread only; the GC frees it with the pump. */
     private final MemorySegment buffer = Arena.ofAuto().allocate(BUFFER_BYTES);
     private final EpollLoop loop;
+    /** Set by {@link #close}: the jobs still pumped then are let go of (detached), not ended. */
+    private volatile boolean closing;
 
     public OutputPump() throws LinuxException {
         loop = new EpollLoop(THREAD_NAME, MAX_EVENTS_PER_WAIT,
@@ -129,9 +131,10 @@ public final class OutputPump implements AutoCloseable {
         return job;
     }
 
-    /** Stops the thread; every job still pumped has its fds closed and gets onClosed. Idempotent. */
+    /** Stops the thread; every job still pumped has its fds closed and gets onDetached. Idempotent. */
     @Override
     public void close() {
+        closing = true;
         loop.close(e -> new UncheckedIOException("cannot wake the output pump", e));
     }
 
@@ -326,11 +329,25 @@ public final class OutputPump implements AutoCloseable {
     }
 
     private void closeJob(Job job) {
+        closeFds(job);
+        notifyClosed(job);
+    }
+
+    /** The pump closes while {@code job}'s streams are open: our copies of its pipes close, the keeper's stay. */
+    private void detachJob(Job job) {
+        closeFds(job);
+        try {
+            job.sink.onDetached();
+        } catch (RuntimeException e) {
+            log.error("output sink failed when the pump let go of its streams", e);
+        }
+    }
+
+    private void closeFds(Job job) {
         job.closed = true;
         for (int index = 0; index < job.fds.length; index++) {
             closeStream(job, index);
         }
-        notifyClosed(job);
     }
 
     private void closeStream(Job job, int index) {
@@ -375,6 +392,6 @@ public final class OutputPump implements AutoCloseable {
                 jobs.add(stream.job());
             }
         }
-        jobs.forEach(this::closeJob);
+        jobs.forEach(closing ? this::detachJob : this::closeJob); // a failed pump ends what it pumped
     }
 }

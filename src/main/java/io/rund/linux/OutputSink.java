@@ -40,6 +40,15 @@ public interface OutputSink {
      */
     default void onDiscarded(long bytes, IOException why) {}
 
-    /** Both streams ended (EOF, a read error, a failed sink, or the pump closing); called once, last. */
+    /** Both streams ended (EOF, a read error or a failed sink); called once, last. */
     void onClosed();
+
+    /**
+     * The pump closed (rund stops) while the job's streams were still open: the job may run on with rund-keeper,
+     * which keeps its pipes, and the next daemon reads on. Not an end of output, so a sink that marks ends should
+     * not; called once, last, instead of onClosed.
+     */
+    default void onDetached() {
+        onClosed();
+    }
 }

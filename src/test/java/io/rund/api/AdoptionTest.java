@@ -12,7 +12,11 @@ import io.rund.proto.v1.StopRequest;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,7 +42,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class AdoptionTest {
 
-    private static final int ROUNDS = 40;
+    /** Each writer writes at least this many rounds, and goes on until the test lets it finish. */
+    private static final int MIN_ROUNDS = 10;
     private static final int LINES_PER_ROUND = 3_000;
     /** The 50 jobs: some writing all along, some silent, some ending while no daemon runs. */
     private static final int WRITERS = 17;
@@ -50,16 +55,38 @@ class AdoptionTest {
     private record Followed(byte[] bytes, long end, JobStatus trailer) {}
 
     /**
-     * About 2 s of steady output on both streams, each line naming {@code tag} (40 x 3,000 lines of stdout: far
-     * more than a pipe holds while no daemon runs).
+     * Steady output on both streams, each line naming {@code tag}, in rounds of 3,000 stdout lines (one round is
+     * nearly a pipe's worth, so a writer blocks soon after its daemon dies), until {@code finish} exists. The test
+     * decides when jobs end, not the machine's speed: a loaded CI host may take seconds to start fifty jobs.
      */
-    private static String writer(String tag) {
-        return "i=0; while [ $i -lt " + ROUNDS + " ]; do seq -f " + tag + "r${i}-%06g 1 " + LINES_PER_ROUND
-                + "; echo " + tag + " round $i >&2; i=$((i+1)); sleep 0.05; done";
+    private static String writer(String tag, Path finish) {
+        return "i=0; while [ $i -lt " + MIN_ROUNDS + " ] || [ ! -e " + finish + " ]; do seq -f " + tag + "r${i}-%06g 1 "
+                + LINES_PER_ROUND + "; echo " + tag + " round $i >&2; i=$((i+1)); sleep 0.05; done";
+    }
+
+    /** A job that ends with {@code code} only once {@code go} exists. */
+    private static String endingWhen(Path go, int code) {
+        return "while [ ! -e " + go + " ]; do sleep 0.05; done; exit " + code;
+    }
+
+    /** A directory the jobs' own users can look into, for the files that tell them when to end. */
+    private static Path signals() throws IOException {
+        Path dir = Files.createTempDirectory("rund-adoption-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        dir.toFile().deleteOnExit();
+        return dir;
+    }
+
+    private static void raise(Path signal) throws IOException {
+        Files.createFile(signal);
+        signal.toFile().deleteOnExit();
     }
 
     @Test
     void aKill9LeavesFiftyJobsToTheNextDaemonWithNoByteLostAndRealExits() throws Exception {
+        Path signals = signals();
+        Path away = signals.resolve("away");
+        Path finish = signals.resolve("finish");
         DaemonProcess first = DaemonProcess.start(Map.of());
         DaemonProcess next = null;
         ExecutorService followers = Executors.newSingleThreadExecutor();
@@ -72,7 +99,7 @@ class AdoptionTest {
             RundClient follower = first.client("alice");
             try (RundClient alice = first.client("alice")) {
                 for (int n = 0; n < WRITERS; n++) {
-                    writers.add(LogReads.start(alice, writer("w" + n)));
+                    writers.add(LogReads.start(alice, writer("w" + n, finish)));
                 }
                 for (int n = 0; n < SILENT; n++) {
                     String id = LogReads.start(alice, "exec sleep 1000");
@@ -80,7 +107,7 @@ class AdoptionTest {
                     silentPids.put(id, status(alice, id).getPid().getValue());
                 }
                 for (int n = 0; n < ENDING; n++) {
-                    endingWhileAway.add(LogReads.start(alice, "sleep 1; exit " + (n + 1)));
+                    endingWhileAway.add(LogReads.start(alice, endingWhen(away, n + 1)));
                 }
                 String followed = writers.getFirst();
                 LogReads.until(() -> LogReads.read(alice, LogReads.request(followed).build()).bytes(LogStream.LOG_STREAM_STDOUT).length > 0,
@@ -92,6 +119,7 @@ class AdoptionTest {
             Followed cut = beforeCrash.get(LogReads.HANG_GUARD.toSeconds(), TimeUnit.SECONDS);
             follower.close();
             assertTrue(cut.trailer() == null, "the follower was cut by the crash, not ended");
+            raise(away);
             Thread.sleep(AWAY_MILLIS); // the ending jobs end meanwhile; the writers block once their pipes are full
             Instant restartedAt = Instant.now();
             next = DaemonProcess.restartAfter(first, Map.of());
@@ -109,6 +137,7 @@ class AdoptionTest {
                     assertEquals(JobState.JOB_STATE_RUNNING, stillRunning.getState(), stillRunning.toString());
                     assertEquals(silentPids.get(id), stillRunning.getPid().getValue());
                 }
+                raise(finish);
                 // The follower connected before the crash resumes from the offset it had reached, and completes.
                 Followed resumed = follow(alice, writers.getFirst(), cut.end());
                 assertTrue(resumed.trailer() != null && resumed.trailer().getState() == JobState.JOB_STATE_EXITED,
@@ -142,17 +171,19 @@ class AdoptionTest {
 
     @Test
     void aSigtermWithKeepLeavesAJobToTheNextDaemon() throws Exception {
+        Path finish = signals().resolve("finish");
         DaemonProcess first = DaemonProcess.start(Map.of("RUND_ON_EXIT", "keep"));
         DaemonProcess next = null;
         try {
             String writer;
             try (RundClient alice = first.client("alice")) {
-                writer = LogReads.start(alice, writer("k"));
+                writer = LogReads.start(alice, writer("k", finish));
                 LogReads.until(() -> LogReads.read(alice, LogReads.request(writer).build()).bytes(LogStream.LOG_STREAM_STDOUT).length > 0,
                         "the writer's first output is in its log");
             }
             assertEquals(0, first.terminate(), "rund serve exits 0 on SIGTERM, leaving its jobs");
             next = DaemonProcess.restartAfter(first, Map.of());
+            raise(finish);
             try (RundClient alice = next.client("alice")) {
                 JobStatus wrote = LogReads.awaitEnd(alice, writer);
                 assertEquals(0, wrote.getExitCode().getValue(), wrote.toString());
@@ -188,7 +219,7 @@ class AdoptionTest {
             }
         } catch (StatusRuntimeException cut) {
             // the daemon went away: what was received stands, and the follower resumes from its end
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
         return new Followed(received.toByteArray(), end, null);
@@ -218,11 +249,16 @@ class AdoptionTest {
         return client.status(StatusRequest.newBuilder().setJobId(id).build()).getStatus();
     }
 
-    /** Every byte the writer wrote, once, in order, on each stream, with each chunk starting where the one before ended. */
+    /**
+     * Every byte the writer wrote, once, in order, on each stream, with each chunk starting where the one before
+     * ended. Its stderr says how many rounds it wrote.
+     */
     private static void assertExactOutput(String tag, LogReads.Stream log) {
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         ByteArrayOutputStream stderr = new ByteArrayOutputStream();
-        for (int round = 0; round < ROUNDS; round++) {
+        long rounds = new String(log.bytes(LogStream.LOG_STREAM_STDERR), StandardCharsets.US_ASCII).lines().count();
+        assertTrue(rounds >= MIN_ROUNDS, tag + " wrote " + rounds + " rounds");
+        for (int round = 0; round < rounds; round++) {
             stdout.writeBytes(LogReads.seq(tag + "r" + round + "-", 6, 1, LINES_PER_ROUND));
             stderr.writeBytes((tag + " round " + round + "\n").getBytes(StandardCharsets.US_ASCII));
         }
