@@ -95,6 +95,7 @@ class AdoptionTest {
             List<String> silent = new ArrayList<>();
             List<String> endingWhileAway = new ArrayList<>();
             Map<String, Integer> silentPids = new HashMap<>();
+            List<Integer> endingPids = new ArrayList<>();
             Future<Followed> beforeCrash;
             RundClient follower = first.client("alice");
             try (RundClient alice = first.client("alice")) {
@@ -107,7 +108,9 @@ class AdoptionTest {
                     silentPids.put(id, status(alice, id).getPid().getValue());
                 }
                 for (int n = 0; n < ENDING; n++) {
-                    endingWhileAway.add(LogReads.start(alice, endingWhen(away, n + 1)));
+                    String id = LogReads.start(alice, endingWhen(away, n + 1));
+                    endingWhileAway.add(id);
+                    endingPids.add(status(alice, id).getPid().getValue());
                 }
                 String followed = writers.getFirst();
                 LogReads.until(() -> LogReads.read(alice, LogReads.request(followed).build()).bytes(LogStream.LOG_STREAM_STDOUT).length > 0,
@@ -120,7 +123,9 @@ class AdoptionTest {
             follower.close();
             assertTrue(cut.trailer() == null, "the follower was cut by the crash, not ended");
             raise(away);
-            Thread.sleep(AWAY_MILLIS); // the ending jobs end meanwhile; the writers block once their pipes are full
+            LogReads.until(() -> endingPids.stream().noneMatch(pid -> Files.exists(Path.of("/proc", pid.toString()))),
+                    "the ending jobs ended, and rund-keeper reaped them, while no daemon ran");
+            Thread.sleep(AWAY_MILLIS); // the writers block once their pipes are full
             Instant restartedAt = Instant.now();
             next = DaemonProcess.restartAfter(first, Map.of());
 
