@@ -100,7 +100,7 @@ public final class DaemonConfig {
         ConfigRenderOptions options = ConfigRenderOptions.defaults().setOriginComments(false).setComments(false).setJson(json);
         return json
                 ? root.getConfig(ROOT).root().render(options)
-                : ROOT + " " + root.getConfig(ROOT).root().render(options);
+                : ConfigFactory.empty().withValue(ROOT, root.getValue(ROOT)).root().render(options);
     }
 
     private static Config operatorFile(Path file, Config defaults) throws InvalidSettingException {
@@ -166,10 +166,10 @@ public final class DaemonConfig {
 
     /** What a reader of the value wanted, from typesafe-config's words for it. */
     private static String allowed(String message) {
-        if (message.contains("duration")) {
+        if (message.contains("duration") || message.contains("time unit")) {
             return "a duration such as 500ms, 10s, 5m or 24h";
         }
-        if (message.contains("size-in-bytes")) {
+        if (message.contains("size-in-bytes") || message.contains("size unit")) {
             return "a size such as 4096, 512 KiB, 64 MiB or 4 GiB";
         }
         if (message.contains("rather than NUMBER")) {

@@ -26,18 +26,18 @@ public final class CliCalls {
     }
 
     /** What one command line did: its exit code and the exact bytes it wrote. */
-    record Output(int exitCode, byte[] out, byte[] err) {
-        String outText() {
+    public record Output(int exitCode, byte[] out, byte[] err) {
+        public String outText() {
             return new String(out, StandardCharsets.UTF_8);
         }
 
-        String errText() {
+        public String errText() {
             return new String(err, StandardCharsets.UTF_8);
         }
     }
 
     /** {@code args} with {@code connectionFlags} placed after the command name. */
-    static Output run(List<String> connectionFlags, String... args) {
+    public static Output run(List<String> connectionFlags, String... args) {
         List<String> line = new ArrayList<>(List.of(args));
         int at = line.indexOf("--") < 0 ? line.size() : line.indexOf("--");
         line.addAll(Math.min(at, 1), connectionFlags);
@@ -45,7 +45,7 @@ public final class CliCalls {
     }
 
     /** {@code args} exactly as given. */
-    static Output runAsIs(String... args) {
+    public static Output runAsIs(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = RundCli.execute(new PrintStream(out, true), new PrintStream(err, true), args);
