@@ -53,6 +53,7 @@ public final class RundCli implements Runnable {
             new Subcommand("list", ListCommand::new),
             new Subcommand("rm", RmCommand::new),
             new Subcommand("doctor", DoctorCommand::new),
+            new Subcommand("version", VersionCommand::new),
             new Subcommand("run", RunCommand::new),
             new Subcommand(HELP, CommandLine.HelpCommand::new));
     /** Subcommands whose arguments after the first positional one belong to the job: `rund run sh -c 'exit 7'`. */
@@ -178,12 +179,22 @@ public final class RundCli implements Runnable {
         return serve ? ExitCodes.SERVE_FAILURE : ExitCodes.FAILURE;
     }
 
-    /** The version from the jar's manifest, when run from the jar. */
+    /** The version from the jar's manifest (when run from the jar) and the commit the build wrote beside the classes. */
     static final class Version implements CommandLine.IVersionProvider {
+        private static final String COMMIT_RESOURCE = "build-commit.txt";
+
         @Override
         public String[] getVersion() {
             String version = RundCli.class.getPackage().getImplementationVersion();
-            return new String[] {"rund " + (version == null ? "(development build)" : version)};
+            return new String[] {"rund " + (version == null ? "(development build)" : version) + ", commit " + commit()};
+        }
+
+        static String commit() {
+            try (var in = RundCli.class.getResourceAsStream(COMMIT_RESOURCE)) {
+                return in == null ? "unknown" : new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip();
+            } catch (java.io.IOException e) {
+                return "unknown";
+            }
         }
     }
 }
