@@ -64,7 +64,7 @@ class CliDocsTest {
                 + "fn=$(complete -p rund | sed -n 's/.* -F \\([^ ]*\\) .*/\\1/p')\n"
                 + "COMP_LINE='" + line + "'; COMP_POINT=${#COMP_LINE}; COMP_WORDS=(" + words + ")\n"
                 + "COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))\n"
-                + "$fn rund \"${COMP_WORDS[COMP_CWORD]}\" \"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+                + "$fn rund \"${COMP_WORDS[COMP_CWORD]}\" \"${COMP_WORDS[COMP_CWORD-1]}\" 2>/dev/null # compopt: only inside a real completion\n"
                 + "printf '%s\\n' \"${COMPREPLY[@]}\"\n";
         return shell(program).lines().map(String::strip).filter(word -> !word.isEmpty()).toList();
     }
