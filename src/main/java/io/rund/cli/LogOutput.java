@@ -47,8 +47,8 @@ final class LogOutput {
         }
         target.flush();
         if (target.checkError()) {
-            throw new CliException(ExitCodes.FAILURE, "cannot write the job's " + (stderr ? "stderr" : "stdout")
-                    + " here: the output is closed");
+            // The reader went away (`rund logs -f ID | head -1`): end quietly, as a tool killed by SIGPIPE does.
+            throw CliException.quiet(ExitCodes.OUTPUT_CLOSED, "the job's " + (stderr ? "stderr" : "stdout") + " is closed here");
         }
     }
 

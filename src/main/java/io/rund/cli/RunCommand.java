@@ -53,6 +53,16 @@ final class RunCommand implements Callable<Integer> {
             try {
                 end = new LogCopier(client, new LogOutput(cli.out(), cli.err(), false), cli::error, Clock.systemUTC())
                         .copy(follow);
+            } catch (CliException e) {
+                if (e.exitCode() == ExitCodes.OUTPUT_CLOSED) {
+                    // Nobody reads the output any more: the job goes, as a pipeline's writer does on SIGPIPE.
+                    try {
+                        client.stop(StopRequest.newBuilder().setJobId(started.getJobId()).build());
+                    } catch (StatusRuntimeException notStopped) {
+                        // Quiet all the same: the job may have ended meanwhile, and stderr may be closed too.
+                    }
+                }
+                throw e;
             } finally {
                 removeHook(stopJob);
             }

@@ -19,15 +19,19 @@ import java.util.function.Supplier;
         versionProvider = RundCli.Version.class,
         description = "Runs Linux processes (jobs) in their own cgroup for clients authenticated by mutual TLS.",
         exitCodeListHeading = "%nExit codes:%n",
+        footerHeading = "%nConnection options%n",
+        footer = {"--addr, --ca, --cert and --key may come before or after the command: rund --addr h:8000 status ID."},
         exitCodeList = {
                 "0:success",
-                "1:other failure (server error; with run: the job failed to start)",
-                "2:usage: bad arguments, unusable TLS files (a private key others can read), INVALID_ARGUMENT",
-                "3:no such job (or not yours)",
-                "4:permission: refused at the TLS handshake, PERMISSION_DENIED",
-                "5:unavailable: cannot connect, server shutting down, timeout",
-                "6:refused: FAILED_PRECONDITION or RESOURCE_EXHAUSTED",
-                "run:the job's exit code, or 128+signal if it was killed"})
+                "119:usage: bad arguments, unusable TLS files (a private key others can read), INVALID_ARGUMENT",
+                "120:no such job (or not yours)",
+                "121:permission: refused at the TLS handshake, PERMISSION_DENIED",
+                "122:unavailable: cannot connect, server shutting down, timeout",
+                "123:refused: FAILED_PRECONDITION or RESOURCE_EXHAUSTED",
+                "125:rund failed (server error; with run: the job failed to start)",
+                "141:stdout closed by its reader (| head): quiet, as after SIGPIPE",
+                "run, logs -f:the job's exit code, or 128+signal if it was killed",
+                "serve:1 failed, 2 bad command line or configuration (one line names the setting)"})
 public final class RundCli implements Runnable {
 
     private static final String SERVE = "serve";
@@ -49,6 +53,7 @@ public final class RundCli implements Runnable {
             new Subcommand("list", ListCommand::new),
             new Subcommand("rm", RmCommand::new),
             new Subcommand("doctor", DoctorCommand::new),
+            new Subcommand("version", VersionCommand::new),
             new Subcommand("run", RunCommand::new),
             new Subcommand(HELP, CommandLine.HelpCommand::new));
     /** Subcommands whose arguments after the first positional one belong to the job: `rund run sh -c 'exit 7'`. */
@@ -90,7 +95,8 @@ public final class RundCli implements Runnable {
 
     /** Runs one command line against the given streams and returns its exit code. */
     public static int execute(PrintStream out, PrintStream err, String... args) {
-        return commandLine(new RundCli(out, err), args.length > 0 ? args[0] : null).execute(args);
+        String[] line = ConnectionFlags.afterCommand(args, name -> SUBCOMMANDS.stream().anyMatch(s -> s.name().equals(name)));
+        return commandLine(new RundCli(out, err), line.length > 0 ? line[0] : null).execute(line);
     }
 
     /** The whole command line model, every subcommand included. */
@@ -120,11 +126,15 @@ public final class RundCli implements Runnable {
         return commandLine
                 .setOut(new PrintWriter(cli.out, true, StandardCharsets.UTF_8))
                 .setErr(new PrintWriter(cli.err, true, StandardCharsets.UTF_8))
-                .setExecutionExceptionHandler((e, command, parsed) -> cli.report(e))
+                .setExecutionExceptionHandler((e, command, parsed) -> cli.report(e, isServe(command)))
                 .setParameterExceptionHandler((e, args) -> {
                     cli.error(e.getMessage() + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
-                    return ExitCodes.USAGE;
+                    return isServe(e.getCommandLine()) ? ExitCodes.SERVE_USAGE : ExitCodes.USAGE;
                 });
+    }
+
+    private static boolean isServe(CommandLine command) {
+        return SERVE.equals(command.getCommandName());
     }
 
     @Override
@@ -153,22 +163,38 @@ public final class RundCli implements Runnable {
         err.flush();
     }
 
-    private int report(Exception e) {
+    private int report(Exception e, boolean serve) {
         if (e instanceof CliException failure) {
-            error(failure.getMessage());
+            if (!failure.isQuiet()) {
+                error(failure.getMessage());
+            }
+            if (serve) {
+                return failure.exitCode() == ExitCodes.USAGE || failure.exitCode() == ExitCodes.SERVE_USAGE
+                        ? ExitCodes.SERVE_USAGE : ExitCodes.SERVE_FAILURE;
+            }
             return failure.exitCode();
         }
         error("internal error: " + e);
         e.printStackTrace(err);
-        return ExitCodes.FAILURE;
+        return serve ? ExitCodes.SERVE_FAILURE : ExitCodes.FAILURE;
     }
 
-    /** The version from the jar's manifest, when run from the jar. */
+    /** The version from the jar's manifest (when run from the jar) and the commit the build wrote beside the classes. */
     static final class Version implements CommandLine.IVersionProvider {
+        private static final String COMMIT_RESOURCE = "build-commit.txt";
+
         @Override
         public String[] getVersion() {
             String version = RundCli.class.getPackage().getImplementationVersion();
-            return new String[] {"rund " + (version == null ? "(development build)" : version)};
+            return new String[] {"rund " + (version == null ? "(development build)" : version) + ", commit " + commit()};
+        }
+
+        static String commit() {
+            try (var in = RundCli.class.getResourceAsStream(COMMIT_RESOURCE)) {
+                return in == null ? "unknown" : new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip();
+            } catch (java.io.IOException e) {
+                return "unknown";
+            }
         }
     }
 }

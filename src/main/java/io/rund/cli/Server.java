@@ -1,8 +1,9 @@
 package io.rund.cli;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
 import io.rund.Daemon;
+import io.rund.DaemonConfig;
 import io.rund.api.ApiServer;
 import io.rund.api.ApiSettings;
 import io.rund.api.JobServiceImpl;
@@ -13,9 +14,11 @@ import io.rund.auth.TlsSetupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 
 /**
@@ -30,8 +33,23 @@ final class Server {
 
     private Server() {}
 
-    static int run(String address, Path ca, Path cert, Path key) throws Exception {
-        Config config = ConfigFactory.load();
+    /**
+     * What {@code rund serve}'s command line asks for: a configuration file, the flags that override rund.api, and
+     * whether to print the settings (as JSON when true) instead of serving.
+     */
+    record Options(PrintStream out, Optional<Path> configFile, String address, Path ca, Path cert, Path key, Optional<Boolean> printConfigAsJson) {}
+
+    static int run(Options options) throws Exception {
+        Config config = withFlags(effectiveConfig(options.configFile()), options);
+        if (options.printConfigAsJson().isPresent()) {
+            options.out().println(DaemonConfig.render(config, options.printConfigAsJson().get()));
+            options.out().flush();
+            return ExitCodes.OK;
+        }
+        String address = options.address();
+        Path ca = options.ca();
+        Path cert = options.cert();
+        Path key = options.key();
         Config api = config.getConfig("rund.api");
         HostPort listen = HostPort.parse("--addr", address != null ? address : api.getString("address"));
         TlsFiles tls = new TlsFiles(
@@ -61,6 +79,35 @@ final class Server {
         daemon.stopOnSignals();
         daemon.awaitTermination();
         return ExitCodes.OK;
+    }
+
+    /** The layered configuration, every settings record read once: a bad value ends start here, in one line. */
+    private static Config effectiveConfig(Optional<Path> file) throws CliException {
+        try {
+            Config config = DaemonConfig.load(file);
+            DaemonConfig.validate(config);
+            return config;
+        } catch (DaemonConfig.InvalidSettingException e) {
+            throw new CliException(ExitCodes.SERVE_USAGE, e.getMessage());
+        }
+    }
+
+    /** The flags given, as the rund.api settings they override (so that --print-config shows them too). */
+    private static Config withFlags(Config config, Options options) {
+        Config flags = config;
+        if (options.address() != null) {
+            flags = flags.withValue("rund.api.address", ConfigValueFactory.fromAnyRef(options.address(), "--addr"));
+        }
+        if (options.ca() != null) {
+            flags = flags.withValue("rund.api.ca", ConfigValueFactory.fromAnyRef(options.ca().toString(), "--ca"));
+        }
+        if (options.cert() != null) {
+            flags = flags.withValue("rund.api.cert", ConfigValueFactory.fromAnyRef(options.cert().toString(), "--cert"));
+        }
+        if (options.key() != null) {
+            flags = flags.withValue("rund.api.key", ConfigValueFactory.fromAnyRef(options.key().toString(), "--key"));
+        }
+        return flags;
     }
 
     private static void warnIfExampleCertificate(TlsFiles tls) throws TlsSetupException {

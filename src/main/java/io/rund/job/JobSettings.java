@@ -1,9 +1,12 @@
 package io.rund.job;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueType;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -55,8 +58,8 @@ public record JobSettings(
                 Path.of(rund.getString("state-directory")),
                 jobs.getDuration("stop-grace-period"),
                 jobs.getString("default-user"),
-                Set.copyOf(jobs.getStringList("allowed-users")),
-                Set.copyOf(rund.getStringList("admin-sans")),
+                Set.copyOf(stringList(jobs, "allowed-users")),
+                Set.copyOf(stringList(rund, "admin-sans")),
                 jobs.getInt("max-active"),
                 Path.of(jobs.getString("default-working-directory")),
                 jobs.getString("default-path"),
@@ -105,6 +108,17 @@ public record JobSettings(
     public JobSettings withOnDaemonExit(OnDaemonExit onExit) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
                 defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onExit);
+    }
+
+    /**
+     * A list setting, or a comma-separated string as an environment variable gives one (RUND_ADMIN_SANS="DNS:a,DNS:b"):
+     * items are trimmed, empty ones dropped, so "" is no item.
+     */
+    static List<String> stringList(Config config, String path) {
+        if (config.getValue(path).valueType() == ConfigValueType.STRING) {
+            return Arrays.stream(config.getString(path).split(",")).map(String::strip).filter(item -> !item.isEmpty()).toList();
+        }
+        return config.getStringList(path);
     }
 
     private static long openFilesSoftLimit(Config jobs) {

@@ -3,14 +3,11 @@ package io.rund.cli;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.rund.api.ApiFixture;
+import io.rund.cli.CliCalls.Output;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,7 +29,7 @@ class CliEndToEndTest {
     void startStatusLogsStop() {
         Output started = cli("alice", "start", "--", "sh", "-c",
                 PRINT_STDOUT + "; " + PRINT_STDERR + "; exec sleep 1000");
-        assertEquals(0, started.exitCode, started.errText());
+        assertEquals(0, started.exitCode(), started.errText());
         String id = started.outText().strip();
         assertTrue(id.matches("[0-9A-HJKMNP-TV-Z]{26}"), "a ULID alone on its line: " + started.outText());
         assertEquals(id + "\n", started.outText());
@@ -42,7 +39,7 @@ class CliEndToEndTest {
         assertEquals("sh", status.get("command").getAsString());
 
         Output stopped = cli("alice", "stop", id);
-        assertEquals(0, stopped.exitCode, stopped.errText());
+        assertEquals(0, stopped.exitCode(), stopped.errText());
         JsonObject end = json(stopped);
         assertEquals("exited", end.get("state").getAsString());
         assertTrue(end.get("stoppedByRequest").getAsBoolean());
@@ -50,13 +47,13 @@ class CliEndToEndTest {
         assertTrue(end.get("exitCode").isJsonNull());
 
         Output logs = cli("alice", "logs", id);
-        assertEquals(0, logs.exitCode, logs.errText());
-        assertArrayEquals(STDOUT, logs.out, "stdout byte for byte, on stdout");
-        assertArrayEquals(STDERR, logs.err, "stderr byte for byte, on stderr");
+        assertEquals(0, logs.exitCode(), logs.errText());
+        assertArrayEquals(STDOUT, logs.out(), "stdout byte for byte, on stdout");
+        assertArrayEquals(STDERR, logs.err(), "stderr byte for byte, on stderr");
 
         Output following = cli("alice", "logs", "-f", id);
-        assertArrayEquals(STDOUT, following.out);
-        assertArrayEquals(STDERR, following.err);
+        assertArrayEquals(STDOUT, following.out());
+        assertArrayEquals(STDERR, following.err());
 
         Output listed = cli("alice", "list", "--json");
         assertTrue(JsonParser.parseString(listed.outText()).getAsJsonArray().asList().stream()
@@ -67,62 +64,45 @@ class CliEndToEndTest {
     void runStreamsTheOutputAndExitsWithTheJobsCode() {
         Output run = cli("alice", "run", "--", "sh", "-c", PRINT_STDOUT + "; " + PRINT_STDERR + "; exit 7");
 
-        assertEquals(7, run.exitCode, run.errText());
-        assertArrayEquals(STDOUT, run.out);
-        assertArrayEquals(STDERR, run.err);
+        assertEquals(7, run.exitCode(), run.errText());
+        assertArrayEquals(STDOUT, run.out());
+        assertArrayEquals(STDERR, run.err());
     }
 
     @Test
     void runOfAKilledJobExits128PlusTheSignal() {
         Output run = cli("alice", "run", "--", "sh", "-c", "kill -9 $$");
 
-        assertEquals(137, run.exitCode, run.errText());
+        assertEquals(137, run.exitCode(), run.errText());
     }
 
     @Test
     void errorsAreOneLineWithTheirOwnExitCodes() {
         Output notFound = cli("alice", "status", "01ARZ3NDEKTSV4RRFFQ69G5FAV");
-        assertEquals(ExitCodes.NOT_FOUND, notFound.exitCode);
+        assertEquals(ExitCodes.NOT_FOUND, notFound.exitCode());
         assertEquals(1, notFound.errText().lines().count(), notFound.errText());
 
         Output invalid = cli("alice", "start", "--memory-max", "0", "--", "true");
-        assertEquals(ExitCodes.USAGE, invalid.exitCode, invalid.errText());
+        assertEquals(ExitCodes.USAGE, invalid.exitCode(), invalid.errText());
         assertTrue(invalid.errText().startsWith("rund: memory-max"), invalid.errText());
 
         Output untrusted = cli("untrusted-client", "list");
-        assertEquals(ExitCodes.PERMISSION, untrusted.exitCode, untrusted.errText());
+        assertEquals(ExitCodes.PERMISSION, untrusted.exitCode(), untrusted.errText());
         assertEquals(1, untrusted.errText().lines().count(), untrusted.errText());
 
         Output expired = cli("expired", "list");
-        assertEquals(ExitCodes.PERMISSION, expired.exitCode, expired.errText());
+        assertEquals(ExitCodes.PERMISSION, expired.exitCode(), expired.errText());
 
         CommandLineParsingTest.Output unreachable = CommandLineParsingTest.run("list", "--addr", "localhost:1");
         assertEquals(ExitCodes.UNAVAILABLE, unreachable.exitCode(), unreachable.err());
     }
 
-    record Output(int exitCode, byte[] out, byte[] err) {
-        String outText() {
-            return new String(out, StandardCharsets.UTF_8);
-        }
-
-        String errText() {
-            return new String(err, StandardCharsets.UTF_8);
-        }
-    }
-
     private static Output cli(String identity, String... args) {
-        List<String> line = new ArrayList<>(List.of(args));
-        int at = line.indexOf("--") < 0 ? line.size() : line.indexOf("--");
-        // Connection flags go before "--" (and before the command of start/run, which stop at it).
-        line.addAll(Math.min(at, 1), rund.flags(identity));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = RundCli.execute(new PrintStream(out, true), new PrintStream(err, true), line.toArray(String[]::new));
-        return new Output(code, out.toByteArray(), err.toByteArray());
+        return CliCalls.run(rund.flags(identity), args);
     }
 
     private static JsonObject json(Output output) {
-        assertEquals(0, output.exitCode, output.errText());
+        assertEquals(0, output.exitCode(), output.errText());
         assertEquals(1, output.outText().lines().count(), "one line: " + output.outText());
         return JsonParser.parseString(output.outText()).getAsJsonObject();
     }

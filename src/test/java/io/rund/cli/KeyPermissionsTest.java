@@ -65,7 +65,7 @@ class KeyPermissionsTest {
                 "--ca", dir.resolve("missing-ca.pem").toString(), "--cert", ExampleCertificates.server().cert().toString(),
                 "--key", key.toString());
 
-        assertEquals(ExitCodes.USAGE, serve.exitCode(), serve.err());
+        assertEquals(ExitCodes.SERVE_USAGE, serve.exitCode(), serve.err());
         assertEquals("rund: cannot serve: " + key + ": UNPROTECTED PRIVATE KEY FILE: its mode 0644 lets group or others "
                 + "access it; make it private with: chmod 600 " + key + "\n", serve.err());
     }
