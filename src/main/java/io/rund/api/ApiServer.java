@@ -1,10 +1,15 @@
 package io.rund.api;
 
+import grpc.reflection.v1alpha.reflection.ReflectionProto;
+import io.grpc.health.v1.Health;
+import io.grpc.health.v1.HealthHandlerFactory;
+import io.grpc.health.v1.HealthProto;
 import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsSetupException;
 import io.rund.proto.v1.JobController;
 import io.rund.proto.v1.JobControllerPowerApi;
 import io.rund.proto.v1.JobControllerPowerApiHandlerFactory;
+import io.rund.proto.v1.RundProto;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.javadsl.ServerReflection;
 import org.apache.pekko.grpc.javadsl.ServiceHandler;
@@ -24,7 +29,8 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /**
- * rund's network door: the gRPC service and server reflection on a pekko-http HTTP/2 binding with mutual TLS
+ * rund's network door: the gRPC service, gRPC health ({@link HealthService}) and server reflection (v1 and v1alpha,
+ * {@link ReflectionVersions}) on a pekko-http HTTP/2 binding with mutual TLS
  * (TLS 1.3 only, client certificate required and verified against the configured CA). Each request is given
  * the caller's identity from its TLS session before the generated handler sees it ({@link PeerIdentityHeader}), and
  * passes {@link RequestGuard}, which bounds and checks it ({@code rund.api.max-request-bytes}).
@@ -60,10 +66,12 @@ public final class ApiServer {
         requireDoor(system);
         Function<HttpRequest, CompletionStage<HttpResponse>> grpc = ServiceHandler.concatOrNotFound(
                 JobControllerPowerApiHandlerFactory.create(service, errors.mapper(), system),
-                ServerReflection.create(List.of(JobController.description), system));
-        RequestGuard guard = new RequestGuard(grpc, limits, errors, system);
-        Function<HttpRequest, CompletionStage<HttpResponse>> handler = request ->
-                guard.apply(PeerIdentityHeader.attach(request).removeHeader(ACCEPT_ENCODING));
+                HealthHandlerFactory.create(new HealthService(system), errors.mapper(), system),
+                ServerReflection.create(List.of(JobController.description, Health.description), system));
+        RequestGuard guard = new RequestGuard(grpc, List.of(RundProto.getDescriptor(), HealthProto.getDescriptor(),
+                ReflectionProto.javaDescriptor()), limits, errors, system);
+        Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> guard.apply(
+                ReflectionVersions.servedAsV1alpha(PeerIdentityHeader.attach(request).removeHeader(ACCEPT_ENCODING)));
         return Http.get(system)
                 .newServerAt(settings.bindHost(), settings.port())
                 .enableHttps(ConnectionContext.httpsServer(
