@@ -1,12 +1,10 @@
 package io.rund.api;
 
 import grpc.reflection.v1alpha.reflection.ReflectionProto;
-import io.grpc.health.v1.Health;
 import io.grpc.health.v1.HealthHandlerFactory;
 import io.grpc.health.v1.HealthProto;
 import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsSetupException;
-import io.rund.proto.v1.JobController;
 import io.rund.proto.v1.JobControllerPowerApi;
 import io.rund.proto.v1.JobControllerPowerApiHandlerFactory;
 import io.rund.proto.v1.RundProto;
@@ -84,7 +82,7 @@ public final class ApiServer {
         Function<HttpRequest, CompletionStage<HttpResponse>> grpc = ServiceHandler.concatOrNotFound(
                 JobControllerPowerApiHandlerFactory.create(new AuditedJobService(service, audit), errors.mapper(), system),
                 HealthHandlerFactory.create(new HealthService(system), errors.mapper(), system),
-                ServerReflection.create(List.of(JobController.description, Health.description), system));
+                ServerReflection.create(DocumentedDescriptors.services(), system));
         RequestGuard guard = new RequestGuard(grpc, List.of(RundProto.getDescriptor(), HealthProto.getDescriptor(),
                 ReflectionProto.javaDescriptor()), limits, errors, system);
         Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> guard.apply(

@@ -73,6 +73,29 @@ class ReflectionTest {
         assertEquals("JobController", descriptor.getService(0).getName());
     }
 
+    /** What grpcurl describe shows: the comments of the .proto reach the descriptors reflection serves. */
+    @ParameterizedTest
+    @ValueSource(strings = {V1, V1ALPHA})
+    void theDescriptorCarriesTheProtoComments(String method) throws Exception {
+        UnknownFieldSet response = reflect(method, FILE_CONTAINING_SYMBOL, "rund.v1.StartRequest");
+
+        ByteString file = fields(response.getField(FILE_DESCRIPTOR_RESPONSE).getLengthDelimitedList().getFirst())
+                .getField(FIRST_FIELD).getLengthDelimitedList().getFirst();
+        FileDescriptorProto descriptor = FileDescriptorProto.parseFrom(file);
+        assertEquals("rund.io/api/rund/v1;rundv1", descriptor.getOptions().getGoPackage());
+        // Paths as in descriptor.proto: service 6, method 2; message 4, field 2.
+        assertEquals("StartRequest", descriptor.getMessageType(0).getName());
+        assertTrue(leadingComment(descriptor, List.of(6, 0, 2, 0)).contains("Creates the job"), descriptor.getSourceCodeInfo().toString());
+        assertTrue(leadingComment(descriptor, List.of(4, 0, 2, 0)).contains("Program to execute"), descriptor.getSourceCodeInfo().toString());
+    }
+
+    private static String leadingComment(FileDescriptorProto file, List<Integer> path) {
+        return file.getSourceCodeInfo().getLocationList().stream()
+                .filter(location -> location.getPathList().equals(path))
+                .map(location -> location.getLeadingComments())
+                .findFirst().orElse("");
+    }
+
     private static UnknownFieldSet reflect(String method, int requestField, String value) throws Exception {
         byte[] request = UnknownFieldSet.newBuilder()
                 .addField(requestField, UnknownFieldSet.Field.newBuilder().addLengthDelimited(ByteString.copyFromUtf8(value)).build())
