@@ -8,6 +8,8 @@ import io.rund.auth.TlsSetupException;
 import io.rund.proto.v1.JobControllerPowerApi;
 import io.rund.proto.v1.JobControllerPowerApiHandlerFactory;
 import io.rund.proto.v1.RundProto;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.javadsl.ServerReflection;
 import org.apache.pekko.grpc.javadsl.ServiceHandler;
@@ -19,9 +21,6 @@ import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.japi.function.Function;
-
-import org.apache.pekko.Done;
-import org.apache.pekko.actor.CoordinatedShutdown;
 
 import javax.net.ssl.SSLContext;
 import java.io.IOException;
