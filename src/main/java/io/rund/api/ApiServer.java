@@ -1,10 +1,15 @@
 package io.rund.api;
 
+import grpc.reflection.v1alpha.reflection.ReflectionProto;
+import io.grpc.health.v1.HealthHandlerFactory;
+import io.grpc.health.v1.HealthProto;
 import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsSetupException;
-import io.rund.proto.v1.JobController;
 import io.rund.proto.v1.JobControllerPowerApi;
 import io.rund.proto.v1.JobControllerPowerApiHandlerFactory;
+import io.rund.proto.v1.RundProto;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.javadsl.ServerReflection;
 import org.apache.pekko.grpc.javadsl.ServiceHandler;
@@ -18,16 +23,20 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.japi.function.Function;
 
 import javax.net.ssl.SSLContext;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * rund's network door: the gRPC service and server reflection on a pekko-http HTTP/2 binding with mutual TLS
+ * rund's network door: the gRPC service, gRPC health ({@link HealthService}) and server reflection (v1 and v1alpha,
+ * {@link ReflectionVersions}) on a pekko-http HTTP/2 binding with mutual TLS
  * (TLS 1.3 only, client certificate required and verified against the configured CA). Each request is given
  * the caller's identity from its TLS session before the generated handler sees it ({@link PeerIdentityHeader}), and
  * passes {@link RequestGuard}, which bounds and checks it ({@code rund.api.max-request-bytes}).
+ * Start, Stop and Delete are recorded in the audit log ({@link AuditedJobService}).
  * The binding stops accepting on coordinated shutdown and lets in-flight requests finish for a while.
  * Before authentication every connection passes the {@link ConnectionDoor} (handshake deadline, caps in all and
  * per source), plugged into pekko-http's binding by configuration; each connection's TLS engine closes it after
@@ -55,15 +64,29 @@ public final class ApiServer {
     public static CompletionStage<ApiServer> start(ActorSystem<?> system, ApiSettings settings, JobControllerPowerApi service)
             throws TlsSetupException {
         SSLContext tls = TlsContexts.server(settings.tls());
+        AuditLog audit;
+        try {
+            audit = AuditLog.open(AuditSettings.fromConfig(system.settings().config().getConfig("rund")));
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-audit-log",
+                () -> {
+                    audit.close();
+                    return CompletableFuture.completedFuture(Done.getInstance());
+                });
         RequestLimits limits = RequestLimits.fromConfig(system.settings().config().getConfig("rund.api"));
         ApiErrors errors = new ApiErrors(new BadRequestLog(limits.badRequestLogsPerMinute()));
         requireDoor(system);
         Function<HttpRequest, CompletionStage<HttpResponse>> grpc = ServiceHandler.concatOrNotFound(
-                JobControllerPowerApiHandlerFactory.create(service, errors.mapper(), system),
-                ServerReflection.create(List.of(JobController.description), system));
-        RequestGuard guard = new RequestGuard(grpc, limits, errors, system);
-        Function<HttpRequest, CompletionStage<HttpResponse>> handler = request ->
-                guard.apply(PeerIdentityHeader.attach(request).removeHeader(ACCEPT_ENCODING));
+                JobControllerPowerApiHandlerFactory.create(new AuditedJobService(service, audit), errors.mapper(), system),
+                HealthHandlerFactory.create(new HealthService(system), errors.mapper(), system),
+                ServerReflection.create(DocumentedDescriptors.services(), system));
+        RequestGuard guard = new RequestGuard(grpc, List.of(RundProto.getDescriptor(), HealthProto.getDescriptor(),
+                ReflectionProto.javaDescriptor()), limits, errors, system);
+        Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> guard.apply(
+                ReflectionVersions.servedAsV1alpha(PeerAddressHeader.attach(PeerIdentityHeader.attach(request))
+                        .removeHeader(ACCEPT_ENCODING)));
         return Http.get(system)
                 .newServerAt(settings.bindHost(), settings.port())
                 .enableHttps(ConnectionContext.httpsServer(

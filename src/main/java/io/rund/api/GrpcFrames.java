@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -143,7 +144,7 @@ final class GrpcFrames {
     }
 
     private GrpcServiceException tooLarge(String what) {
-        return ApiErrors.refusal(Status.Code.RESOURCE_EXHAUSTED, "request message " + what + "; the limit is "
-                + maxMessageBytes + " bytes (" + LIMIT_SETTING + ")");
+        return ApiErrors.refusal(Status.Code.RESOURCE_EXHAUSTED, ApiErrors.REQUEST_TOO_LARGE, Map.of(),
+                "request message " + what + "; the limit is " + maxMessageBytes + " bytes (" + LIMIT_SETTING + ")");
     }
 }

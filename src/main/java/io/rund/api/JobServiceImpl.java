@@ -31,11 +31,11 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.grpc.GrpcServiceException;
 import org.apache.pekko.grpc.javadsl.Metadata;
-import org.apache.pekko.grpc.javadsl.MetadataBuilder;
 import org.apache.pekko.japi.function.Function;
 import org.apache.pekko.stream.javadsl.Source;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -46,7 +46,7 @@ import java.util.concurrent.TimeoutException;
  * The gRPC service: the one place where proto messages, gRPC status codes and the job layer's types meet.
  * Each call reads the caller's SANs (put there from the TLS session by {@link ApiServer}), asks the
  * {@link JobRegistry} with a timeout longer than a stop can take, and maps the typed reply to a response or,
- * through {@link #statusOf}, to a gRPC status. A job the caller may not see answers NOT_FOUND, as does one that
+ * through {@link ApiErrors}, to a gRPC status. A job the caller may not see answers NOT_FOUND, as does one that
  * does not exist. A Logs stream is the job's log as a Pekko Streams source (HTTP/2 flow control is its
  * back-pressure), then a trailer with the job's status: for a following stream, the final one, which the job's
  * actor sends once the job has ended.
@@ -205,8 +205,8 @@ public final class JobServiceImpl implements JobControllerPowerApi {
                             .follow(query, follower)
                             .map(record -> ProtoMapping.toProto(record, timestamps))
                             .mapError(OffsetDroppedException.class, JobServiceImpl::outOfRange)
-                            .mapError(FollowerLimitException.class, e -> new GrpcServiceException(
-                                    Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage())))
+                            .mapError(FollowerLimitException.class, e -> ApiErrors.refusal(Status.Code.RESOURCE_EXHAUSTED,
+                                    ApiErrors.TOO_MANY_FOLLOWERS, Map.of(), e.getMessage()))
                             // concatLazy: a stream cancelled by its client never asks for the trailer's status
                             .concatLazy(Source.lazyCompletionStage(() -> (query.follow()
                                             ? finalStatus(jobId, caller)
@@ -218,27 +218,18 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     }
 
     private static GrpcServiceException outOfRange(OffsetDroppedException e) {
-        return new GrpcServiceException(Status.OUT_OF_RANGE.withDescription(e.getMessage()),
-                new MetadataBuilder().addText(RETAINED_FROM_KEY, Long.toString(e.firstRetainedOffset())).build());
-    }
-
-    /** The gRPC status for an expected failure of the job layer: the only such mapping in rund. */
-    static Status statusOf(JobError error) {
-        Status status = switch (error.kind()) {
-            case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
-            case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
-            case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
-            case UNAVAILABLE -> Status.UNAVAILABLE;
-        };
-        return status.withDescription(error.toString());
+        String retainedFrom = Long.toString(e.firstRetainedOffset());
+        return ApiErrors.refusal(Status.Code.OUT_OF_RANGE, ApiErrors.OFFSET_DROPPED,
+                Map.of(ApiErrors.FIELD, "from_offset", ApiErrors.RETAINED_FROM, retainedFrom), e.getMessage(),
+                Map.of(RETAINED_FROM_KEY, retainedFrom));
     }
 
     private static GrpcServiceException failure(JobError error) {
-        return new GrpcServiceException(statusOf(error));
+        return ApiErrors.refusal(error);
     }
 
     private static GrpcServiceException notFound(String jobId) {
-        return new GrpcServiceException(Status.NOT_FOUND.withDescription("job " + jobId + " not found"));
+        return ApiErrors.jobNotFound(jobId);
     }
 
     private interface Call<T> {
@@ -293,8 +284,8 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         return AskPattern.ask(registry, message, askTimeout, system.scheduler())
                 .exceptionallyCompose(e -> CompletableFuture.failedFuture(
                         e instanceof TimeoutException || e.getCause() instanceof TimeoutException
-                                ? new GrpcServiceException(Status.UNAVAILABLE.withDescription(
-                                        "rund did not answer within " + askTimeout.toSeconds() + "s"))
+                                ? ApiErrors.refusal(Status.Code.UNAVAILABLE, ApiErrors.NO_ANSWER, Map.of(),
+                                        "rund did not answer within " + askTimeout.toSeconds() + "s")
                                 : e));
     }
 }

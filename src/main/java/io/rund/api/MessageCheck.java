@@ -94,6 +94,6 @@ final class MessageCheck {
     }
 
     private static GrpcServiceException refusal(String field, String problem) {
-        return ApiErrors.refusal(Status.Code.INVALID_ARGUMENT, field + ": " + problem);
+        return ApiErrors.invalidField(field, field + ": " + problem);
     }
 }

@@ -2,10 +2,8 @@ package io.rund.api;
 
 import com.google.protobuf.Descriptors;
 import com.google.protobuf.UnsafeByteOperations;
-import grpc.reflection.v1alpha.reflection.ReflectionProto;
 import io.grpc.Status;
 import io.rund.job.ClientText;
-import io.rund.proto.v1.RundProto;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcProtocol;
 import org.apache.pekko.grpc.GrpcServiceException;
@@ -68,11 +66,11 @@ final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpRe
     private final ActorSystem<?> system;
     private final Materializer materializer;
 
-    /** Guards {@code grpc}, which serves rund's JobController and server reflection (v1alpha). */
-    RequestGuard(Function<HttpRequest, CompletionStage<HttpResponse>> grpc, RequestLimits limits, ApiErrors errors,
-                 ActorSystem<?> system) {
+    /** Guards {@code grpc}, which serves the services of {@code served} (their methods are the only ones let in). */
+    RequestGuard(Function<HttpRequest, CompletionStage<HttpResponse>> grpc, List<Descriptors.FileDescriptor> served,
+                 RequestLimits limits, ApiErrors errors, ActorSystem<?> system) {
         this.grpc = grpc;
-        this.methods = methodsByPath(List.of(RundProto.getDescriptor(), ReflectionProto.javaDescriptor()));
+        this.methods = methodsByPath(served);
         this.limits = limits;
         this.errors = errors;
         this.budget = new RequestBudget(limits.maxBufferedRequestBytes());
@@ -106,7 +104,8 @@ final class RequestGuard implements Function<HttpRequest, CompletionStage<HttpRe
         Descriptors.MethodDescriptor method = methods.get(request.getUri().path());
         if (method == null) {
             throw refused(request, Status.Code.UNIMPLEMENTED, "no method " + ClientText.quote(request.getUri().path())
-                    + " (rund serves rund.v1.JobController and grpc.reflection.v1alpha.ServerReflection)");
+                    + " (rund serves rund.v1.JobController, grpc.health.v1.Health and grpc.reflection.v1 and v1alpha's"
+                    + " ServerReflection)");
         }
         GrpcFrames.Encoding encoding = encodingOf(request);
         ContentType contentType = request.entity().getContentType();

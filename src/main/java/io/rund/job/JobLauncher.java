@@ -144,11 +144,13 @@ final class JobLauncher {
         String user = spec.user().orElse(settings.defaultUser());
         if (!settings.mayRunAs(user)) {
             throw new LaunchFailed(JobError.precondition("user",
-                    "this server does not let jobs run as " + ClientText.quote(user) + " (rund.jobs.allowed-users)"), null);
+                    "this server does not let jobs run as " + ClientText.quote(user) + " (rund.jobs.allowed-users)")
+                    .because(JobError.Reason.PERMISSION_DENIED), null);
         }
         try {
             return UserAccount.lookup(user).orElseThrow(() -> new LaunchFailed(
-                    JobError.invalid("user", "no local account " + ClientText.quote(user) + " on this host"), null));
+                    JobError.invalid("user", "no local account " + ClientText.quote(user) + " on this host")
+                            .because(JobError.Reason.USER_NOT_FOUND), null));
         } catch (IOException e) {
             throw new LaunchFailed(JobError.unavailable("cannot read the account database: " + e.getMessage()), e);
         }
@@ -158,7 +160,7 @@ final class JobLauncher {
         try {
             return Executables.resolve(command, path, cwd, user);
         } catch (SpawnException e) {
-            throw new LaunchFailed(JobError.invalid("command", e.getMessage()), e);
+            throw new LaunchFailed(JobError.invalid("command", e.getMessage()).because(JobError.Reason.COMMAND_NOT_FOUND), e);
         }
     }
 
@@ -168,7 +170,7 @@ final class JobLauncher {
         } catch (InvalidLimitException e) {
             throw new LaunchFailed(JobError.invalid(e.field(), e.reason()), e);
         } catch (MissingControllerException e) {
-            throw new LaunchFailed(JobError.precondition("limits", e.getMessage()), e);
+            throw new LaunchFailed(JobError.precondition("limits", e.getMessage()).because(JobError.Reason.MISSING_CONTROLLER), e);
         } catch (CgroupException e) {
             throw new LaunchFailed(JobError.unavailable("cannot create the job's cgroup: " + e.getMessage()), e);
         }
@@ -205,10 +207,11 @@ final class JobLauncher {
         return switch (e.step()) {
             case "chdir" -> JobError.invalid("working-directory", e.getMessage());
             case "execve" -> switch (e.errno()) {
-                case ENOENT, EACCES, ENOTDIR -> JobError.invalid("command", e.getMessage());
+                case ENOENT, EACCES, ENOTDIR -> JobError.invalid("command", e.getMessage()).because(JobError.Reason.COMMAND_NOT_FOUND);
                 default -> JobError.precondition("command", e.getMessage());
             };
-            case "setgroups", "setresgid", "setresuid" -> JobError.precondition("user", e.getMessage());
+            case "setgroups", "setresgid", "setresuid" -> JobError.precondition("user", e.getMessage())
+                    .because(JobError.Reason.PERMISSION_DENIED);
             default -> switch (e.errno()) {
                 case EAGAIN, EMFILE, ENFILE -> new JobError(JobError.Kind.RESOURCE_EXHAUSTED, "", e.getMessage());
                 default -> JobError.unavailable(e.getMessage());

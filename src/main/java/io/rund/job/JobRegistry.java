@@ -295,10 +295,11 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     private Optional<JobError> refusalFor(StartJob start) {
         if (shuttingDown) {
-            return Optional.of(JobError.unavailable("rund is shutting down"));
+            return Optional.of(JobError.unavailable("rund is shutting down").because(JobError.Reason.SHUTTING_DOWN));
         }
         if (start.owner().isEmpty()) {
-            return Optional.of(JobError.precondition("identity", "the client certificate carries no subject alternative names"));
+            return Optional.of(JobError.precondition("identity", "the client certificate carries no subject alternative names")
+                    .because(JobError.Reason.NO_IDENTITY));
         }
         Optional<JobError> invalid = start.spec().validate();
         if (invalid.isPresent()) {
@@ -344,7 +345,8 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                         removeFinished(delete.jobId(), "deleted by a client", delete.replyTo().narrow());
                     } else {
                         delete.replyTo().tell(new DeleteRefused(new JobError(JobError.Kind.FAILED_PRECONDITION, "",
-                                "job " + delete.jobId() + " is still running (" + entry.status().state() + "); stop it first")));
+                                "job " + delete.jobId() + " is still running (" + entry.status().state() + "); stop it first",
+                                JobError.Reason.JOB_RUNNING)));
                     }
                 },
                 () -> delete.replyTo().tell(new JobNotFound(delete.jobId())));

@@ -14,7 +14,8 @@ import io.grpc.stub.StreamObserver;
 import io.rund.auth.ExampleCertificates;
 import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsFiles;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
@@ -26,13 +27,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * gRPC server reflection answers as grpcurl asks: the service list, and the file that defines JobController.
- * The reflection messages are written and read as raw protobuf fields (grpc/reflection/v1alpha/reflection.proto)
- * so that the test needs no generated reflection classes.
+ * gRPC server reflection answers as grpcurl asks, under v1 (grpcurl's first try) and v1alpha: the service list
+ * (JobController and Health), and the file that defines JobController. The reflection messages are written and read
+ * as raw protobuf fields (grpc/reflection/v1 and v1alpha/reflection.proto: the same field numbers) so that the test
+ * needs no generated reflection classes.
  */
 class ReflectionTest {
 
-    private static final String METHOD = "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+    private static final String V1 = "grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+    private static final String V1ALPHA = "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
     // ServerReflectionRequest fields.
     private static final int FILE_CONTAINING_SYMBOL = 4;
     private static final int LIST_SERVICES = 7;
@@ -45,20 +48,23 @@ class ReflectionTest {
     @RegisterExtension
     static final ApiFixture rund = new ApiFixture();
 
-    @Test
-    void listsTheJobControllerService() throws Exception {
-        UnknownFieldSet response = reflect(LIST_SERVICES, "*");
+    @ParameterizedTest
+    @ValueSource(strings = {V1, V1ALPHA})
+    void listsTheJobControllerAndHealthServices(String method) throws Exception {
+        UnknownFieldSet response = reflect(method, LIST_SERVICES, "*");
 
         List<String> services = response.getField(LIST_SERVICES_RESPONSE).getLengthDelimitedList().stream()
                 .flatMap(list -> fields(list).getField(FIRST_FIELD).getLengthDelimitedList().stream())
                 .map(service -> fields(service).getField(FIRST_FIELD).getLengthDelimitedList().getFirst().toStringUtf8())
                 .toList();
         assertTrue(services.contains("rund.v1.JobController"), services.toString());
+        assertTrue(services.contains("grpc.health.v1.Health"), services.toString());
     }
 
-    @Test
-    void describesTheServiceFromItsProtoFile() throws Exception {
-        UnknownFieldSet response = reflect(FILE_CONTAINING_SYMBOL, "rund.v1.JobController");
+    @ParameterizedTest
+    @ValueSource(strings = {V1, V1ALPHA})
+    void describesTheServiceFromItsProtoFile(String method) throws Exception {
+        UnknownFieldSet response = reflect(method, FILE_CONTAINING_SYMBOL, "rund.v1.JobController");
 
         ByteString file = fields(response.getField(FILE_DESCRIPTOR_RESPONSE).getLengthDelimitedList().getFirst())
                 .getField(FIRST_FIELD).getLengthDelimitedList().getFirst();
@@ -67,7 +73,30 @@ class ReflectionTest {
         assertEquals("JobController", descriptor.getService(0).getName());
     }
 
-    private static UnknownFieldSet reflect(int requestField, String value) throws Exception {
+    /** What grpcurl describe shows: the comments of the .proto reach the descriptors reflection serves. */
+    @ParameterizedTest
+    @ValueSource(strings = {V1, V1ALPHA})
+    void theDescriptorCarriesTheProtoComments(String method) throws Exception {
+        UnknownFieldSet response = reflect(method, FILE_CONTAINING_SYMBOL, "rund.v1.StartRequest");
+
+        ByteString file = fields(response.getField(FILE_DESCRIPTOR_RESPONSE).getLengthDelimitedList().getFirst())
+                .getField(FIRST_FIELD).getLengthDelimitedList().getFirst();
+        FileDescriptorProto descriptor = FileDescriptorProto.parseFrom(file);
+        assertEquals("rund.io/api/rund/v1;rundv1", descriptor.getOptions().getGoPackage());
+        // Paths as in descriptor.proto: service 6, method 2; message 4, field 2.
+        assertEquals("StartRequest", descriptor.getMessageType(0).getName());
+        assertTrue(leadingComment(descriptor, List.of(6, 0, 2, 0)).contains("Creates the job"), descriptor.getSourceCodeInfo().toString());
+        assertTrue(leadingComment(descriptor, List.of(4, 0, 2, 0)).contains("Program to execute"), descriptor.getSourceCodeInfo().toString());
+    }
+
+    private static String leadingComment(FileDescriptorProto file, List<Integer> path) {
+        return file.getSourceCodeInfo().getLocationList().stream()
+                .filter(location -> location.getPathList().equals(path))
+                .map(location -> location.getLeadingComments())
+                .findFirst().orElse("");
+    }
+
+    private static UnknownFieldSet reflect(String method, int requestField, String value) throws Exception {
         byte[] request = UnknownFieldSet.newBuilder()
                 .addField(requestField, UnknownFieldSet.Field.newBuilder().addLengthDelimited(ByteString.copyFromUtf8(value)).build())
                 .build().toByteArray();
@@ -81,7 +110,7 @@ class ReflectionTest {
         try {
             CompletableFuture<byte[]> answer = new CompletableFuture<>();
             StreamObserver<byte[]> requests = ClientCalls.asyncBidiStreamingCall(
-                    channel.newCall(method(), io.grpc.CallOptions.DEFAULT), new StreamObserver<>() {
+                    channel.newCall(RawGrpc.method(method, MethodDescriptor.MethodType.BIDI_STREAMING), io.grpc.CallOptions.DEFAULT), new StreamObserver<>() {
                         @Override
                         public void onNext(byte[] value) {
                             answer.complete(value);
@@ -111,9 +140,5 @@ class ReflectionTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static MethodDescriptor<byte[], byte[]> method() {
-        return RawGrpc.method(METHOD, MethodDescriptor.MethodType.BIDI_STREAMING);
     }
 }
