@@ -49,6 +49,7 @@ public final class ConnectionDoor implements TelemetrySpi {
 
     private final DoorSettings settings;
     private final RateLimitedLog refusals;
+    private final RateLimitedLog handshakeRefusals;
     private final Materializer materializer;
     private final AtomicInteger unauthenticated = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, Integer> unauthenticatedBySource = new ConcurrentHashMap<>();
@@ -68,6 +69,8 @@ public final class ConnectionDoor implements TelemetrySpi {
     public ConnectionDoor(ActorSystem system) {
         this.settings = DoorSettings.fromConfig(system.settings().config());
         this.refusals = new RateLimitedLog(LoggerFactory.getLogger(ConnectionDoor.class), 1, settings.refusalLogInterval());
+        // A budget of its own: a flood of cut connections must not hide why a real client's handshake is refused.
+        this.handshakeRefusals = new RateLimitedLog(LoggerFactory.getLogger(ConnectionDoor.class), 1, settings.refusalLogInterval());
         this.materializer = SystemMaterializer.get(system).materializer();
     }
 
@@ -233,6 +236,11 @@ public final class ConnectionDoor implements TelemetrySpi {
         unauthenticatedBySource.computeIfPresent(admission.peer.getAddress(), (address, n) -> n <= 1 ? null : n - 1);
         unauthenticated.decrementAndGet();
         return true;
+    }
+
+    /** One rate-limited line naming the source address and why its TLS handshake was refused ({@link HandshakeRefusal}). */
+    void handshakeRefused(InetSocketAddress peer, String reason) {
+        handshakeRefusals.warn("TLS handshake from " + peer.getAddress().getHostAddress() + " refused: " + reason);
     }
 
     /** One rate-limited line naming the source address (never anything the peer sent). */

@@ -75,6 +75,7 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
         DoorSettings settings = door.settings();
         return new TimerGraphStageLogic(shape) {
             private boolean authenticated;
+            private boolean handshakeFailureLogged;
             /** The peer's first TLS record until it is complete: its header, and how much of its body came. */
             private int headerBytes;
             private long bodyBytes;
@@ -96,6 +97,12 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
                     public void onPush() {
                         push(toNetwork, grab(fromTls));
                         writePendingSince = System.nanoTime();
+                    }
+
+                    @Override
+                    public void onUpstreamFailure(Throwable failure) {
+                        tlsFailed(failure);
+                        fail(toNetwork, failure);
                     }
 
                     @Override
@@ -144,6 +151,7 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
 
                     @Override
                     public void onDownstreamFinish(Throwable cause) {
+                        tlsFailed(cause);
                         cancel(fromNetwork, cause);
                     }
                 });
@@ -168,6 +176,17 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
                     firstRecordComplete = true;
                     door.handshaking(admission);
                 }
+            }
+
+            /** A handshake the TLS stage gave up on: one rate-limited line with the reason and the peer's address. */
+            private void tlsFailed(Throwable failure) {
+                if (authenticated || handshakeFailureLogged) {
+                    return;
+                }
+                HandshakeRefusal.of(failure).ifPresent(reason -> {
+                    handshakeFailureLogged = true;
+                    door.handshakeRefused(peer, reason);
+                });
             }
 
             private void authenticated() {

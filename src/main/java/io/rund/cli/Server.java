@@ -13,7 +13,12 @@ import io.rund.auth.TlsSetupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.typesafe.config.ConfigValueType;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
@@ -30,18 +35,27 @@ final class Server {
 
     private Server() {}
 
-    static int run(String address, Path ca, Path cert, Path key) throws Exception {
+    /** What the serve command's flags say; {@code null} (or empty, false) where a flag was not given. */
+    record Flags(String address, Path ca, List<Path> certs, List<Path> keys, Path keyPassphraseFile,
+                 boolean insecureExampleKeys) {}
+
+    static int run(Flags flags) throws Exception {
         Config config = ConfigFactory.load();
         Config api = config.getConfig("rund.api");
-        HostPort listen = HostPort.parse("--addr", address != null ? address : api.getString("address"));
-        TlsFiles tls = new TlsFiles(
-                ca != null ? ca : Path.of(api.getString("ca")),
-                cert != null ? cert : Path.of(api.getString("cert")),
-                key != null ? key : Path.of(api.getString("key"))).resolvedAgainstRundHome();
+        HostPort listen = HostPort.parse("--addr", flags.address() != null ? flags.address() : api.getString("address"));
+        TlsFiles tls = tlsFiles(flags, api);
         try {
             // Before the engine starts: a bad certificate must not leave a half-started daemon behind.
             TlsContexts.server(tls);
-            warnIfExampleCertificate(tls);
+            if (usesExampleKeys(tls)) {
+                if (!isLoopback(listen) && !(flags.insecureExampleKeys() || api.getBoolean("insecure-example-keys"))) {
+                    throw new CliException(ExitCodes.USAGE, "refusing to serve on " + listen + " with the EXAMPLE keys of tls/ "
+                            + "(public: anyone could connect as any client): make your own CA and certificates (--ca, --cert, --key), "
+                            + "listen on loopback, or pass --insecure-example-keys");
+                }
+                LOG.warn("Serving with the EXAMPLE certificates {}: their private keys are public (checked into rund's repository). "
+                        + "Make your own CA and certificates before rund runs anything that matters.", tls.cert());
+            }
         } catch (TlsSetupException e) {
             throw new CliException(ExitCodes.USAGE, "cannot serve: " + e.getMessage(), e);
         }
@@ -63,11 +77,61 @@ final class Server {
         return ExitCodes.OK;
     }
 
-    private static void warnIfExampleCertificate(TlsFiles tls) throws TlsSetupException {
-        X509Certificate server = PemFiles.certificates(tls.cert()).getFirst();
-        if (server.getIssuerX500Principal().getName().contains(EXAMPLE_ORGANIZATION)) {
-            LOG.warn("Serving with the EXAMPLE certificate {}: its private key is public (checked into rund's repository). "
-                    + "Make your own CA and certificates before rund runs anything that matters.", tls.cert());
+    /** The flags' files, else the settings' (a setting's cert and key are one path each or lists in the same order). */
+    private static TlsFiles tlsFiles(Flags flags, Config api) throws CliException {
+        List<Path> certs = flags.certs() != null ? flags.certs() : paths(api, "cert");
+        List<Path> keys = flags.keys() != null ? flags.keys() : paths(api, "key");
+        if (certs.isEmpty() || certs.size() != keys.size()) {
+            throw new CliException(ExitCodes.USAGE, "--cert and --key (rund.api.cert and rund.api.key) must be given in pairs: "
+                    + certs.size() + " certificate(s), " + keys.size() + " key(s)");
+        }
+        List<TlsFiles.CertAndKey> alternates = new ArrayList<>();
+        for (int i = 1; i < certs.size(); i++) {
+            alternates.add(new TlsFiles.CertAndKey(certs.get(i), keys.get(i)));
+        }
+        String passphrase = api.getString("key-passphrase-file");
+        Path passphraseFile = flags.keyPassphraseFile() != null ? flags.keyPassphraseFile()
+                : passphrase.isEmpty() ? null : Path.of(passphrase);
+        Path ca = flags.ca() != null ? flags.ca() : Path.of(api.getString("ca"));
+        return new TlsFiles(ca, certs.getFirst(), keys.getFirst(), passphraseFile, alternates);
+    }
+
+    private static List<Path> paths(Config api, String key) {
+        if (api.getValue(key).valueType() == ConfigValueType.LIST) {
+            return api.getStringList(key).stream().map(Path::of).toList();
+        }
+        return List.of(Path.of(api.getString(key)));
+    }
+
+    /** Whether the server's certificates or the CA it trusts for clients come from tls/gen.sh (their keys are public). */
+    static boolean usesExampleKeys(TlsFiles tls) throws TlsSetupException {
+        for (X509Certificate authority : PemFiles.certificates(tls.ca())) {
+            if (authority.getSubjectX500Principal().getName().contains(EXAMPLE_ORGANIZATION)) {
+                return true;
+            }
+        }
+        for (TlsFiles.CertAndKey identity : tls.identities()) {
+            if (PemFiles.certificates(identity.cert()).getFirst().getIssuerX500Principal().getName().contains(EXAMPLE_ORGANIZATION)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether every address {@code listen} names is a loopback one (no host: every interface, so no). */
+    private static boolean isLoopback(HostPort listen) {
+        if (listen.anyHost()) {
+            return false;
+        }
+        try {
+            for (InetAddress address : InetAddress.getAllByName(listen.host())) {
+                if (!address.isLoopbackAddress()) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (UnknownHostException e) {
+            return false;
         }
     }
 }
