@@ -57,7 +57,7 @@ public final class ApiServer {
         SSLContext tls = TlsContexts.server(settings.tls());
         RequestLimits limits = RequestLimits.fromConfig(system.settings().config().getConfig("rund.api"));
         ApiErrors errors = new ApiErrors(new BadRequestLog(limits.badRequestLogsPerMinute()));
-        requireDoor(system);
+        ConnectionDoor door = requireDoor(system);
         Function<HttpRequest, CompletionStage<HttpResponse>> grpc = ServiceHandler.concatOrNotFound(
                 JobControllerPowerApiHandlerFactory.create(service, errors.mapper(), system),
                 ServerReflection.create(List.of(JobController.description), system));
@@ -67,7 +67,7 @@ public final class ApiServer {
         return Http.get(system)
                 .newServerAt(settings.bindHost(), settings.port())
                 .enableHttps(ConnectionContext.httpsServer(
-                        () -> new ConnectionErrorClosingEngine(TlsContexts.serverEngine(tls))))
+                        () -> new ConnectionErrorClosingEngine(TlsContexts.serverEngine(tls), door)))
                 .adaptSettings(server -> server
                         .withEnableHttp2(true)
                         // The door finds each connection's guard by the peer's address once HTTP/2 has begun.

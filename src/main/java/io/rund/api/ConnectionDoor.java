@@ -50,6 +50,9 @@ public final class ConnectionDoor implements TelemetrySpi {
     private final DoorSettings settings;
     private final RateLimitedLog refusals;
     private final RateLimitedLog handshakeRefusals;
+    /** Connections in or past their handshake, by their ClientHello's random; removed when the connection ends. */
+    private final java.util.concurrent.ConcurrentHashMap<String, InetSocketAddress> peersByClientHello =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final Materializer materializer;
     private final AtomicInteger unauthenticated = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, Integer> unauthenticatedBySource = new ConcurrentHashMap<>();
@@ -238,9 +241,24 @@ public final class ConnectionDoor implements TelemetrySpi {
         return true;
     }
 
-    /** One rate-limited line naming the source address and why its TLS handshake was refused ({@link HandshakeRefusal}). */
-    void handshakeRefused(InetSocketAddress peer, String reason) {
-        handshakeRefusals.warn("TLS handshake from " + peer.getAddress().getHostAddress() + " refused: " + reason);
+    /** A connection's guard saw its ClientHello: a refusal of that handshake can now name the peer. */
+    void clientHelloFrom(String clientHelloRandom, InetSocketAddress peer) {
+        peersByClientHello.put(clientHelloRandom, peer);
+    }
+
+    /** The connection whose ClientHello had this random has ended. */
+    void connectionEnded(String clientHelloRandom) {
+        peersByClientHello.remove(clientHelloRandom);
+    }
+
+    /**
+     * One rate-limited line naming the source address (found by the ClientHello's random, {@link ClientHelloRandom})
+     * and why the server refused its TLS handshake ({@link HandshakeRefusal}).
+     */
+    void handshakeRefused(String clientHelloRandom, String reason) {
+        InetSocketAddress peer = clientHelloRandom == null ? null : peersByClientHello.get(clientHelloRandom);
+        String from = peer == null ? "an unknown peer" : peer.getAddress().getHostAddress();
+        handshakeRefusals.warn("TLS handshake from " + from + " refused: " + reason);
     }
 
     /** One rate-limited line naming the source address (never anything the peer sent). */

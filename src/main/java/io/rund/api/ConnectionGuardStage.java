@@ -75,7 +75,9 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
         DoorSettings settings = door.settings();
         return new TimerGraphStageLogic(shape) {
             private boolean authenticated;
-            private boolean handshakeFailureLogged;
+            /** The ClientHello's random, by which the TLS engine names this peer when it refuses the handshake. */
+            private final ClientHelloRandom clientHello = new ClientHelloRandom();
+            private String clientHelloKey;
             /** The peer's first TLS record until it is complete: its header, and how much of its body came. */
             private int headerBytes;
             private long bodyBytes;
@@ -97,12 +99,6 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
                     public void onPush() {
                         push(toNetwork, grab(fromTls));
                         writePendingSince = System.nanoTime();
-                    }
-
-                    @Override
-                    public void onUpstreamFailure(Throwable failure) {
-                        tlsFailed(failure);
-                        fail(toNetwork, failure);
                     }
 
                     @Override
@@ -151,7 +147,6 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
 
                     @Override
                     public void onDownstreamFinish(Throwable cause) {
-                        tlsFailed(cause);
                         cancel(fromNetwork, cause);
                     }
                 });
@@ -166,6 +161,15 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
             }
 
             private void observeFirstRecord(ByteString bytes) {
+                if (!clientHello.complete()) {
+                    clientHello.feed(bytes.asByteBuffer());
+                    if (clientHello.complete()) {
+                        clientHelloKey = clientHello.key();
+                        if (clientHelloKey != null) {
+                            door.clientHelloFrom(clientHelloKey, peer);
+                        }
+                    }
+                }
                 int i = 0;
                 while (headerBytes < TLS_RECORD_HEADER_BYTES && i < bytes.size()) {
                     firstRecordHeader[headerBytes++] = bytes.apply(i++);
@@ -176,17 +180,6 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
                     firstRecordComplete = true;
                     door.handshaking(admission);
                 }
-            }
-
-            /** A handshake the TLS stage gave up on: one rate-limited line with the reason and the peer's address. */
-            private void tlsFailed(Throwable failure) {
-                if (authenticated || handshakeFailureLogged) {
-                    return;
-                }
-                HandshakeRefusal.of(failure).ifPresent(reason -> {
-                    handshakeFailureLogged = true;
-                    door.handshakeRefused(peer, reason);
-                });
             }
 
             private void authenticated() {
@@ -226,6 +219,9 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
 
             @Override
             public void postStop() {
+                if (clientHelloKey != null) {
+                    door.connectionEnded(clientHelloKey);
+                }
                 door.settle(admission);
             }
         };

@@ -44,7 +44,7 @@ final class HandshakeRefusal {
         } else if (message.contains("validity") || message.contains("expired")) {
             reason = "client certificate expired or not yet valid";
         } else if (message.contains("no appropriate protocol") || message.contains("protocol_version")
-                || message.contains("unsupported protocol")) {
+                || message.contains("unsupported protocol") || message.contains("requested protocol")) {
             reason = "no common protocol version (rund speaks TLS 1.3 only)";
         } else if (message.contains("signature") || message.contains("cipher suite") || message.contains("no common")
                 || message.contains("named group") || message.contains("handshake_failure")) {

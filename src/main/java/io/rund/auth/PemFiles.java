@@ -22,6 +22,7 @@ import java.io.StringReader;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.security.PrivateKey;
@@ -178,6 +179,9 @@ public final class PemFiles {
             for (PemObject block = pem.readPemObject(); block != null; block = pem.readPemObject()) {
                 blocks.add(block);
             }
+        } catch (NoSuchFileException e) {
+            throw new TlsSetupException(file + ": cannot read: no such file" + (file.isAbsolute() ? ""
+                    : " (relative paths are relative to the current directory, " + Path.of("").toAbsolutePath() + ")"), e);
         } catch (IOException e) {
             throw new TlsSetupException(file + ": cannot read as PEM: " + e.getMessage(), e);
         }

@@ -8,7 +8,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.rund.auth.TlsFiles;
+
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedTrustManager;
+import javax.net.ssl.X509TrustManager;
+import java.net.Socket;
+import java.security.cert.CertificateException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import java.io.DataInputStream;
@@ -46,7 +55,7 @@ class ServerCertificateChoiceTest {
         // A P-256 client key: a client restricted to these schemes could not sign with a P-521 one either.
         TestKeys.Made client = TestKeys.make(dir, "p256-client", TestKeys.Format.SEC1_EC, "DNS:p256.example", "clientAuth");
 
-        X509Certificate seen = handshake(TlsContexts.client(client.files()), WITHOUT_P521);
+        X509Certificate seen = handshake(chainSignaturesUnconstrained(client.files()), WITHOUT_P521);
 
         assertArrayEquals(PemFiles.certificates(ExampleCertificates.DIR.resolve("server-p256.pem")).getFirst().getEncoded(),
                 seen.getEncoded(), "the P-256 certificate: " + seen.getPublicKey());
@@ -58,6 +67,54 @@ class ServerCertificateChoiceTest {
 
         assertArrayEquals(PemFiles.certificates(ExampleCertificates.DIR.resolve("server.pem")).getFirst().getEncoded(),
                 seen.getEncoded(), "the P-521 certificate: " + seen.getPublicKey());
+    }
+
+    /**
+     * The client's TLS context, except that the server's chain is verified without the handshake's signature-scheme
+     * constraints: the JDK would apply the restricted list to the certificates' own signatures too (the example CA
+     * signs with SHA512withECDSA), where BoringSSL accepts them; what this test is about is the CertificateVerify.
+     */
+    private static SSLContext chainSignaturesUnconstrained(TlsFiles files) throws Exception {
+        X509TrustManager pkix = (X509TrustManager) TlsContexts.trustManagers(files).getTrustManagers()[0];
+        X509ExtendedTrustManager trust = new X509ExtendedTrustManager() {
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+                pkix.checkServerTrusted(chain, authType);
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+                pkix.checkServerTrusted(chain, authType);
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+                pkix.checkServerTrusted(chain, authType);
+            }
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+                throw new CertificateException("a client only");
+            }
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+                throw new CertificateException("a client only");
+            }
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+                throw new CertificateException("a client only");
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return pkix.getAcceptedIssuers();
+            }
+        };
+        SSLContext context = SSLContext.getInstance(TlsContexts.TLS_1_3);
+        context.init(new KeyManager[] {TlsContexts.keyManager(files)}, new TrustManager[] {trust}, null);
+        return context;
     }
 
     /** The server's certificate in a completed handshake whose HTTP/2 preface the server answered with SETTINGS. */
