@@ -63,12 +63,12 @@ port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 RUND_STATE_DIR="$state/state" bin/rund serve --addr "127.0.0.1:$port" >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$state"' EXIT
-for _ in $(seq 1 180); do
+for _ in $(seq 1 600); do
     grep -q "rund serves on" "$log" && break
     kill -0 "$server" 2>/dev/null || fail "bin/rund serve exited early"
     sleep 1
 done
-grep -q "rund serves on" "$log" || fail "bin/rund serve did not come up in 180 s"
+grep -q "rund serves on" "$log" || fail "bin/rund serve did not come up in 600 s (the first bin/rund builds rund and its AOT caches)"
 
 tls=(tls/ca.pem tls/client.pem tls/client-key.pem)
 addr="localhost:$port"
