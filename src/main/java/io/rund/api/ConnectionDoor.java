@@ -22,10 +22,10 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -51,8 +51,7 @@ public final class ConnectionDoor implements TelemetrySpi {
     private final RateLimitedLog refusals;
     private final RateLimitedLog handshakeRefusals;
     /** Connections in or past their handshake, by their ClientHello's random; removed when the connection ends. */
-    private final java.util.concurrent.ConcurrentHashMap<String, InetSocketAddress> peersByClientHello =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, InetSocketAddress> peersByClientHello = new ConcurrentHashMap<>();
     private final Materializer materializer;
     private final AtomicInteger unauthenticated = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, Integer> unauthenticatedBySource = new ConcurrentHashMap<>();

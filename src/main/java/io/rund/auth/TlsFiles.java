@@ -2,6 +2,7 @@ package io.rund.auth;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * The PEM files one side of a mutual-TLS connection needs: the CA certificate(s) it trusts to sign the other side,
@@ -40,6 +41,6 @@ public record TlsFiles(Path ca, Path cert, Path key, Path keyPassphraseFile, Lis
 
     /** Every certificate and key, the first (preferred) one first. */
     public List<CertAndKey> identities() {
-        return java.util.stream.Stream.concat(java.util.stream.Stream.of(new CertAndKey(cert, key)), alternates.stream()).toList();
+        return Stream.concat(Stream.of(new CertAndKey(cert, key)), alternates.stream()).toList();
     }
 }

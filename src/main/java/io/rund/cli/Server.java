@@ -2,6 +2,7 @@ package io.rund.cli;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueType;
 import io.rund.Daemon;
 import io.rund.api.ApiServer;
 import io.rund.api.ApiSettings;
