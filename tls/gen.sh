@@ -1,9 +1,13 @@
 #!/bin/sh
-# Makes the EXAMPLE certificates rund's tests and walkthrough use: P-521 keys, SHA-512 signatures.
+# Makes the EXAMPLE certificates rund's tests and walkthrough use: P-521 keys, SHA-512 signatures (and one P-256
+# server certificate for clients that cannot verify P-521).
 # Never serve real jobs with these keys: the private keys are checked into the repository.
 #
 #   ca.pem / ca-key.pem                 root CA the server trusts
 #   server.pem / server-key.pem         SANs DNS:localhost, IP:127.0.0.1, IP:::1
+#   server-p256.pem / server-p256-key.pem   the same SANs with a P-256 key (signed by the same CA): rund presents it
+#                                       to BoringSSL-based clients (grpcio wheel, gRPC C++/Ruby/PHP), which offer no
+#                                       P-521 signature scheme
 #   alice, bob                          share the SAN URI:spiffe://rund/team-a (each also has its own DNS name)
 #   carol                               DNS:carol.example only (disjoint from alice and bob)
 #   admin                               DNS:admin.example (configure it in rund.admin-sans)
@@ -24,8 +28,8 @@ trap 'rm -rf "$WORK"' EXIT
 
 # Private keys are owner-only from their first byte (umask 077; chmod for a file that already existed): rund refuses
 # a key that group or others may read. Only this script needs ca-key.pem; rund itself never reads it.
-new_key() { # FILE
-    (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:$CURVE -pkeyopt ec_param_enc:named_curve -out "$1")
+new_key() { # FILE [CURVE]
+    (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:${2:-$CURVE} -pkeyopt ec_param_enc:named_curve -out "$1")
     chmod 600 "$1"
 }
 
@@ -40,8 +44,8 @@ self_signed_ca() { # NAME CN
         -set_serial "$(serial)" -out "$1.pem"
 }
 
-leaf() { # NAME CN SANS EKU CA
-    new_key "$1-key.pem"
+leaf() { # NAME CN SANS EKU CA [CURVE]
+    new_key "$1-key.pem" "${6:-$CURVE}"
     openssl req -new -sha512 -key "$1-key.pem" -subj "/O=rund example/CN=$2" -out "$WORK/$1.csr"
     cat > "$WORK/$1.ext" <<EXT
 basicConstraints=critical,CA:FALSE
@@ -92,6 +96,7 @@ CNF
 
 self_signed_ca ca "rund example root CA"
 leaf server  "localhost"     "DNS:localhost,IP:127.0.0.1,IP:::1"                 serverAuth ca
+leaf server-p256 "localhost" "DNS:localhost,IP:127.0.0.1,IP:::1"                 serverAuth ca prime256v1
 leaf alice   "alice"         "DNS:alice.example,URI:spiffe://rund/team-a"        clientAuth ca
 leaf bob     "bob"           "DNS:bob.example,URI:spiffe://rund/team-a"          clientAuth ca
 leaf carol   "carol"         "DNS:carol.example"                                 clientAuth ca

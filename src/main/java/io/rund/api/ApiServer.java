@@ -77,7 +77,7 @@ public final class ApiServer {
                 });
         RequestLimits limits = RequestLimits.fromConfig(system.settings().config().getConfig("rund.api"));
         ApiErrors errors = new ApiErrors(new BadRequestLog(limits.badRequestLogsPerMinute()));
-        requireDoor(system);
+        ConnectionDoor door = requireDoor(system);
         Function<HttpRequest, CompletionStage<HttpResponse>> grpc = ServiceHandler.concatOrNotFound(
                 JobControllerPowerApiHandlerFactory.create(new AuditedJobService(service, audit), errors.mapper(), system),
                 HealthHandlerFactory.create(new HealthService(system), errors.mapper(), system),
@@ -90,7 +90,7 @@ public final class ApiServer {
         return Http.get(system)
                 .newServerAt(settings.bindHost(), settings.port())
                 .enableHttps(ConnectionContext.httpsServer(
-                        () -> new ConnectionErrorClosingEngine(TlsContexts.serverEngine(tls))))
+                        () -> new ConnectionErrorClosingEngine(TlsContexts.serverEngine(tls), door)))
                 .adaptSettings(server -> server
                         .withEnableHttp2(true)
                         // The door finds each connection's guard by the peer's address once HTTP/2 has begun.

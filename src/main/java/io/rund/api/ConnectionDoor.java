@@ -22,10 +22,10 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -49,6 +49,9 @@ public final class ConnectionDoor implements TelemetrySpi {
 
     private final DoorSettings settings;
     private final RateLimitedLog refusals;
+    private final RateLimitedLog handshakeRefusals;
+    /** Connections in or past their handshake, by their ClientHello's random; removed when the connection ends. */
+    private final Map<String, InetSocketAddress> peersByClientHello = new ConcurrentHashMap<>();
     private final Materializer materializer;
     private final AtomicInteger unauthenticated = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, Integer> unauthenticatedBySource = new ConcurrentHashMap<>();
@@ -68,6 +71,8 @@ public final class ConnectionDoor implements TelemetrySpi {
     public ConnectionDoor(ActorSystem system) {
         this.settings = DoorSettings.fromConfig(system.settings().config());
         this.refusals = new RateLimitedLog(LoggerFactory.getLogger(ConnectionDoor.class), 1, settings.refusalLogInterval());
+        // A budget of its own: a flood of cut connections must not hide why a real client's handshake is refused.
+        this.handshakeRefusals = new RateLimitedLog(LoggerFactory.getLogger(ConnectionDoor.class), 1, settings.refusalLogInterval());
         this.materializer = SystemMaterializer.get(system).materializer();
     }
 
@@ -233,6 +238,26 @@ public final class ConnectionDoor implements TelemetrySpi {
         unauthenticatedBySource.computeIfPresent(admission.peer.getAddress(), (address, n) -> n <= 1 ? null : n - 1);
         unauthenticated.decrementAndGet();
         return true;
+    }
+
+    /** A connection's guard saw its ClientHello: a refusal of that handshake can now name the peer. */
+    void clientHelloFrom(String clientHelloRandom, InetSocketAddress peer) {
+        peersByClientHello.put(clientHelloRandom, peer);
+    }
+
+    /** The connection whose ClientHello had this random has ended. */
+    void connectionEnded(String clientHelloRandom) {
+        peersByClientHello.remove(clientHelloRandom);
+    }
+
+    /**
+     * One rate-limited line naming the source address (found by the ClientHello's random, {@link ClientHelloRandom})
+     * and why the server refused its TLS handshake ({@link HandshakeRefusal}).
+     */
+    void handshakeRefused(String clientHelloRandom, String reason) {
+        InetSocketAddress peer = clientHelloRandom == null ? null : peersByClientHello.get(clientHelloRandom);
+        String from = peer == null ? "an unknown peer" : peer.getAddress().getHostAddress();
+        handshakeRefusals.warn("TLS handshake from " + from + " refused: " + reason);
     }
 
     /** One rate-limited line naming the source address (never anything the peer sent). */

@@ -27,11 +27,36 @@ final class ConnectionErrorClosingEngine extends SSLEngine {
     private enum State { OPEN, CLOSING, FAILED }
 
     private final SSLEngine engine;
+    private final ConnectionDoor door;
+    /** The peer's ClientHello random (read from the first bytes unwrapped), to name the peer of a refused handshake. */
+    private final ClientHelloRandom clientHello = new ClientHelloRandom();
+    private long unwrapped;
+    private boolean handshakeEnded;
     private final Http2FrameScanner outgoing = new Http2FrameScanner();
     private State state = State.OPEN;
 
-    ConnectionErrorClosingEngine(SSLEngine engine) {
+    ConnectionErrorClosingEngine(SSLEngine engine, ConnectionDoor door) {
         this.engine = engine;
+        this.door = door;
+    }
+
+    /**
+     * A TLS failure before the handshake finished is the server refusing it (the JDK throws it from wrap or unwrap,
+     * also for a delegated task's failure): logged once, through the door, with the reason and the peer.
+     */
+    private SSLException refused(SSLException failure) {
+        if (!handshakeEnded) {
+            handshakeEnded = true;
+            door.handshakeRefused(clientHello.key(), HandshakeRefusal.of(failure).orElse("TLS failed during the handshake"));
+        }
+        return failure;
+    }
+
+    private SSLEngineResult observed(SSLEngineResult result) {
+        if (result.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.FINISHED) {
+            handshakeEnded = true;
+        }
+        return result;
     }
 
     @Override
@@ -51,7 +76,12 @@ final class ConnectionErrorClosingEngine extends SSLEngine {
         for (int i = 0; i < length; i++) {
             positions[i] = sources[offset + i].position();
         }
-        SSLEngineResult result = engine.wrap(sources, offset, length, destination);
+        SSLEngineResult result;
+        try {
+            result = observed(engine.wrap(sources, offset, length, destination));
+        } catch (SSLException e) {
+            throw refused(e);
+        }
         if (result.bytesConsumed() > 0 && HTTP_2.equals(engine.getApplicationProtocol())) {
             for (int i = 0; i < length; i++) {
                 outgoing.scan(sources[offset + i], positions[i], sources[offset + i].position());
@@ -68,7 +98,16 @@ final class ConnectionErrorClosingEngine extends SSLEngine {
         if (state != State.OPEN) {
             return new SSLEngineResult(SSLEngineResult.Status.CLOSED, getHandshakeStatus(), 0, 0);
         }
-        return engine.unwrap(source, destinations, offset, length);
+        if (!clientHello.complete()) {
+            clientHello.feedAt(source, unwrapped);
+        }
+        try {
+            SSLEngineResult result = observed(engine.unwrap(source, destinations, offset, length));
+            unwrapped += result.bytesConsumed();
+            return result;
+        } catch (SSLException e) {
+            throw refused(e);
+        }
     }
 
     /** While closing: "wrap again", so that pekko's TLS stage calls {@link #wrap} at once and the close follows. */

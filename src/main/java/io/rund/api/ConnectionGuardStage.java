@@ -75,6 +75,9 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
         DoorSettings settings = door.settings();
         return new TimerGraphStageLogic(shape) {
             private boolean authenticated;
+            /** The ClientHello's random, by which the TLS engine names this peer when it refuses the handshake. */
+            private final ClientHelloRandom clientHello = new ClientHelloRandom();
+            private String clientHelloKey;
             /** The peer's first TLS record until it is complete: its header, and how much of its body came. */
             private int headerBytes;
             private long bodyBytes;
@@ -158,6 +161,15 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
             }
 
             private void observeFirstRecord(ByteString bytes) {
+                if (!clientHello.complete()) {
+                    clientHello.feed(bytes.asByteBuffer());
+                    if (clientHello.complete()) {
+                        clientHelloKey = clientHello.key();
+                        if (clientHelloKey != null) {
+                            door.clientHelloFrom(clientHelloKey, peer);
+                        }
+                    }
+                }
                 int i = 0;
                 while (headerBytes < TLS_RECORD_HEADER_BYTES && i < bytes.size()) {
                     firstRecordHeader[headerBytes++] = bytes.apply(i++);
@@ -207,6 +219,9 @@ final class ConnectionGuardStage extends GraphStage<BidiShape<ByteString, ByteSt
 
             @Override
             public void postStop() {
+                if (clientHelloKey != null) {
+                    door.connectionEnded(clientHelloKey);
+                }
                 door.settle(admission);
             }
         };

@@ -1,45 +1,61 @@
 package io.rund.auth;
 
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.openssl.PEMEncryptedKeyPair;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+import org.bouncycastle.openssl.jcajce.JceOpenSSLPKCS8DecryptorProviderBuilder;
+import org.bouncycastle.openssl.jcajce.JcePEMDecryptorProviderBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
+import org.bouncycastle.pkcs.PKCSException;
+import org.bouncycastle.util.io.pem.PemObject;
+import org.bouncycastle.util.io.pem.PemReader;
+import org.bouncycastle.util.io.pem.PemWriter;
+
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.Reader;
+import java.io.StringReader;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
-import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.security.spec.InvalidKeySpecException;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * Reads X.509 certificates and unencrypted PKCS#8 private keys from PEM files with the JDK alone. Other key
- * encodings (SEC1 "EC PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY", encrypted keys) are refused with the openssl
- * command that converts them. A private key file that group or others may access is refused before it is read, as
- * OpenSSH refuses one ("UNPROTECTED PRIVATE KEY FILE"): whoever can read it can be whoever it identifies.
+ * Reads X.509 certificates and private keys from PEM files through Bouncy Castle's PEM support: every key encoding
+ * openssl, cfssl, step-ca and Vault write (PKCS#8 "PRIVATE KEY", encrypted PKCS#8 "ENCRYPTED PRIVATE KEY", SEC1
+ * "EC PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY", openssl's legacy encrypted PEM; EC, RSA, Ed25519, Ed448). The key is
+ * handed to the JDK's own providers, which JSSE signs with. A private key file (and a passphrase file) that group or
+ * others may access is refused before it is read, as OpenSSH refuses one: whoever can read it can be whoever it
+ * identifies.
  */
 public final class PemFiles {
 
-    private static final Pattern BLOCK = Pattern.compile(
-            "-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]*?)\\s*-----END \\1-----");
     private static final String CERTIFICATE = "CERTIFICATE";
-    private static final String PKCS8_KEY = "PRIVATE KEY";
-    /** Key algorithms tried in turn on a PKCS#8 key; the encoding itself names the algorithm only as an OID. */
-    private static final List<String> KEY_ALGORITHMS = List.of("EC", "RSA", "Ed25519", "Ed448");
+    private static final String PRIVATE_KEY_SUFFIX = "PRIVATE KEY";
+    /** Only decrypts encrypted keys (PBES2, openssl's legacy ciphers); never registered as a JCA provider. */
+    private static final Provider DECRYPTION = new BouncyCastleProvider();
     private static final Set<PosixFilePermission> GROUP_OR_OTHERS = EnumSet.of(
             PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE,
             PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE);
+    /** How to give a passphrase, named in the error about an encrypted key given none. */
+    public static final String PASSPHRASE_HINT = "give its passphrase in a file: rund serve --key-passphrase-file FILE "
+            + "(env RUND_SERVE_KEY_PASSPHRASE_FILE), the CLI --key-passphrase-file FILE (env RUND_KEY_PASSPHRASE_FILE)";
 
     private PemFiles() {}
 
@@ -48,9 +64,9 @@ public final class PemFiles {
         List<X509Certificate> certificates = new ArrayList<>();
         try {
             CertificateFactory factory = CertificateFactory.getInstance("X.509");
-            for (Block block : blocks(file)) {
-                if (block.type().equals(CERTIFICATE)) {
-                    certificates.add((X509Certificate) factory.generateCertificate(new ByteArrayInputStream(block.der())));
+            for (PemObject block : blocks(file)) {
+                if (block.getType().equals(CERTIFICATE)) {
+                    certificates.add((X509Certificate) factory.generateCertificate(new ByteArrayInputStream(block.getContent())));
                 }
             }
         } catch (CertificateException e) {
@@ -62,32 +78,67 @@ public final class PemFiles {
         return List.copyOf(certificates);
     }
 
-    /**
-     * The one private key in {@code file}, which must be unencrypted PKCS#8 (-----BEGIN PRIVATE KEY-----) and
-     * accessible to its owner only (mode 0600 or 0400).
-     */
+    /** The one private key in {@code file}, which must be accessible to its owner only (mode 0600 or 0400). */
     public static PrivateKey privateKey(Path file) throws TlsSetupException {
+        return privateKey(file, null);
+    }
+
+    /**
+     * The one private key in {@code file}, in any encoding this class reads, decrypted with the first line of
+     * {@code passphraseFile} when it is encrypted ({@code null}: no passphrase given). Both files must be
+     * accessible to their owner only.
+     */
+    public static PrivateKey privateKey(Path file, Path passphraseFile) throws TlsSetupException {
         requireOwnerOnly(file);
-        List<Block> keys = blocks(file).stream().filter(b -> b.type().endsWith("PRIVATE KEY")).toList();
+        List<PemObject> keys = blocks(file).stream().filter(b -> b.getType().endsWith(PRIVATE_KEY_SUFFIX)).toList();
         if (keys.size() != 1) {
-            throw new TlsSetupException(file + ": must hold exactly one PEM private key, found " + keys.size());
+            throw new TlsSetupException(file + ": must hold exactly one PEM private key (-----BEGIN ... PRIVATE KEY-----), found "
+                    + keys.size());
         }
-        Block key = keys.getFirst();
-        if (!key.type().equals(PKCS8_KEY)) {
-            throw new TlsSetupException(file + ": holds a \"" + key.type() + "\"; rund reads unencrypted PKCS#8 keys, convert with: "
-                    + "openssl pkcs8 -topk8 -nocrypt -in " + file + " -out " + file + ".pk8");
+        PemObject block = keys.getFirst();
+        String format = "\"" + block.getType() + "\"";
+        Object parsed;
+        try (PEMParser parser = new PEMParser(new StringReader(pem(block)))) {
+            parsed = parser.readObject();
+        } catch (IOException | RuntimeException e) {
+            throw new TlsSetupException(file + ": cannot read its " + format + " key: " + e.getMessage(), e);
         }
-        PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(key.der());
-        for (String algorithm : KEY_ALGORITHMS) {
-            try {
-                return KeyFactory.getInstance(algorithm).generatePrivate(spec);
-            } catch (InvalidKeySpecException notThisAlgorithm) {
-                // The next algorithm may fit.
-            } catch (GeneralSecurityException e) {
-                throw new TlsSetupException(file + ": cannot load the private key: " + e.getMessage(), e);
-            }
+        try {
+            PrivateKeyInfo info = switch (parsed) {
+                case PrivateKeyInfo plain -> plain;
+                case PEMKeyPair pair -> pair.getPrivateKeyInfo();
+                case PKCS8EncryptedPrivateKeyInfo encrypted -> encrypted.decryptPrivateKeyInfo(
+                        new JceOpenSSLPKCS8DecryptorProviderBuilder().setProvider(DECRYPTION)
+                                .build(passphrase(file, format, passphraseFile)));
+                case PEMEncryptedKeyPair encrypted -> encrypted.decryptKeyPair(
+                        new JcePEMDecryptorProviderBuilder().setProvider(DECRYPTION)
+                                .build(passphrase(file, format, passphraseFile))).getPrivateKeyInfo();
+                case null, default -> throw new TlsSetupException(file + ": holds a " + format
+                        + " block that is not a private key rund can read (PKCS#8, encrypted PKCS#8, SEC1 EC or PKCS#1 RSA)");
+            };
+            return new JcaPEMKeyConverter().getPrivateKey(info);
+        } catch (PKCSException | IOException e) {
+            throw new TlsSetupException(file + ": cannot decrypt its " + format + " key with the passphrase in "
+                    + passphraseFile + " (wrong passphrase?): " + e.getMessage(), e);
+        } catch (OperatorCreationException e) {
+            throw new TlsSetupException(file + ": cannot decrypt its " + format + " key (unsupported cipher?): " + e.getMessage(), e);
         }
-        throw new TlsSetupException(file + ": a PKCS#8 private key of none of the algorithms " + KEY_ALGORITHMS);
+    }
+
+    /** The passphrase of an encrypted key: the first line of {@code passphraseFile}, which must be given. */
+    private static char[] passphrase(Path key, String format, Path passphraseFile) throws TlsSetupException {
+        if (passphraseFile == null) {
+            throw new TlsSetupException(key + ": holds an encrypted " + format + " key: " + PASSPHRASE_HINT);
+        }
+        requireOwnerOnly(passphraseFile);
+        try {
+            String text = Files.readString(passphraseFile, StandardCharsets.UTF_8);
+            int end = text.indexOf('\n');
+            String line = end < 0 ? text : text.substring(0, end);
+            return (line.endsWith("\r") ? line.substring(0, line.length() - 1) : line).toCharArray();
+        } catch (IOException e) {
+            throw new TlsSetupException(passphraseFile + ": cannot read the key's passphrase: " + e, e);
+        }
     }
 
     /**
@@ -120,24 +171,28 @@ public final class PemFiles {
         return String.format("%04o", mode);
     }
 
-    private record Block(String type, byte[] der) {}
-
-    private static List<Block> blocks(Path file) throws TlsSetupException {
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.ISO_8859_1);
-        } catch (IOException e) {
-            throw new TlsSetupException(file + ": cannot read: " + e, e);
-        }
-        List<Block> blocks = new ArrayList<>();
-        Matcher matcher = BLOCK.matcher(text);
-        while (matcher.find()) {
-            try {
-                blocks.add(new Block(matcher.group(1), Base64.getMimeDecoder().decode(matcher.group(2))));
-            } catch (IllegalArgumentException e) {
-                throw new TlsSetupException(file + ": invalid base64 in a PEM " + matcher.group(1) + " block", e);
+    /** Every PEM block of {@code file} with its headers (an openssl legacy encrypted key keeps its DEK-Info). */
+    private static List<PemObject> blocks(Path file) throws TlsSetupException {
+        List<PemObject> blocks = new ArrayList<>();
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.ISO_8859_1);
+             PemReader pem = new PemReader(reader)) {
+            for (PemObject block = pem.readPemObject(); block != null; block = pem.readPemObject()) {
+                blocks.add(block);
             }
+        } catch (NoSuchFileException e) {
+            throw new TlsSetupException(file + ": cannot read: no such file" + (file.isAbsolute() ? ""
+                    : " (relative paths are relative to the current directory, " + Path.of("").toAbsolutePath() + ")"), e);
+        } catch (IOException e) {
+            throw new TlsSetupException(file + ": cannot read as PEM: " + e.getMessage(), e);
         }
         return blocks;
+    }
+
+    private static String pem(PemObject block) throws IOException {
+        StringWriter text = new StringWriter();
+        try (PemWriter writer = new PemWriter(text)) {
+            writer.writeObject(block);
+        }
+        return text.toString();
     }
 }

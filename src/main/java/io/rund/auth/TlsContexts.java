@@ -7,10 +7,12 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedKeyManager;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -28,12 +30,19 @@ public final class TlsContexts {
 
     /** The server's context: its certificate and key, and the CA that signs acceptable client certificates. */
     public static SSLContext server(TlsFiles files) throws TlsSetupException {
-        return context(files);
+        List<ServerKeyManager.Identity> identities = new ArrayList<>();
+        for (TlsFiles.CertAndKey certAndKey : files.identities()) {
+            List<X509Certificate> chain = PemFiles.certificates(certAndKey.cert());
+            PrivateKey key = PemFiles.privateKey(certAndKey.key(), files.keyPassphraseFile());
+            requireFits(chain, key, certAndKey.cert(), certAndKey.key());
+            identities.add(ServerKeyManager.identity("server-" + identities.size(), chain, key));
+        }
+        return context(new ServerKeyManager(identities), files);
     }
 
     /** The client's context: its certificate and key, and the CA that signs the server's certificate. */
     public static SSLContext client(TlsFiles files) throws TlsSetupException {
-        return context(files);
+        return context(keyManager(files), files);
     }
 
     /** A server-side engine for one connection: TLS 1.3 only, client certificate required. */
@@ -50,12 +59,17 @@ public final class TlsContexts {
     /** A key manager presenting the certificate chain in {@code files.cert()} with the key in {@code files.key()}. */
     public static X509ExtendedKeyManager keyManager(TlsFiles files) throws TlsSetupException {
         List<X509Certificate> chain = PemFiles.certificates(files.cert());
-        PrivateKey key = PemFiles.privateKey(files.key());
-        if (!chain.getFirst().getPublicKey().getAlgorithm().equals(key.getAlgorithm())) {
-            throw new TlsSetupException(files.key() + ": a " + key.getAlgorithm() + " key does not fit the "
-                    + chain.getFirst().getPublicKey().getAlgorithm() + " certificate in " + files.cert());
-        }
+        PrivateKey key = PemFiles.privateKey(files.key(), files.keyPassphraseFile());
+        requireFits(chain, key, files.cert(), files.key());
         return new SingleKeyManager(key, chain);
+    }
+
+    private static void requireFits(List<X509Certificate> chain, PrivateKey key, Path certFile, Path keyFile)
+            throws TlsSetupException {
+        if (!chain.getFirst().getPublicKey().getAlgorithm().equals(key.getAlgorithm())) {
+            throw new TlsSetupException(keyFile + ": a " + key.getAlgorithm() + " key does not fit the "
+                    + chain.getFirst().getPublicKey().getAlgorithm() + " certificate in " + certFile);
+        }
     }
 
     /** Trust managers accepting peers whose chain ends at one of the certificates in {@code files.ca()}. */
@@ -74,8 +88,8 @@ public final class TlsContexts {
         }
     }
 
-    private static SSLContext context(TlsFiles files) throws TlsSetupException {
-        KeyManager[] keys = {keyManager(files)};
+    private static SSLContext context(X509ExtendedKeyManager keyManager, TlsFiles files) throws TlsSetupException {
+        KeyManager[] keys = {keyManager};
         TrustManagerFactory trust = trustManagers(files);
         try {
             SSLContext context = SSLContext.getInstance(TLS_1_3);

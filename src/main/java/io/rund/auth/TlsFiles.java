@@ -1,40 +1,46 @@
 package io.rund.auth;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
- * The three PEM files one side of a mutual-TLS connection needs: the CA certificate(s) it trusts to sign the
- * other side, its own certificate chain, and the PKCS#8 private key of that certificate.
+ * The PEM files one side of a mutual-TLS connection needs: the CA certificate(s) it trusts to sign the other side,
+ * its own certificate chain and private key (any encoding {@link PemFiles} reads), the file holding the passphrase of
+ * an encrypted key ({@code null}: none given; one passphrase for every key), and, on a server, alternate certificates
+ * presented to clients that cannot verify the first ({@link ServerKeyManager}). Relative paths are taken as they are,
+ * against the current directory: a file missing there is an error naming it, never a silent fallback to another file.
  */
-public record TlsFiles(Path ca, Path cert, Path key) {
+public record TlsFiles(Path ca, Path cert, Path key, Path keyPassphraseFile, List<CertAndKey> alternates) {
+
+    /** A certificate chain and its private key. */
+    public record CertAndKey(Path cert, Path key) {
+        public CertAndKey {
+            if (cert == null || key == null) {
+                throw new IllegalArgumentException("a certificate and its key must both be given: " + cert + ", " + key);
+            }
+        }
+    }
 
     public TlsFiles {
         if (ca == null || cert == null || key == null) {
             throw new IllegalArgumentException("ca, cert and key must all be given: " + ca + ", " + cert + ", " + key);
         }
+        alternates = List.copyOf(alternates);
     }
 
-    /**
-     * Relative paths that do not exist in the working directory are looked up under rund's home instead (the
-     * checkout bin/rund runs from, passed as the {@code rund.home} system property), so that the defaults
-     * ({@code tls/ca.pem}, ...) work from any directory. Paths that exist, absolute paths, and paths missing in
-     * both places are kept as given, so an error names what the user wrote.
-     */
-    public TlsFiles resolvedAgainstRundHome() {
-        String home = System.getProperty("rund.home");
-        if (home == null) {
-            return this;
-        }
-        Path root = Path.of(home);
-        return new TlsFiles(underHome(root, ca), underHome(root, cert), underHome(root, key));
+    /** Files with one certificate, its key encrypted ({@code keyPassphraseFile}) or not ({@code null}). */
+    public TlsFiles(Path ca, Path cert, Path key, Path keyPassphraseFile) {
+        this(ca, cert, key, keyPassphraseFile, List.of());
     }
 
-    private static Path underHome(Path home, Path file) {
-        if (file.isAbsolute() || Files.exists(file)) {
-            return file;
-        }
-        Path candidate = home.resolve(file);
-        return Files.exists(candidate) ? candidate : file;
+    /** Files with one certificate and an unencrypted key. */
+    public TlsFiles(Path ca, Path cert, Path key) {
+        this(ca, cert, key, null, List.of());
+    }
+
+    /** Every certificate and key, the first (preferred) one first. */
+    public List<CertAndKey> identities() {
+        return Stream.concat(Stream.of(new CertAndKey(cert, key)), alternates.stream()).toList();
     }
 }

@@ -13,7 +13,8 @@ import java.util.function.Function;
 
 /**
  * Where a client command connects and with which certificate: flags, else the RUND_* environment variables,
- * else the defaults of DESIGN.md (the example certificates under tls/, relative to the working directory).
+ * else the defaults of DESIGN.md (the example certificates under tls/). Relative paths are relative to the working
+ * directory only: a file missing there is an error naming it.
  * Also turns a failed call into the one-line message and exit code the CLI reports.
  */
 public final class ConnectionOptions {
@@ -31,11 +32,15 @@ public final class ConnectionOptions {
     Path cert;
 
     @Option(names = "--key", paramLabel = "FILE", defaultValue = "${env:RUND_KEY:-tls/client-key.pem}",
-            description = "PKCS#8 PEM key of the client certificate (env RUND_KEY, default ${DEFAULT-VALUE}).")
+            description = "PEM private key of the client certificate: PKCS#8 (plain or encrypted), SEC1 EC or PKCS#1 RSA (env RUND_KEY, default ${DEFAULT-VALUE}).")
     Path key;
 
+    @Option(names = "--key-passphrase-file", paramLabel = "FILE", defaultValue = "${env:RUND_KEY_PASSPHRASE_FILE}",
+            description = "File whose first line is the passphrase of an encrypted --key (env RUND_KEY_PASSPHRASE_FILE; mode 0600).")
+    Path keyPassphraseFile;
+
     public RundClient connect() throws CliException {
-        return RundClient.connect(HostPort.parse("--addr", address), new TlsFiles(ca, cert, key).resolvedAgainstRundHome());
+        return RundClient.connect(HostPort.parse("--addr", address), new TlsFiles(ca, cert, key, keyPassphraseFile));
     }
 
     /** One call over a connection of its own; a failed call becomes the CLI's one-line error ({@link #failure}). */

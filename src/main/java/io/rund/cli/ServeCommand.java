@@ -5,6 +5,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -22,7 +23,7 @@ final class ServeCommand implements Callable<Integer> {
     RundCli cli;
 
     @Option(names = "--addr", paramLabel = "[HOST]:PORT",
-            description = "Address to listen on; no host means every interface (config rund.api.address, env RUND_SERVE_ADDR; default :8000).")
+            description = "Address to listen on; no host (:PORT) means every interface (config rund.api.address, env RUND_SERVE_ADDR; default 127.0.0.1:8000).")
     String address;
 
     @Option(names = "--ca", paramLabel = "FILE",
@@ -30,12 +31,24 @@ final class ServeCommand implements Callable<Integer> {
     Path ca;
 
     @Option(names = "--cert", paramLabel = "FILE",
-            description = "PEM server certificate (rund.api.cert, env RUND_SERVE_CERT; default tls/server.pem).")
-    Path cert;
+            description = "PEM server certificate; repeat it (with --key) to hold several, the first preferred: each client gets the "
+                    + "first it can verify (rund.api.cert, env RUND_SERVE_CERT; default tls/server.pem, then tls/server-p256.pem).")
+    List<Path> certs;
 
     @Option(names = "--key", paramLabel = "FILE",
-            description = "PKCS#8 PEM key of the server certificate (rund.api.key, env RUND_SERVE_KEY; default tls/server-key.pem).")
-    Path key;
+            description = "PEM key of each --cert, in the same order: PKCS#8 (plain or encrypted), SEC1 EC or PKCS#1 RSA "
+                    + "(rund.api.key, env RUND_SERVE_KEY; default tls/server-key.pem, then tls/server-p256-key.pem).")
+    List<Path> keys;
+
+    @Option(names = "--key-passphrase-file", paramLabel = "FILE",
+            description = "File whose first line is the passphrase of encrypted keys (rund.api.key-passphrase-file, "
+                    + "env RUND_SERVE_KEY_PASSPHRASE_FILE; mode 0600).")
+    Path keyPassphraseFile;
+
+    @Option(names = "--insecure-example-keys",
+            description = "Serve on a non-loopback address even with the EXAMPLE keys of tls/ (public: anyone can be any client) "
+                    + "(rund.api.insecure-example-keys, env RUND_INSECURE_EXAMPLE_KEYS).")
+    boolean insecureExampleKeys;
 
     @Option(names = "--config", paramLabel = "FILE",
             description = "HOCON file layered over rund's defaults: it names only the settings it changes (env RUND_CONFIG)."
@@ -50,7 +63,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        return Server.run(new Server.Options(cli.out(), Optional.ofNullable(config), address, ca, cert, key,
-                Optional.ofNullable(printConfig).map(format -> format == PrintFormat.json)));
+        return Server.run(new Server.Options(cli.out(), Optional.ofNullable(config), address, ca, certs, keys,
+                keyPassphraseFile, insecureExampleKeys, Optional.ofNullable(printConfig).map(format -> format == PrintFormat.json)));
     }
 }

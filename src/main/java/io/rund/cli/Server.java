@@ -2,6 +2,7 @@ package io.rund.cli;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
+import com.typesafe.config.ConfigValueType;
 import io.rund.Daemon;
 import io.rund.DaemonConfig;
 import io.rund.api.ApiServer;
@@ -15,7 +16,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Optional;
@@ -34,10 +39,13 @@ final class Server {
     private Server() {}
 
     /**
-     * What {@code rund serve}'s command line asks for: a configuration file, the flags that override rund.api, and
-     * whether to print the settings (as JSON when true) instead of serving.
+     * What {@code rund serve}'s command line asks for: a configuration file, the flags that override rund.api
+     * ({@code null}, empty or false where not given), and whether to print the settings (as JSON when true)
+     * instead of serving.
      */
-    record Options(PrintStream out, Optional<Path> configFile, String address, Path ca, Path cert, Path key, Optional<Boolean> printConfigAsJson) {}
+    record Options(PrintStream out, Optional<Path> configFile, String address, Path ca, List<Path> certs,
+                   List<Path> keys, Path keyPassphraseFile, boolean insecureExampleKeys,
+                   Optional<Boolean> printConfigAsJson) {}
 
     static int run(Options options) throws Exception {
         Config config = withFlags(effectiveConfig(options.configFile()), options);
@@ -46,20 +54,21 @@ final class Server {
             options.out().flush();
             return ExitCodes.OK;
         }
-        String address = options.address();
-        Path ca = options.ca();
-        Path cert = options.cert();
-        Path key = options.key();
         Config api = config.getConfig("rund.api");
-        HostPort listen = HostPort.parse("--addr", address != null ? address : api.getString("address"));
-        TlsFiles tls = new TlsFiles(
-                ca != null ? ca : Path.of(api.getString("ca")),
-                cert != null ? cert : Path.of(api.getString("cert")),
-                key != null ? key : Path.of(api.getString("key"))).resolvedAgainstRundHome();
+        HostPort listen = HostPort.parse("--addr", api.getString("address"));
+        TlsFiles tls = tlsFiles(api);
         try {
             // Before the engine starts: a bad certificate must not leave a half-started daemon behind.
             TlsContexts.server(tls);
-            warnIfExampleCertificate(tls);
+            if (usesExampleKeys(tls)) {
+                if (!isLoopback(listen) && !api.getBoolean("insecure-example-keys")) {
+                    throw new CliException(ExitCodes.USAGE, "refusing to serve on " + listen + " with the EXAMPLE keys of tls/ "
+                            + "(public: anyone could connect as any client): make your own CA and certificates (--ca, --cert, --key), "
+                            + "listen on loopback, or pass --insecure-example-keys");
+                }
+                LOG.warn("Serving with the EXAMPLE certificates {}: their private keys are public (checked into rund's repository). "
+                        + "Make your own CA and certificates before rund runs anything that matters.", tls.cert());
+            }
         } catch (TlsSetupException e) {
             throw new CliException(ExitCodes.USAGE, "cannot serve: " + e.getMessage(), e);
         }
@@ -101,20 +110,80 @@ final class Server {
         if (options.ca() != null) {
             flags = flags.withValue("rund.api.ca", ConfigValueFactory.fromAnyRef(options.ca().toString(), "--ca"));
         }
-        if (options.cert() != null) {
-            flags = flags.withValue("rund.api.cert", ConfigValueFactory.fromAnyRef(options.cert().toString(), "--cert"));
+        if (options.certs() != null) {
+            flags = flags.withValue("rund.api.cert", ConfigValueFactory.fromIterable(strings(options.certs()), "--cert"));
         }
-        if (options.key() != null) {
-            flags = flags.withValue("rund.api.key", ConfigValueFactory.fromAnyRef(options.key().toString(), "--key"));
+        if (options.keys() != null) {
+            flags = flags.withValue("rund.api.key", ConfigValueFactory.fromIterable(strings(options.keys()), "--key"));
+        }
+        if (options.keyPassphraseFile() != null) {
+            flags = flags.withValue("rund.api.key-passphrase-file",
+                    ConfigValueFactory.fromAnyRef(options.keyPassphraseFile().toString(), "--key-passphrase-file"));
+        }
+        if (options.insecureExampleKeys()) {
+            flags = flags.withValue("rund.api.insecure-example-keys", ConfigValueFactory.fromAnyRef(true, "--insecure-example-keys"));
         }
         return flags;
     }
 
-    private static void warnIfExampleCertificate(TlsFiles tls) throws TlsSetupException {
-        X509Certificate server = PemFiles.certificates(tls.cert()).getFirst();
-        if (server.getIssuerX500Principal().getName().contains(EXAMPLE_ORGANIZATION)) {
-            LOG.warn("Serving with the EXAMPLE certificate {}: its private key is public (checked into rund's repository). "
-                    + "Make your own CA and certificates before rund runs anything that matters.", tls.cert());
+    private static List<String> strings(List<Path> paths) {
+        return paths.stream().map(Path::toString).toList();
+    }
+
+    /** The settings' files (with the flags in them): cert and key are one path each or lists in the same order. */
+    private static TlsFiles tlsFiles(Config api) throws CliException {
+        List<Path> certs = paths(api, "cert");
+        List<Path> keys = paths(api, "key");
+        if (certs.isEmpty() || certs.size() != keys.size()) {
+            throw new CliException(ExitCodes.USAGE, "--cert and --key (rund.api.cert and rund.api.key) must be given in pairs: "
+                    + certs.size() + " certificate(s), " + keys.size() + " key(s)");
+        }
+        List<TlsFiles.CertAndKey> alternates = new ArrayList<>();
+        for (int i = 1; i < certs.size(); i++) {
+            alternates.add(new TlsFiles.CertAndKey(certs.get(i), keys.get(i)));
+        }
+        String passphrase = api.getString("key-passphrase-file");
+        Path passphraseFile = passphrase.isEmpty() ? null : Path.of(passphrase);
+        Path ca = Path.of(api.getString("ca"));
+        return new TlsFiles(ca, certs.getFirst(), keys.getFirst(), passphraseFile, alternates);
+    }
+
+    private static List<Path> paths(Config api, String key) {
+        if (api.getValue(key).valueType() == ConfigValueType.LIST) {
+            return api.getStringList(key).stream().map(Path::of).toList();
+        }
+        return List.of(Path.of(api.getString(key)));
+    }
+
+    /** Whether the server's certificates or the CA it trusts for clients come from tls/gen.sh (their keys are public). */
+    static boolean usesExampleKeys(TlsFiles tls) throws TlsSetupException {
+        for (X509Certificate authority : PemFiles.certificates(tls.ca())) {
+            if (authority.getSubjectX500Principal().getName().contains(EXAMPLE_ORGANIZATION)) {
+                return true;
+            }
+        }
+        for (TlsFiles.CertAndKey identity : tls.identities()) {
+            if (PemFiles.certificates(identity.cert()).getFirst().getIssuerX500Principal().getName().contains(EXAMPLE_ORGANIZATION)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether every address {@code listen} names is a loopback one (no host: every interface, so no). */
+    private static boolean isLoopback(HostPort listen) {
+        if (listen.anyHost()) {
+            return false;
+        }
+        try {
+            for (InetAddress address : InetAddress.getAllByName(listen.host())) {
+                if (!address.isLoopbackAddress()) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (UnknownHostException e) {
+            return false;
         }
     }
 }

@@ -30,6 +30,8 @@ import java.util.stream.Stream;
  */
 final class DaemonProcess implements AutoCloseable {
 
+    /** In the flags of {@link #startServing}: the daemon's port. */
+    static final String PORT = "{port}";
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
 
@@ -50,10 +52,21 @@ final class DaemonProcess implements AutoCloseable {
 
     /** Starts a daemon with {@code env} added to its environment, and returns once it completes a TLS handshake. */
     static DaemonProcess start(Map<String, String> env, String... systemProperties) throws Exception {
+        TlsFiles tls = ExampleCertificates.server();
+        return startServing(List.of("--ca", tls.ca().toString(), "--cert", tls.cert().toString(), "--key", tls.key().toString()),
+                env, systemProperties);
+    }
+
+    /**
+     * Starts a daemon given {@code tlsFlags} (--ca, --cert, --key, ...) as its TLS files, and returns once it completes a
+     * handshake on loopback. The flags may name the address to listen on ({@code --addr}, {@value #PORT} standing for the
+     * free port this class picks); without one it listens on 127.0.0.1.
+     */
+    static DaemonProcess startServing(List<String> tlsFlags, Map<String, String> env, String... systemProperties) throws Exception {
         ApiFixture.assumeEngineCanRun();
         Path work = Files.createTempDirectory("rund-daemon-process-");
         Path cgroupRoot = TestCgroups.newRoot("rund-test");
-        return startIn(work, cgroupRoot, env, systemProperties);
+        return startIn(work, cgroupRoot, env, tlsFlags, systemProperties);
     }
 
     /**
@@ -61,20 +74,23 @@ final class DaemonProcess implements AutoCloseable {
      * {@link #killHard()}), as a restart on the same host would run; its log goes to a file of its own.
      */
     static DaemonProcess restartAfter(DaemonProcess previous, Map<String, String> env) throws Exception {
-        return startIn(previous.workDirectory, previous.cgroupRoot, env);
+        TlsFiles tls = ExampleCertificates.server();
+        return startIn(previous.workDirectory, previous.cgroupRoot, env,
+                List.of("--ca", tls.ca().toString(), "--cert", tls.cert().toString(), "--key", tls.key().toString()));
     }
 
-    private static DaemonProcess startIn(Path work, Path cgroupRoot, Map<String, String> env, String... systemProperties)
-            throws Exception {
+    private static DaemonProcess startIn(Path work, Path cgroupRoot, Map<String, String> env, List<String> tlsFlags,
+                                         String... systemProperties) throws Exception {
         Path log = Files.createTempFile(work, "daemon-", ".log");
         int port = freePort();
-        TlsFiles tls = ExampleCertificates.server();
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
         command.addAll(List.of(systemProperties));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), RundCli.class.getName(), "serve",
-                "--addr", "127.0.0.1:" + port, "--ca", tls.ca().toString(), "--cert", tls.cert().toString(),
-                "--key", tls.key().toString()));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), RundCli.class.getName(), "serve"));
+        if (!tlsFlags.contains("--addr")) {
+            command.addAll(List.of("--addr", "127.0.0.1:" + port));
+        }
+        tlsFlags.forEach(flag -> command.add(flag.replace(PORT, Integer.toString(port))));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().put("RUND_STATE_DIR", work.resolve("state").toString());
         builder.environment().put("RUND_CGROUP_ROOT", cgroupRoot.toString());

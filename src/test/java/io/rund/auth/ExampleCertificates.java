@@ -1,6 +1,7 @@
 package io.rund.auth;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /** The example certificates that tls/gen.sh made and the repository holds, by role. */
 public final class ExampleCertificates {
@@ -19,7 +20,9 @@ public final class ExampleCertificates {
         return new TlsFiles(ca, DIR.resolve(name + ".pem"), DIR.resolve(name + "-key.pem"));
     }
 
+    /** The server's files as rund serve holds them by default: the P-521 certificate, then the P-256 one. */
     public static TlsFiles server() {
-        return files("server");
+        return new TlsFiles(CA, DIR.resolve("server.pem"), DIR.resolve("server-key.pem"), null,
+                List.of(new TlsFiles.CertAndKey(DIR.resolve("server-p256.pem"), DIR.resolve("server-p256-key.pem"))));
     }
 }

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PrivateKey;
+import java.security.PublicKey;
 import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPrivateKey;
@@ -50,17 +51,65 @@ class PemFilesTest {
     }
 
     @Test
-    void refusesASec1KeyNamingTheFileAndTheConversion(@TempDir Path dir) throws Exception {
-        Path sec1 = dir.resolve("sec1-key.pem");
-        Process openssl = new ProcessBuilder("openssl", "ecparam", "-name", "secp521r1", "-genkey", "-noout", "-out", sec1.toString())
-                .inheritIO().start();
-        assertEquals(0, openssl.waitFor());
-        Files.setPosixFilePermissions(sec1, PosixFilePermissions.fromString("rw-------"));
+    void readsEveryOpensslKeyEncodingAsAJdkKeyThatFitsItsCertificate(@TempDir Path dir) throws Exception {
+        for (TestKeys.Format format : TestKeys.Format.values()) {
+            TestKeys.Made made = TestKeys.make(dir, format.name(), format, "DNS:x.example", "clientAuth");
 
-        TlsSetupException e = assertThrows(TlsSetupException.class, () -> PemFiles.privateKey(sec1));
+            PrivateKey key = PemFiles.privateKey(made.key(), made.passphraseFile());
 
-        assertTrue(e.getMessage().startsWith(sec1.toString()), e.getMessage());
-        assertTrue(e.getMessage().contains("EC PRIVATE KEY") && e.getMessage().contains("openssl pkcs8 -topk8"), e.getMessage());
+            PublicKey certified = PemFiles.certificates(made.cert()).getFirst().getPublicKey();
+            assertEquals(certified.getAlgorithm(), key.getAlgorithm(), format.name());
+            String algorithm = switch (key.getAlgorithm()) {
+                case "EC" -> "SHA256withECDSA";
+                case "RSA" -> "SHA256withRSA";
+                default -> key.getAlgorithm();
+            };
+            Signature signer = Signature.getInstance(algorithm);
+            signer.initSign(key);
+            signer.update(new byte[] {1, 2, 3});
+            Signature verifier = Signature.getInstance(algorithm);
+            verifier.initVerify(certified);
+            verifier.update(new byte[] {1, 2, 3});
+            assertTrue(verifier.verify(signer.sign()), format + ": the key belongs to the certificate");
+            assertTrue(key.getClass().getName().startsWith("sun."), format + ": a JDK key, which JSSE signs with: " + key.getClass());
+        }
+    }
+
+    @Test
+    void anEncryptedKeyWithoutAPassphraseIsRefusedNamingTheFileTheFormatAndHowToGiveOne(@TempDir Path dir) throws Exception {
+        TestKeys.Made made = TestKeys.make(dir, "encrypted", TestKeys.Format.PKCS8_EC_ENCRYPTED, "DNS:x.example", "clientAuth");
+
+        TlsSetupException e = assertThrows(TlsSetupException.class, () -> PemFiles.privateKey(made.key(), null));
+
+        assertEquals(made.key() + ": holds an encrypted \"ENCRYPTED PRIVATE KEY\" key: " + PemFiles.PASSPHRASE_HINT, e.getMessage());
+        assertTrue(e.getMessage().contains("--key-passphrase-file") && e.getMessage().contains("RUND_KEY_PASSPHRASE_FILE"));
+    }
+
+    @Test
+    void anEncryptedKeyWithTheWrongPassphraseIsRefusedInOneLine(@TempDir Path dir) throws Exception {
+        TestKeys.Made made = TestKeys.make(dir, "encrypted", TestKeys.Format.PKCS8_EC_ENCRYPTED, "DNS:x.example", "clientAuth");
+        Path wrong = dir.resolve("wrong");
+        Files.writeString(wrong, "not the passphrase\n");
+        Files.setPosixFilePermissions(wrong, PosixFilePermissions.fromString("rw-------"));
+
+        TlsSetupException e = assertThrows(TlsSetupException.class, () -> PemFiles.privateKey(made.key(), wrong));
+
+        assertTrue(e.getMessage().startsWith(made.key() + ": cannot decrypt its \"ENCRYPTED PRIVATE KEY\" key with the passphrase in "
+                + wrong), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+    }
+
+    @Test
+    void aBlockThatIsNoKeyIsRefusedNamingTheFileAndTheLabel(@TempDir Path dir) throws Exception {
+        Path key = dir.resolve("odd-key.pem");
+        Files.writeString(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n");
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+
+        TlsSetupException e = assertThrows(TlsSetupException.class, () -> PemFiles.privateKey(key));
+
+        assertTrue(e.getMessage().startsWith(key + ": "), e.getMessage());
+        assertTrue(e.getMessage().contains("\"OPENSSH PRIVATE KEY\""), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
     }
 
     @Test
