@@ -113,9 +113,15 @@ public final class Daemon {
             LOG.warn("Removed cgroup {} left by an earlier rund, and killed what ran in it", orphan);
         }
         Path logDirectory = StateDirectory.logs(settings.stateDirectory());
-        long earlierBytes = logs.countEarlierFiles(logDirectory);
-        LOG.info("Logs of earlier runs in {} take {} bytes, counted against rund.logs.max-total-bytes = {}",
-                logDirectory, earlierBytes, logs.settings().maxTotalBytes());
+        // The logs of jobs known again from their records (finished or adopted) are theirs, not spare earlier files
+        // that the cap may delete while the record lives.
+        Set<Path> jobLogs = new java.util.HashSet<>();
+        restored.ended().forEach(record -> jobLogs.add(StateDirectory.logOf(logDirectory, record.id())));
+        adopted.forEach(id -> jobLogs.add(StateDirectory.logOf(logDirectory, id)));
+        long earlierBytes = logs.countEarlierFiles(logDirectory, jobLogs);
+        LOG.info("Logs of earlier runs in {} take {} bytes, and the logs of the {} jobs known from their records {}"
+                        + " bytes, counted against rund.logs.max-total-bytes = {}", logDirectory, earlierBytes,
+                jobLogs.size(), logs.jobFileBytes(), logs.settings().maxTotalBytes());
         JobIdentities identities = JobIdentities.open(IdentitySettings.fromConfig(rund), AccountIds.system(), adopted);
         if (settings.defaultUser().isEmpty()) {
             LOG.info("Jobs that name no account run as a user of their own: ids {}-{}, homes in {}",
