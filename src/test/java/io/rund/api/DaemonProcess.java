@@ -53,7 +53,18 @@ final class DaemonProcess implements AutoCloseable {
         ApiFixture.assumeEngineCanRun();
         Path work = Files.createTempDirectory("rund-daemon-process-");
         Path cgroupRoot = TestCgroups.newRoot("rund-test");
-        return startIn(work, cgroupRoot, env, systemProperties);
+        return startIn(System.getProperty("java.class.path"), work, cgroupRoot, env, systemProperties);
+    }
+
+    /**
+     * As {@link #start}, but {@code rund serve} of another build: {@code classpath} is that build's jar and its
+     * dependencies (the upgrade test's earlier commit).
+     */
+    static DaemonProcess startBuild(String classpath, Map<String, String> env) throws Exception {
+        ApiFixture.assumeEngineCanRun();
+        Path work = Files.createTempDirectory("rund-daemon-process-");
+        Path cgroupRoot = TestCgroups.newRoot("rund-test");
+        return startIn(classpath, work, cgroupRoot, env);
     }
 
     /**
@@ -61,10 +72,11 @@ final class DaemonProcess implements AutoCloseable {
      * {@link #killHard()}), as a restart on the same host would run; its log goes to a file of its own.
      */
     static DaemonProcess restartAfter(DaemonProcess previous, Map<String, String> env) throws Exception {
-        return startIn(previous.workDirectory, previous.cgroupRoot, env);
+        return startIn(System.getProperty("java.class.path"), previous.workDirectory, previous.cgroupRoot, env);
     }
 
-    private static DaemonProcess startIn(Path work, Path cgroupRoot, Map<String, String> env, String... systemProperties)
+    private static DaemonProcess startIn(String classpath, Path work, Path cgroupRoot, Map<String, String> env,
+                                         String... systemProperties)
             throws Exception {
         Path log = Files.createTempFile(work, "daemon-", ".log");
         int port = freePort();
@@ -72,7 +84,7 @@ final class DaemonProcess implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
         command.addAll(List.of(systemProperties));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), RundCli.class.getName(), "serve",
+        command.addAll(List.of("-cp", classpath, RundCli.class.getName(), "serve",
                 "--addr", "127.0.0.1:" + port, "--ca", tls.ca().toString(), "--cert", tls.cert().toString(),
                 "--key", tls.key().toString()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
