@@ -7,7 +7,7 @@
 # holds the jobs; the new daemon speaks its protocol. Removes the worktree on any exit; the test removes its daemons,
 # jobs, cgroups and state directories itself (by pid and by its own cgroup subtree), even when it fails.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 
 # The earlier build: main when the upgrade test was written. It has the fix that made SIGTERM with on-daemon-exit =
 # keep leave running jobs' logs unsealed (older commits seal them, and the next daemon cannot adopt those jobs).
