@@ -43,6 +43,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -108,15 +109,24 @@ public final class Daemon {
             }
         }
         Set<String> adopted = adoptions.stream().map(adoption -> adoption.record().id()).collect(Collectors.toSet());
+        Set<String> unread = leaveUnreadable(records, restored, held); // spared like adopted jobs, but not served
         letGo(keeper, held.values()); // held by the keeper, but ended and recorded already, or with no record at all
-        for (String orphan : cgroups.removeOrphans(adopted)) {
+        Set<String> spared = new java.util.HashSet<>(adopted);
+        spared.addAll(unread);
+        for (String orphan : cgroups.removeOrphans(spared)) {
             LOG.warn("Removed cgroup {} left by an earlier rund, and killed what ran in it", orphan);
         }
         Path logDirectory = StateDirectory.logs(settings.stateDirectory());
-        long earlierBytes = logs.countEarlierFiles(logDirectory);
-        LOG.info("Logs of earlier runs in {} take {} bytes, counted against rund.logs.max-total-bytes = {}",
-                logDirectory, earlierBytes, logs.settings().maxTotalBytes());
-        JobIdentities identities = JobIdentities.open(IdentitySettings.fromConfig(rund), AccountIds.system(), adopted);
+        // The logs of jobs known again from their records (finished or adopted) are theirs, not spare earlier files
+        // that the cap may delete while the record lives.
+        Set<Path> jobLogs = new java.util.HashSet<>();
+        restored.ended().forEach(record -> jobLogs.add(StateDirectory.logOf(logDirectory, record.id())));
+        spared.forEach(id -> jobLogs.add(StateDirectory.logOf(logDirectory, id)));
+        long earlierBytes = logs.countEarlierFiles(logDirectory, jobLogs);
+        LOG.info("Logs of earlier runs in {} take {} bytes, and the logs of the {} jobs known from their records {}"
+                        + " bytes, counted against rund.logs.max-total-bytes = {}", logDirectory, earlierBytes,
+                jobLogs.size(), logs.jobFileBytes(), logs.settings().maxTotalBytes());
+        JobIdentities identities = JobIdentities.open(IdentitySettings.fromConfig(rund), AccountIds.system(), spared);
         if (settings.defaultUser().isEmpty()) {
             LOG.info("Jobs that name no account run as a user of their own: ids {}-{}, homes in {}",
                     identities.settings().firstId(), identities.settings().lastId(), identities.settings().homeRoot());
@@ -195,15 +205,41 @@ public final class Daemon {
                 LOG.warn("Job {} (pid {}) is held by rund-keeper but has no record of a running job; it is killed",
                         job.jobId(), job.pid());
             }
-            for (int fd : new int[] {job.pidfd(), job.stdoutFd(), job.stderrFd()}) {
-                try {
-                    Fds.close(fd);
-                } catch (LinuxException e) {
-                    LOG.warn("Cannot close fd {} of kept job {}: {}", fd, job.jobId(), e.getMessage());
-                }
-            }
+            closeOurCopies(job);
             keeper.release(job.jobId());
         }
+    }
+
+    /** Closes this daemon's copies of a kept job's pidfd and pipes (the keeper keeps its own). */
+    private static void closeOurCopies(KeptJob job) {
+        for (int fd : new int[] {job.pidfd(), job.stdoutFd(), job.stderrFd()}) {
+            try {
+                Fds.close(fd);
+            } catch (LinuxException e) {
+                LOG.warn("Cannot close fd {} of kept job {}: {}", fd, job.jobId(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Takes out of {@code held} the jobs the keeper holds whose record exists but could not be read (of a newer format,
+     * say, written by a newer rund before a downgrade; each was reported in one line): they are neither adopted nor
+     * killed, their cgroup, home and log stay, and the keeper keeps them for a rund that reads their record.
+     */
+    private static Set<String> leaveUnreadable(JobRecords records, JobRecords.Restored restored, Map<String, KeptJob> held) {
+        Set<String> recorded = restored.ended().stream().map(JobRecord::id).collect(Collectors.toSet());
+        Set<String> unreadable = new TreeSet<>();
+        for (KeptJob job : List.copyOf(held.values())) {
+            if (!recorded.contains(job.jobId()) && java.nio.file.Files.exists(records.fileOf(job.jobId()))) {
+                LOG.warn("Job {} (pid {}) is held by rund-keeper but its record {} cannot be read (see above): left"
+                        + " running with the keeper, not served; a rund that reads the record adopts it", job.jobId(),
+                        job.pid(), records.fileOf(job.jobId()));
+                unreadable.add(job.jobId());
+                held.remove(job.jobId());
+                closeOurCopies(job);
+            }
+        }
+        return unreadable;
     }
 
     /** Lets the keeper exit once it holds no job; it cannot while jobs of an earlier daemon, not adopted, remain. */

@@ -73,7 +73,12 @@ final class Server {
             throw new CliException(ExitCodes.USAGE, "cannot serve: " + e.getMessage(), e);
         }
 
-        Daemon daemon = Daemon.start(config);
+        Daemon daemon;
+        try {
+            daemon = Daemon.start(config);
+        } catch (io.rund.linux.Keeper.NewerKeeperException e) {
+            throw new CliException(ExitCodes.FAILURE, "cannot serve: " + e.getMessage(), e);
+        }
         Duration askTimeout = daemon.settings().stopGracePeriod().plus(api.getDuration("ask-margin"));
         ApiSettings settings = new ApiSettings(listen.host(), listen.port(), tls);
         try {

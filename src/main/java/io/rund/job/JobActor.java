@@ -147,6 +147,8 @@ public final class JobActor {
     private OutputPump.Pumping output;
     /** The identity the job runs as, if it was lent one; released once its cgroup is empty and removed. */
     private JobIdentity identity;
+    /** An adopted job's Stop in progress (its record's {@link JobRecord#stopKillAt()}): carried on once adopted. */
+    private Instant carriedStopKillAt;
 
     private JobActor(ActorContext<Command> context, TimerScheduler<Command> timers, JobStatus initial,
                      JobRuntime runtime, ActorRef<JobRegistry.Command> registry) {
@@ -185,6 +187,7 @@ public final class JobActor {
     /** Adoption is a launch whose pieces exist already: its cgroup, its log (reopened) and its process. */
     private Behavior<Command> adopting(JobRecord record, KeptJob kept, Optional<JobIdentity> identity) {
         String id = status.id();
+        carriedStopKillAt = record.status().state() == JobState.STOPPING ? record.stopKillAt() : null;
         Instant startedAt = status.startedAt() != null ? status.startedAt() : status.createdAt();
         int uid = identity.map(JobIdentity::uid).orElse(status.uid() != null ? status.uid() : -1);
         context.pipeToSelf(CompletableFuture.supplyAsync(() -> {
@@ -254,6 +257,10 @@ public final class JobActor {
         // The job is running: its spawn is done, its exit watched (the point a durable record says "running").
         update(with(JobState.RUNNING, launch.process().pid(), launch.uid(),
                 launch.startedAt() != null ? launch.startedAt() : runtime.clock().instant()));
+        if (carriedStopKillAt != null) {
+            logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));
+            return resumeStop(carriedStopKillAt);
+        }
         runtime.records().started(status);
         startReplyTo.tell(new JobRegistry.JobStarted(status.id(), status));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));
@@ -315,14 +322,43 @@ public final class JobActor {
 
     private Behavior<Command> onTerminationSent(TerminationSent sent) {
         if (!sent.killedInstead()) {
-            timers.startSingleTimer(GRACE_TIMER, new GraceExpired(), runtime.settings().stopGracePeriod());
+            Duration grace = runtime.settings().stopGracePeriod();
+            timers.startSingleTimer(GRACE_TIMER, new GraceExpired(), grace);
+            recordStop(runtime.clock().instant().plus(grace));
         }
         return Behaviors.same();
     }
 
+    /**
+     * Records the Stop in progress, so that a daemon that dies before the job ends leaves it to the next one, which
+     * kills the job at {@code killAt} as this one would have (the log line says once it is written).
+     */
+    private void recordStop(Instant killAt) {
+        String id = status.id();
+        runtime.records().stopping(status, killAt).thenRun(() ->
+                LOG.info("Job {} is stopping: SIGTERM sent, killed at {} unless it ends first (recorded)", id, killAt));
+    }
+
+    /**
+     * An adopted job whose previous daemon had sent SIGTERM for a Stop: it is stopping again here, and is killed when
+     * the grace that daemon gave it ends (at once if it ended while no daemon ran); it ends stopped by request.
+     */
+    private Behavior<Command> resumeStop(Instant killAt) {
+        update(withStopping());
+        Duration left = Duration.between(runtime.clock().instant(), killAt);
+        context.getLog().info("Job {} was stopping when the previous daemon went away: its grace ends at {}{}", status.id(),
+                killAt, left.isNegative() || left.isZero() ? ", passed already: killing it" : "");
+        recordStop(killAt);
+        if (left.isNegative() || left.isZero()) {
+            context.getSelf().tell(new GraceExpired());
+        } else {
+            timers.startSingleTimer(GRACE_TIMER, new GraceExpired(), left);
+        }
+        return stopping(false);
+    }
+
     private Behavior<Command> onGraceExpired(GraceExpired expired) {
-        context.getLog().info("Job {} outlived its {} grace period; killing its cgroup",
-                status.id(), runtime.settings().stopGracePeriod());
+        context.getLog().info("Job {} outlived its stop grace period; killing its cgroup", status.id());
         Cgroup target = cgroup;
         String id = status.id();
         runtime.blocking().execute(() -> killQuietly(target, id));

@@ -70,6 +70,8 @@ final class JobRecordCodec {
     private static final int USAGE = 29;
     private static final int FAILURE = 30;
     private static final int OUTPUT_HELD = 31;
+    /** Added after version 1 shipped (older daemons skip it): when a Stop in progress kills the job. */
+    private static final int STOP_KILL_AT = 32;
 
     private static final int CORE_DUMPED = 1;
     private static final int OOM_KILLED = 2;
@@ -86,12 +88,18 @@ final class JobRecordCodec {
 
     /** The whole file's bytes for {@code record}. */
     static byte[] encode(JobRecord record) {
-        return encode(specFields(record.spec(), record.owner(), record.labels(), record.id()), record.status());
+        return encode(specFields(record.spec(), record.owner(), record.labels(), record.id()), record.status(),
+                record.stopKillAt());
     }
 
     /** The whole file's bytes: {@code specFields} (from {@link #specFields}) with {@code status}'s fields. */
     static byte[] encode(byte[] specFields, JobStatus status) {
-        byte[] statusFields = statusFields(status);
+        return encode(specFields, status, null);
+    }
+
+    /** As {@link #encode(byte[], JobStatus)}, with the end of a Stop's grace period if one is in progress. */
+    static byte[] encode(byte[] specFields, JobStatus status, Instant stopKillAt) {
+        byte[] statusFields = statusFields(status, stopKillAt);
         int fieldBytes = specFields.length + statusFields.length;
         ByteBuffer file = ByteBuffer.allocate(HEADER_BYTES + fieldBytes + CHECKSUM_BYTES)
                 .put(MAGIC).putShort(VERSION).putInt(fieldBytes).put(specFields).put(statusFields);
@@ -118,7 +126,7 @@ final class JobRecordCodec {
         return fields.bytes();
     }
 
-    private static byte[] statusFields(JobStatus status) {
+    private static byte[] statusFields(JobStatus status, Instant stopKillAt) {
         Fields fields = new Fields();
         fields.put(STATE, out -> writeString(out, status.state().name()));
         putInt(fields, PID, status.pid());
@@ -140,6 +148,7 @@ final class JobRecordCodec {
         if (status.outputHeld() != null) {
             fields.put(OUTPUT_HELD, out -> writeString(out, status.outputHeld()));
         }
+        putInstant(fields, STOP_KILL_AT, stopKillAt);
         return fields.bytes();
     }
 
@@ -212,7 +221,8 @@ final class JobRecordCodec {
                 optional(fields, USAGE).map(JobRecordCodec::readAccounting).orElse(null),
                 optional(fields, FAILURE).map(JobRecordCodec::readString).orElse(null),
                 optional(fields, OUTPUT_HELD).map(JobRecordCodec::readString).orElse(null));
-        return new JobRecord(new JobSpec(command, args, env, cwd, user, limits), owner, labels, status);
+        Instant stopKillAt = optional(fields, STOP_KILL_AT).map(JobRecordCodec::readInstant).orElse(null);
+        return new JobRecord(new JobSpec(command, args, env, cwd, user, limits), owner, labels, status, stopKillAt);
     }
 
     private static ByteBuffer required(Map<Integer, ByteBuffer> fields, int tag, String name) throws CorruptRecordException {

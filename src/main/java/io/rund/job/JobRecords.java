@@ -14,6 +14,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +65,8 @@ public final class JobRecords implements AutoCloseable {
     private sealed interface Change {}
 
     /** {@code written} completes once the update was applied (or failed, and said so in the log). */
-    private record Update(JobStatus status, CompletableFuture<Void> written) implements Change {}
+    /** {@code stopKillAt}: set while a Stop is in progress (see {@link JobRecord#stopKillAt()}). */
+    private record Update(JobStatus status, Instant stopKillAt, CompletableFuture<Void> written) implements Change {}
 
     private record Delete(String jobId) implements Change {}
 
@@ -133,7 +135,17 @@ public final class JobRecords implements AutoCloseable {
 
     /** The job runs now (pid, uid, start time): queued for the writer. */
     void started(JobStatus status) {
-        enqueue(new Update(status, new CompletableFuture<>()));
+        enqueue(new Update(status, null, new CompletableFuture<>()));
+    }
+
+    /**
+     * A Stop is in progress: SIGTERM was sent and the job is killed at {@code killAt} unless it ends first. Queued for
+     * the writer; completes once written, so that a daemon that dies now leaves the stop to the next one.
+     */
+    CompletableFuture<Void> stopping(JobStatus status, Instant killAt) {
+        Update update = new Update(status, killAt, new CompletableFuture<>());
+        enqueue(update);
+        return update.written();
     }
 
     /**
@@ -141,7 +153,7 @@ public final class JobRecords implements AutoCloseable {
      * once it is written (and forced, with sync-final): only then may the keeper forget the job's exit.
      */
     CompletableFuture<Void> ended(JobStatus status) {
-        Update update = new Update(status, new CompletableFuture<>());
+        Update update = new Update(status, null, new CompletableFuture<>());
         enqueue(update);
         return update.written();
     }
@@ -317,7 +329,7 @@ public final class JobRecords implements AutoCloseable {
             try {
                 switch (change) {
                     case Update update -> {
-                        Path temporary = writeTemporary(update.status());
+                        Path temporary = writeTemporary(update.status(), update.stopKillAt());
                         if (temporary != null) {
                             written.add(change);
                             temporaries.add(temporary);
@@ -379,13 +391,13 @@ public final class JobRecords implements AutoCloseable {
     }
 
     /** Writes one update to its temporary file; null if the job's record is gone (deleted meanwhile). */
-    private Path writeTemporary(JobStatus status) throws IOException {
+    private Path writeTemporary(JobStatus status, Instant stopKillAt) throws IOException {
         boolean last = status.state().isFinal();
         byte[] fields = last ? specFields.remove(status.id()) : specFields.get(status.id());
         if (fields == null) {
             return null;
         }
-        return writeTemporary(status.id(), JobRecordCodec.encode(fields, status));
+        return writeTemporary(status.id(), JobRecordCodec.encode(fields, status, stopKillAt));
     }
 
     private Path writeTemporary(String jobId, byte[] bytes) throws IOException {

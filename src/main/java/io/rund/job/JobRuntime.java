@@ -45,7 +45,7 @@ public record JobRuntime(
 
     /** The log file of job {@code jobId}. */
     public Path logFileOf(String jobId) {
-        return logDirectory().resolve(jobId + ".log");
+        return StateDirectory.logOf(logDirectory(), jobId);
     }
 
     /** The log of job {@code jobId}, adopted from an earlier daemon, reopened for appending (its offsets continue). */

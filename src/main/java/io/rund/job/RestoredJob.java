@@ -84,6 +84,9 @@ final class RestoredJob {
                         store.close();
                     }
                     Files.deleteIfExists(runtime.logFileOf(id));
+                    if (store == null) {
+                        runtime.logs().claimEarlierFile(runtime.logFileOf(id)); // never opened: its bytes counted till now
+                    }
                 } catch (IOException e) {
                     org.slf4j.LoggerFactory.getLogger(RestoredJob.class).warn("Job {}: cannot delete its log: {}", id, e.getMessage());
                 }

@@ -26,6 +26,11 @@ public final class StateDirectory {
         return root.resolve(LOGS);
     }
 
+    /** The log file of job {@code jobId} in the logs directory {@code logs}. */
+    public static Path logOf(Path logs, String jobId) {
+        return logs.resolve(jobId + ".log");
+    }
+
     /** Where the job records ({@link JobRecords}) of state directory {@code root} are. */
     public static Path jobsOf(Path root) {
         return root.resolve("jobs");

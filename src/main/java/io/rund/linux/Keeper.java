@@ -1,6 +1,7 @@
 package io.rund.linux;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.ProcessBuilder.Redirect;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -14,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -92,6 +94,13 @@ public final class Keeper implements ProcessSpawner, AutoCloseable {
 
     private record Message(int type, long tag, ByteBuffer body, int[] fds) {}
 
+    /** The keeper speaks another protocol version: refused at once, never retried, its jobs left untouched. */
+    public static final class NewerKeeperException extends IOException {
+        NewerKeeperException(String message) {
+            super(message);
+        }
+    }
+
     /** A spawn waiting for its reply. */
     private record PendingSpawn(String jobId, CompletableFuture<Message> reply) {}
 
@@ -133,8 +142,11 @@ public final class Keeper implements ProcessSpawner, AutoCloseable {
         keeperPid = hello.body().getInt();
         int count = hello.body().getInt();
         if (version != PROTOCOL_VERSION) {
-            throw new IOException("the keeper at " + location.socket() + " speaks protocol " + version + ", rund "
-                    + PROTOCOL_VERSION);
+            closeAll(hello.fds());
+            throw new NewerKeeperException("rund-keeper (pid " + keeperPid + ") at " + location.socket()
+                    + " speaks keeper protocol version " + version + " and this rund " + PROTOCOL_VERSION + ": its jobs"
+                    + " belong to a " + (version > PROTOCOL_VERSION ? "newer" : "different") + " rund; serve "
+                    + location.stateDirectory() + " with that rund (downgrades are not supported, see docs/KEEPER.md)");
         }
         List<KeptJob> jobs = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
@@ -158,6 +170,7 @@ public final class Keeper implements ProcessSpawner, AutoCloseable {
         IOException last = null;
         for (int attempt = 0; attempt < CONNECT_ATTEMPTS; attempt++) {
             int fd;
+            boolean started = false;
             try {
                 fd = UnixSocket.connect(location.socket());
             } catch (LinuxException e) {
@@ -165,13 +178,24 @@ public final class Keeper implements ProcessSpawner, AutoCloseable {
                     throw e;
                 }
                 start(location);
+                started = true;
                 fd = UnixSocket.connect(location.socket());
             }
             try {
                 Keeper keeper = new Keeper(location, fd);
-                log.info("Connected to rund-keeper (pid {}) at {}: it holds {} jobs", keeper.keeperPid,
-                        location.socket(), keeper.held.size());
+                if (started) {
+                    log.info("Connected to rund-keeper (pid {}) at {}: it holds {} jobs", keeper.keeperPid,
+                            location.socket(), keeper.held.size());
+                } else {
+                    log.info("Connected to rund-keeper (pid {}) at {}, left running by an earlier daemon: {}; keeper"
+                                    + " protocol version {}, which this rund speaks; adopting from it the {} jobs it holds",
+                            keeper.keeperPid, location.socket(), buildOf(keeper.keeperPid), PROTOCOL_VERSION,
+                            keeper.held.size());
+                }
                 return keeper;
+            } catch (NewerKeeperException e) {
+                Fds.close(fd);
+                throw e;
             } catch (IOException e) {
                 Fds.close(fd);
                 last = e; // the keeper was leaving, or another daemon is connected: try again
@@ -181,6 +205,22 @@ public final class Keeper implements ProcessSpawner, AutoCloseable {
         throw new IOException("cannot reach rund-keeper at " + location.socket() + " after " + CONNECT_ATTEMPTS
                 + " attempts (is another rund serving " + location.stateDirectory() + "? see " + location.logFile()
                 + "): " + last.getMessage(), last);
+    }
+
+    /**
+     * Whether the running keeper {@code pid} is this rund's own build of rund-keeper (its executable's bytes the same
+     * as the one in rund's jar) or an older one (a daemon of another build started it before an upgrade), in words.
+     */
+    private static String buildOf(int pid) {
+        try (InputStream ours = Keeper.class.getResourceAsStream(KEEPER_RESOURCE)) {
+            byte[] running = Files.readAllBytes(Path.of("/proc", Integer.toString(pid), "exe"));
+            if (ours != null && Arrays.equals(running, ours.readAllBytes())) {
+                return "the same rund-keeper executable as this rund's";
+            }
+            return "an OLDER rund-keeper (another build's executable: this rund's differs), kept until it holds no job";
+        } catch (IOException e) {
+            return "a rund-keeper whose executable cannot be read (" + e.getMessage() + ")";
+        }
     }
 
     /** Starts a keeper and returns once it listens (or another keeper turned out to hold the lock). */

@@ -15,7 +15,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
@@ -80,6 +82,11 @@ public final class LogSpace {
     private final Object reclaimLock = new Object();
     /** Files an earlier daemon left in the logs directory, oldest first; guarded by reclaimLock. */
     private final ArrayDeque<EarlierFile> earlierFiles = new ArrayDeque<>();
+    /**
+     * Files an earlier daemon left that are the logs of jobs this daemon knows again from their records: counted,
+     * never deleted to make room (a job's log goes with its record), until their log is opened; guarded by reclaimLock.
+     */
+    private final Map<Path, EarlierFile> jobFiles = new HashMap<>();
     private final int writerSlots;
     private final AtomicInteger writerSlotsTaken = new AtomicInteger();
 
@@ -128,6 +135,16 @@ public final class LogSpace {
      * before any log is created.
      */
     public long countEarlierFiles(Path directory) throws IOException {
+        return countEarlierFiles(directory, Set.of());
+    }
+
+    /**
+     * As {@link #countEarlierFiles(Path)}, but the files of {@code jobLogs} (the logs of jobs whose records were
+     * restored: finished, or adopted still running) are claimed for those jobs: counted, and never deleted to make
+     * room while the job's record lives; their log takes them over when it opens ({@link #openFinishedLog},
+     * {@link #reopenLog}), or {@link #claimEarlierFile} uncounts them when the job is removed unopened.
+     */
+    public long countEarlierFiles(Path directory, Set<Path> jobLogs) throws IOException {
         List<EarlierFile> found = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
             for (Path file : files) {
@@ -141,7 +158,11 @@ public final class LogSpace {
         long bytes = 0;
         synchronized (reclaimLock) {
             for (EarlierFile file : found) {
-                earlierFiles.addLast(file);
+                if (jobLogs.contains(file.path())) {
+                    jobFiles.put(file.path(), file);
+                } else {
+                    earlierFiles.addLast(file);
+                }
                 bytes += file.bytes();
             }
         }
@@ -150,6 +171,13 @@ public final class LogSpace {
             reclaim(null, settings.maxTotalBytes());
         }
         return earlierBytes();
+    }
+
+    /** File bytes the logs of restored jobs take while not yet opened (counted, never deleted to make room). */
+    public long jobFileBytes() {
+        synchronized (reclaimLock) {
+            return jobFiles.values().stream().mapToLong(EarlierFile::bytes).sum();
+        }
     }
 
     /** File bytes the files of earlier runs still counted take. */
@@ -161,10 +189,16 @@ public final class LogSpace {
 
     /**
      * {@code file}, counted by {@link #countEarlierFiles}, is claimed by a log of this run (reopened for a job an
-     * earlier run left): it counts no more as an earlier file, and is never deleted as one. False if it was not counted.
+     * earlier run left), or was deleted with its job: it counts no more as an earlier file, and is never deleted as
+     * one. False if it was not counted.
      */
     public boolean claimEarlierFile(Path file) {
         synchronized (reclaimLock) {
+            EarlierFile ofJob = jobFiles.remove(file);
+            if (ofJob != null) {
+                retainedBytes.addAndGet(-ofJob.bytes());
+                return true;
+            }
             for (Iterator<EarlierFile> files = earlierFiles.iterator(); files.hasNext(); ) {
                 EarlierFile earlier = files.next();
                 if (earlier.path().equals(file)) {

@@ -82,12 +82,32 @@ class AdoptionTest {
         signal.toFile().deleteOnExit();
     }
 
+    /** Starts the first daemon of a scenario, with these environment additions. */
+    @FunctionalInterface
+    interface FirstDaemon {
+        DaemonProcess start(Map<String, String> env) throws Exception;
+    }
+
+    /** What the next daemon's log must show once it has adopted the jobs (the upgrade test checks more). */
+    @FunctionalInterface
+    interface NextDaemonCheck {
+        void check(DaemonProcess next) throws Exception;
+    }
+
     @Test
     void aKill9LeavesFiftyJobsToTheNextDaemonWithNoByteLostAndRealExits() throws Exception {
+        kill9WithFiftyJobs(DaemonProcess::start, next -> {});
+    }
+
+    /**
+     * The issue's scenario: 50 jobs on the daemon {@code firstDaemon} starts, kill -9, some end meanwhile, then a
+     * daemon of this build on the same state directory; {@code check} is run on it once every job is accounted for.
+     */
+    static void kill9WithFiftyJobs(FirstDaemon firstDaemon, NextDaemonCheck check) throws Exception {
         Path signals = signals();
         Path away = signals.resolve("away");
         Path finish = signals.resolve("finish");
-        DaemonProcess first = DaemonProcess.start(Map.of());
+        DaemonProcess first = firstDaemon.start(Map.of());
         DaemonProcess next = null;
         ExecutorService followers = Executors.newSingleThreadExecutor();
         try {
@@ -164,6 +184,7 @@ class AdoptionTest {
                     assertTrue(stopped.getStoppedByRequest() && stopped.hasSignal(), stopped.toString());
                 }
             }
+            check.check(next);
         } finally {
             followers.shutdownNow();
             if (next != null) {
@@ -176,8 +197,13 @@ class AdoptionTest {
 
     @Test
     void aSigtermWithKeepLeavesAJobToTheNextDaemon() throws Exception {
+        sigtermWithKeep(DaemonProcess::start, next -> {});
+    }
+
+    /** SIGTERM with RUND_ON_EXIT=keep to the daemon {@code firstDaemon} starts, then a daemon of this build. */
+    static void sigtermWithKeep(FirstDaemon firstDaemon, NextDaemonCheck check) throws Exception {
         Path finish = signals().resolve("finish");
-        DaemonProcess first = DaemonProcess.start(Map.of("RUND_ON_EXIT", "keep"));
+        DaemonProcess first = firstDaemon.start(Map.of("RUND_ON_EXIT", "keep"));
         DaemonProcess next = null;
         try {
             String writer;
@@ -195,6 +221,7 @@ class AdoptionTest {
                 assertFalse(wrote.getStoppedByRequest(), "the daemon's exit did not stop it");
                 assertExactOutput("k", LogReads.read(alice, LogReads.request(writer).build()));
             }
+            check.check(next);
         } finally {
             if (next != null) {
                 next.close();

@@ -52,9 +52,7 @@ final class DaemonProcess implements AutoCloseable {
 
     /** Starts a daemon with {@code env} added to its environment, and returns once it completes a TLS handshake. */
     static DaemonProcess start(Map<String, String> env, String... systemProperties) throws Exception {
-        TlsFiles tls = ExampleCertificates.server();
-        return startServing(List.of("--ca", tls.ca().toString(), "--cert", tls.cert().toString(), "--key", tls.key().toString()),
-                env, systemProperties);
+        return startServing(exampleTlsFlags(), env, systemProperties);
     }
 
     /**
@@ -66,7 +64,18 @@ final class DaemonProcess implements AutoCloseable {
         ApiFixture.assumeEngineCanRun();
         Path work = Files.createTempDirectory("rund-daemon-process-");
         Path cgroupRoot = TestCgroups.newRoot("rund-test");
-        return startIn(work, cgroupRoot, env, tlsFlags, systemProperties);
+        return startIn(System.getProperty("java.class.path"), work, cgroupRoot, env, tlsFlags, systemProperties);
+    }
+
+    /**
+     * As {@link #start}, but {@code rund serve} of another build: {@code classpath} is that build's jar and its
+     * dependencies (the upgrade test's earlier commit).
+     */
+    static DaemonProcess startBuild(String classpath, Map<String, String> env) throws Exception {
+        ApiFixture.assumeEngineCanRun();
+        Path work = Files.createTempDirectory("rund-daemon-process-");
+        Path cgroupRoot = TestCgroups.newRoot("rund-test");
+        return startIn(classpath, work, cgroupRoot, env, exampleTlsFlags());
     }
 
     /**
@@ -74,19 +83,24 @@ final class DaemonProcess implements AutoCloseable {
      * {@link #killHard()}), as a restart on the same host would run; its log goes to a file of its own.
      */
     static DaemonProcess restartAfter(DaemonProcess previous, Map<String, String> env) throws Exception {
-        TlsFiles tls = ExampleCertificates.server();
-        return startIn(previous.workDirectory, previous.cgroupRoot, env,
-                List.of("--ca", tls.ca().toString(), "--cert", tls.cert().toString(), "--key", tls.key().toString()));
+        return startIn(System.getProperty("java.class.path"), previous.workDirectory, previous.cgroupRoot, env,
+                exampleTlsFlags());
     }
 
-    private static DaemonProcess startIn(Path work, Path cgroupRoot, Map<String, String> env, List<String> tlsFlags,
-                                         String... systemProperties) throws Exception {
+    /** One example certificate (P-521), as every build of rund serve takes it. */
+    private static List<String> exampleTlsFlags() {
+        TlsFiles tls = ExampleCertificates.server();
+        return List.of("--ca", tls.ca().toString(), "--cert", tls.cert().toString(), "--key", tls.key().toString());
+    }
+
+    private static DaemonProcess startIn(String classpath, Path work, Path cgroupRoot, Map<String, String> env,
+                                         List<String> tlsFlags, String... systemProperties) throws Exception {
         Path log = Files.createTempFile(work, "daemon-", ".log");
         int port = freePort();
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
         command.addAll(List.of(systemProperties));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), RundCli.class.getName(), "serve"));
+        command.addAll(List.of("-cp", classpath, RundCli.class.getName(), "serve"));
         if (!tlsFlags.contains("--addr")) {
             command.addAll(List.of("--addr", "127.0.0.1:" + port));
         }

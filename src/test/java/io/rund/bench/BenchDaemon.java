@@ -72,9 +72,26 @@ final class BenchDaemon implements AutoCloseable {
     /** As {@link #start(Path, Path)}, with {@code extraEnvironment} (RUND_* settings) for the daemon. */
     static BenchDaemon start(Path repository, Path workDirectory, Map<String, String> extraEnvironment) throws Exception {
         String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
-        Path state = workDirectory.resolve("state-" + id);
-        Path cgroupRoot = TestCgroups.mount().resolve("rund-bench-" + id);
-        Path log = workDirectory.resolve("daemon-" + id + ".log");
+        return startOn(repository, workDirectory.resolve("state-" + id), TestCgroups.mount().resolve("rund-bench-" + id),
+                workDirectory.resolve("daemon-" + id + ".log"), extraEnvironment);
+    }
+
+    /**
+     * kill -9 of this daemon (its jobs run on with rund-keeper), then a new daemon on the same state directory and
+     * cgroup root, which adopts them; it removes what is left when it is closed.
+     */
+    BenchDaemon crashAndRestart(Path repository, Map<String, String> extraEnvironment) throws Exception {
+        synchronized (this) {
+            closed = true;
+            RUNNING.remove(this);
+        }
+        process.destroyForcibly().waitFor();
+        return startOn(repository, stateDirectory, cgroupRoot,
+                logFile.resolveSibling(logFile.getFileName() + ".restarted"), extraEnvironment);
+    }
+
+    private static BenchDaemon startOn(Path repository, Path state, Path cgroupRoot, Path log,
+                                       Map<String, String> extraEnvironment) throws Exception {
         int port = freePort();
         Path tls = repository.resolve("tls");
         ProcessBuilder builder = new ProcessBuilder(repository.resolve("bin/rund").toString(), "serve")

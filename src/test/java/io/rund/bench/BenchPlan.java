@@ -20,18 +20,18 @@ import java.time.Duration;
  */
 record BenchPlan(int repetitions, int throughputRepetitions, int startSamples, int warmUpStarts, Duration throughputWindow,
                  int exitSamples, int[] crowdSizes, int scaleJobs, int cliRuns, int daemonStarts,
-                 LogFanoutBenchmark.Options logFanOut) {
+                 LogFanoutBenchmark.Options logFanOut, int adoptionJobs) {
 
     static final int[] CLIENT_COUNTS = {1, 8, 64};
 
     static BenchPlan full() {
         return new BenchPlan(5, 5, 1000, 2000, Duration.ofSeconds(4), 200, new int[] {10, 2000}, 10_000, 20, 5,
-                LogFanoutBenchmark.Options.defaults());
+                LogFanoutBenchmark.Options.defaults(), 1_000);
     }
 
     static BenchPlan quick() {
         return new BenchPlan(3, 2, 200, 300, Duration.ofSeconds(1), 20, new int[] {10, 2000}, 1_000, 10, 3,
-                quickFanOut());
+                quickFanOut(), 200);
     }
 
     /** 1,000 followers only, short warm-up and paced phases and a 100 MB burst: about 40 s for both servers. */

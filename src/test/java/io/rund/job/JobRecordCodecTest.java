@@ -46,6 +46,16 @@ class JobRecordCodecTest {
         assertEquals(record, JobRecordCodec.decode(JobRecordCodec.encode(record)));
     }
 
+    /** A Stop in progress (added after version 1 shipped) round-trips; a record without it reads as no stop. */
+    @Test
+    void aStopInProgressSurvivesTheRoundTripAndIsAbsentFromOlderRecords() throws Exception {
+        JobRecord plain = everyField();
+        JobRecord stopping = new JobRecord(plain.spec(), plain.owner(), plain.labels(), plain.status(),
+                Instant.parse("2026-12-05T15:00:30.123456789Z"));
+        assertEquals(stopping, JobRecordCodec.decode(JobRecordCodec.encode(stopping)));
+        assertEquals(null, JobRecordCodec.decode(JobRecordCodec.encode(plain)).stopKillAt());
+    }
+
     @Test
     void aFreshJobWithNoOptionalFieldsSurvivesTheRoundTrip() throws Exception {
         JobSpec spec = JobSpec.of("true");
