@@ -253,7 +253,7 @@ public final class JobActor {
             throw new IllegalStateException("cannot watch job " + status.id() + "'s process", e);
         }
         output = runtime.output().pump(launch.process().stdoutFd(), launch.process().stderrFd(),
-                new LogSink(status.id(), log, runtime.blocking(), self));
+                new LogSink(status.id(), log, runtime.blocking(), self, runtime.records().forcesAtEnd(log.path())));
         // The job is running: its spawn is done, its exit watched (the point a durable record says "running").
         update(with(JobState.RUNNING, launch.process().pid(), launch.uid(),
                 launch.startedAt() != null ? launch.startedAt() : runtime.clock().instant()));

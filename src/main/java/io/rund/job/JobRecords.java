@@ -85,6 +85,8 @@ public final class JobRecords implements AutoCloseable {
     private final RecordSettings settings;
     /** The encoded spec fields of jobs not yet ended, so that an update re-encodes only the status. */
     private final Map<String, byte[]> specFields = new ConcurrentHashMap<>();
+    /** Directories of job logs, and whether each is on the records' file system ({@link #forcesAtEnd}). */
+    private final Map<Path, Boolean> sameFileSystem = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<Change> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
     private volatile boolean closed;
@@ -100,6 +102,27 @@ public final class JobRecords implements AutoCloseable {
         JobRecords records = new JobRecords(StateDirectory.jobsOf(stateDirectory), settings);
         records.writer.start();
         return records;
+    }
+
+    /**
+     * Whether a job's final record forces {@code file}'s file system to disk (sync-final on, and the file on the same
+     * file system as the records): its writer then need not force it itself when the job ends. Asked once per
+     * launch; one stat of the file's directory, remembered per directory.
+     */
+    boolean forcesAtEnd(Path file) {
+        if (!settings.syncFinal()) {
+            return false;
+        }
+        Path parent = file.toAbsolutePath().getParent();
+        return sameFileSystem.computeIfAbsent(parent, this::onRecordsFileSystem);
+    }
+
+    private boolean onRecordsFileSystem(Path directoryOfFile) {
+        try {
+            return Files.getAttribute(directoryOfFile, "unix:dev").equals(Files.getAttribute(directory, "unix:dev"));
+        } catch (IOException | UnsupportedOperationException e) {
+            return false; // unknown: the log forces itself, as it would without group commits
+        }
     }
 
     /** The file of job {@code jobId}'s record. */
@@ -318,16 +341,24 @@ public final class JobRecords implements AutoCloseable {
      * them (and sync-final is on), the file system is forced to disk once (syncfs), so the new records' bytes are
      * durable before any of them replaces a record; then they are renamed over their records, deletions done, and the
      * file system forced once more, making the renames durable. Two flushes per batch, however many records it
-     * holds: the group commit. Returns true if the batch closes the writer.
+     * holds: the group commit. An update followed by another of the same job in the batch is not written at all (the
+     * later one would replace it before either is forced). Returns true if the batch closes the writer.
      */
     private boolean apply(List<Change> batch) {
         boolean closing = false;
         boolean sync = false;
         List<Change> written = new ArrayList<>(batch.size());
         List<Path> temporaries = new ArrayList<>(batch.size());
-        for (Change change : batch) {
+        Map<String, Integer> lastUpdates = lastUpdateOfEachJob(batch);
+        for (int index = 0; index < batch.size(); index++) {
+            Change change = batch.get(index);
+            int position = index;
             try {
                 switch (change) {
+                    case Update update when lastUpdates.get(update.status().id()) != position -> {
+                        // A later update of the same job is in this batch and replaces this one before any flush:
+                        // a short job's running and final records cost one write and one rename, not two.
+                    }
                     case Update update -> {
                         Path temporary = writeTemporary(update.status(), update.stopKillAt());
                         if (temporary != null) {
@@ -374,6 +405,17 @@ public final class JobRecords implements AutoCloseable {
             }
         }
         return closing;
+    }
+
+    /** The index of the last update of each job in {@code batch}. */
+    private static Map<String, Integer> lastUpdateOfEachJob(List<Change> batch) {
+        Map<String, Integer> last = new java.util.HashMap<>();
+        for (int index = 0; index < batch.size(); index++) {
+            if (batch.get(index) instanceof Update update) {
+                last.put(update.status().id(), index);
+            }
+        }
+        return last;
     }
 
     private void failed(Change change, Exception e) {

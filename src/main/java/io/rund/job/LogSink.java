@@ -17,7 +17,9 @@ import org.apache.pekko.actor.typed.ActorRef;
  * output (the pump stops reading its pipes and retries; see {@link OutputSink}): the
  * job's actor hears of it, and of the resumption, and one line each is logged. End of output ends the log (its
  * followers finish), tells the job's actor, and only then forces the log to disk: the job's final status does not
- * wait for the disk. All of that runs on the blocking executor, never on the pump thread, whose every millisecond
+ * wait for the disk. Where the job's final record is group-committed on the log's file system ({@code forcedLater}),
+ * the log is not forced here at all: that commit's first syncfs comes after the end marker was written (the final
+ * record is only queued once the actor heard OutputClosed), so it makes the log durable before the record says ended. All of that runs on the blocking executor, never on the pump thread, whose every millisecond
  * is every job's output latency.
  */
 final class LogSink implements OutputSink {
@@ -29,11 +31,14 @@ final class LogSink implements OutputSink {
     private final LogWriter writer;
     private final Executor sealer;
     private final ActorRef<JobActor.Command> job;
+    /** Whether the final record's group commit forces this log's file system, so the end need not force the log. */
+    private final boolean forcedLater;
     /** Pump thread only: when the current hold began (System.nanoTime), for the resumption's log line. */
     private long heldSinceNanos;
 
-    LogSink(String jobId, LogStore log, Executor sealer, ActorRef<JobActor.Command> job) {
+    LogSink(String jobId, LogStore log, Executor sealer, ActorRef<JobActor.Command> job, boolean forcedLater) {
         this.jobId = jobId;
+        this.forcedLater = forcedLater;
         this.log = log;
         this.writer = log.writer();
         this.sealer = sealer;
@@ -82,7 +87,11 @@ final class LogSink implements OutputSink {
                 job.tell(new JobActor.OutputClosed());
             }
             try {
-                writer.persist();
+                if (forcedLater) {
+                    writer.letGo();
+                } else {
+                    writer.persist();
+                }
             } catch (IOException e) {
                 LOG.error("Job {}: cannot force its log {} to disk: {}", jobId, log.path(), e.getMessage());
             }

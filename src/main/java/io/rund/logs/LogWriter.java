@@ -270,6 +270,16 @@ public final class LogWriter {
         }
     }
 
+    /**
+     * Lets go of the writer's hold on an ended log without forcing it to disk: for a log whose durability comes from
+     * a later flush of its whole file system (the final record's group commit, see JobRecords).
+     */
+    public void letGo() throws IOException {
+        synchronized (lock) {
+            releaseFileLocked();
+        }
+    }
+
     /** The log closes: seals it if needed and lets go of the file; returns what failed, if anything. */
     IOException closeLocked(boolean seal) {
         IOException failure = null;
