@@ -528,15 +528,21 @@ public final class JobActor {
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         stopWaiters.clear();
         context.getLog().debug("Job {} ended: {}", status.id(), exit.describe());
+        // What an ended job keeps is small: its arguments are in its record (and the registry's entry), its cgroup is
+        // gone and its output pump done with; only the log stays, for readers until the job is removed.
+        status = status.withArgs(List.of());
+        cgroup = null;
+        output = null;
         return ended();
     }
 
-    // ---- ended: the final status is kept until the registry forgets the job ----
+    // ---- ended: the log is kept until the registry forgets the job, which holds its final status ----
 
     private Behavior<Command> ended() {
         return Behaviors.receive(Command.class)
                 .onMessage(Stop.class, stop -> {
-                    stop.replyTo().tell(new JobRegistry.StatusReport(status));
+                    // Sent before the registry saw the end: it has the final status by now (it follows our JobUpdated).
+                    registry.tell(new JobRegistry.AnswerFinalStatus(status.id(), stop.replyTo()));
                     return Behaviors.same();
                 })
                 .onMessage(OpenLog.class, this::onOpenLog)
