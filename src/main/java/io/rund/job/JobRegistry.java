@@ -126,20 +126,25 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     /**
      * One job; {@code actor} is null for a job restored from its record until it is first needed ({@link #actorOf}).
-     * {@code argsOnDisk}: the job has finished and its arguments, too big to keep in memory, are only in its record
-     * ({@code status} holds none); a reply that shows them reads them back ({@link #withArgs}).
+     * {@code argsOnDiskBytes}: 0, or the job has finished and its arguments, too big to keep in memory (this many bytes
+     * of heap), are only in its record ({@code status} holds none); a reply that shows them reads them back
+     * ({@link #withArgs}).
      */
-    private record Entry(ActorRef<JobActor.Command> actor, Set<String> owner, JobStatus status, boolean argsOnDisk) {
+    private record Entry(ActorRef<JobActor.Command> actor, Set<String> owner, JobStatus status, long argsOnDiskBytes) {
         Entry(ActorRef<JobActor.Command> actor, Set<String> owner, JobStatus status) {
-            this(actor, owner, status, false);
+            this(actor, owner, status, 0);
+        }
+
+        boolean argsOnDisk() {
+            return argsOnDiskBytes > 0;
         }
 
         Entry with(JobStatus newStatus) {
-            return new Entry(actor, owner, newStatus, argsOnDisk);
+            return new Entry(actor, owner, newStatus, argsOnDiskBytes);
         }
 
         Entry withActor(ActorRef<JobActor.Command> newActor) {
-            return new Entry(newActor, owner, status, argsOnDisk);
+            return new Entry(newActor, owner, status, argsOnDiskBytes);
         }
     }
 
@@ -463,13 +468,16 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         Iterator<Map.Entry<String, Entry>> candidates = rest.entrySet().iterator();
         String lastExamined = null;
         int examined = 0;
-        while (candidates.hasNext() && page.size() < pageSize && examined < limits.listScanBudget()) {
+        long readBack = 0;
+        while (candidates.hasNext() && page.size() < pageSize && examined < limits.listScanBudget()
+                && readBack < limits.listReadBackBytes()) {
             Map.Entry<String, Entry> candidate = candidates.next();
             examined++;
             lastExamined = candidate.getKey();
             Entry entry = candidate.getValue();
             if (list.states().contains(entry.status().state()) && authorizer.mayAccess(entry.owner(), list.caller())) {
                 page.add(entry);
+                readBack += entry.argsOnDiskBytes();
             }
         }
         answerPage(page, candidates.hasNext() ? Optional.of(lastExamined) : Optional.empty(), list.replyTo());
@@ -528,10 +536,11 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
      * most {@code rund.jobs.finished-args-in-memory}; else they are in its record alone (written when it was created).
      */
     private Entry finished(Entry entry, JobStatus status) {
-        if (Tenants.argsBytes(status.args()) <= runtime.settings().registry().finishedArgsInMemory()) {
-            return new Entry(entry.actor(), entry.owner(), status, false);
+        long argsBytes = Tenants.argsBytes(status.args());
+        if (argsBytes <= runtime.settings().registry().finishedArgsInMemory()) {
+            return new Entry(entry.actor(), entry.owner(), status, 0);
         }
-        return new Entry(entry.actor(), entry.owner(), status.withArgs(List.of()), true);
+        return new Entry(entry.actor(), entry.owner(), status.withArgs(List.of()), argsBytes);
     }
 
     private Behavior<Command> onOpenLog(OpenLog open) {
