@@ -115,20 +115,23 @@ public final class JobActor {
                 false, false, false, now, null, null, null, null, null);
     }
 
-    /** What the actor's setup takes once: the spec and initial status, whose arguments and environment can be 1 MiB. */
-    private record Launching(JobStatus initial, JobSpec spec) {}
+    /**
+     * What the actor's setup takes once: the spec and initial status, whose arguments and environment can be 1 MiB,
+     * and the asker of Start, whose answer holds the running status (and so the arguments) as long as it is held.
+     */
+    private record Launching(JobStatus initial, JobSpec spec, ActorRef<JobRegistry.StartResult> startReplyTo) {}
 
     static Behavior<Command> create(JobStatus initial, JobSpec spec, Set<String> owner, JobRuntime runtime,
                                     ActorRef<JobRegistry.Command> registry,
                                     ActorRef<JobRegistry.StartResult> startReplyTo) {
         // The setup closure is the actor's initial behavior, kept as long as the actor lives: it must not hold the spec
-        // (a finished job would keep its arguments and environment in memory for life), so it takes them from a holder
-        // it empties.
-        AtomicReference<Launching> once = new AtomicReference<>(new Launching(initial, spec));
+        // or the Start's asker (a finished job would keep its arguments and environment in memory for life), so it
+        // takes them from a holder it empties.
+        AtomicReference<Launching> once = new AtomicReference<>(new Launching(initial, spec, startReplyTo));
         return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
             Launching launching = once.getAndSet(null);
             return new JobActor(context, timers, launching.initial(), runtime, registry)
-                    .launch(launching.spec(), owner, startReplyTo);
+                    .launch(launching.spec(), owner, launching.startReplyTo());
         }));
     }
 
