@@ -36,7 +36,11 @@ class FinishedJobMemoryTest {
 
     @Test
     void farMoreFinishedJobsWithBigArgumentsThanTheHeapHoldsStayListableWithTheirArguments() throws Exception {
-        try (DaemonProcess daemon = DaemonProcess.start(Map.of(), HEAP);
+        // Byte budgets above what the running jobs take at once (a few 1 MiB jobs; "auto" is 3 MiB per identity at
+        // 96 MiB of heap, and a Start past it forgets every finished job): what is kept of finished jobs is tested here.
+        Map<String, String> budgets = Map.of("RUND_TENANT_MAX_RETAINED_BYTES", "64M",
+                "RUND_TENANT_MAX_RETAINED_BYTES_PER_IDENTITY", "64M");
+        try (DaemonProcess daemon = DaemonProcess.start(budgets, HEAP);
              RundClient alice = daemon.client("alice")) {
             List<String> ids = new ArrayList<>();
             for (int i = 0; i < JOBS; i++) {
