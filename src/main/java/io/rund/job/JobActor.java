@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Owns one job: its cgroup, its process and its log, from spawn to removal. Its life is one behavior per state, each
@@ -114,11 +115,24 @@ public final class JobActor {
                 false, false, false, now, null, null, null, null, null);
     }
 
+    /**
+     * What the actor's setup takes once: the spec and initial status, whose arguments and environment can be 1 MiB,
+     * and the asker of Start, whose answer holds the running status (and so the arguments) as long as it is held.
+     */
+    private record Launching(JobStatus initial, JobSpec spec, ActorRef<JobRegistry.StartResult> startReplyTo) {}
+
     static Behavior<Command> create(JobStatus initial, JobSpec spec, Set<String> owner, JobRuntime runtime,
                                     ActorRef<JobRegistry.Command> registry,
                                     ActorRef<JobRegistry.StartResult> startReplyTo) {
-        return Behaviors.setup(context -> Behaviors.withTimers(timers ->
-                new JobActor(context, timers, initial, runtime, registry).launch(spec, owner, startReplyTo)));
+        // The setup closure is the actor's initial behavior, kept as long as the actor lives: it must not hold the spec
+        // or the Start's asker (a finished job would keep its arguments and environment in memory for life), so it
+        // takes them from a holder it empties.
+        AtomicReference<Launching> once = new AtomicReference<>(new Launching(initial, spec, startReplyTo));
+        return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+            Launching launching = once.getAndSet(null);
+            return new JobActor(context, timers, launching.initial(), runtime, registry)
+                    .launch(launching.spec(), owner, launching.startReplyTo());
+        }));
     }
 
     /**
@@ -129,8 +143,11 @@ public final class JobActor {
      */
     static Behavior<Command> adopt(JobRecord record, KeptJob kept, Optional<JobIdentity> identity, JobRuntime runtime,
                                    ActorRef<JobRegistry.Command> registry) {
-        return Behaviors.setup(context -> Behaviors.withTimers(timers ->
-                new JobActor(context, timers, record.status(), runtime, registry).adopting(record, kept, identity)));
+        AtomicReference<JobRecord> once = new AtomicReference<>(record); // not held for life: see create
+        return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+            JobRecord adopted = once.getAndSet(null);
+            return new JobActor(context, timers, adopted.status(), runtime, registry).adopting(adopted, kept, identity);
+        }));
     }
 
     private final ActorContext<Command> context;
@@ -564,15 +581,21 @@ public final class JobActor {
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         stopWaiters.clear();
         context.getLog().debug("Job {} ended: {}", status.id(), exit.describe());
+        // What an ended job keeps is small: its arguments are in its record (and the registry's entry), its cgroup is
+        // gone and its output pump done with; only the log stays, for readers until the job is removed.
+        status = status.withArgs(List.of());
+        cgroup = null;
+        output = null;
         return ended();
     }
 
-    // ---- ended: the final status is kept until the registry forgets the job ----
+    // ---- ended: the log is kept until the registry forgets the job, which holds its final status ----
 
     private Behavior<Command> ended() {
         return Behaviors.receive(Command.class)
                 .onMessage(Stop.class, stop -> {
-                    stop.replyTo().tell(new JobRegistry.StatusReport(status));
+                    // Sent before the registry saw the end: it has the final status by now (it follows our JobUpdated).
+                    registry.tell(new JobRegistry.AnswerFinalStatus(status.id(), stop.replyTo()));
                     return Behaviors.same();
                 })
                 .onMessage(OpenLog.class, this::onOpenLog)

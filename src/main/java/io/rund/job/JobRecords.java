@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -179,6 +180,21 @@ public final class JobRecords implements AutoCloseable {
         Update update = new Update(status, null, new CompletableFuture<>());
         enqueue(update);
         return update.written();
+    }
+
+    /**
+     * The arguments job {@code jobId} was started with, read from its record (blocking: call it on the job dispatcher);
+     * empty if the record is gone (the job was removed meanwhile). What a finished job keeps only on disk
+     * ({@code rund.jobs.finished-args-in-memory}) is read back here when a reply shows it.
+     */
+    Optional<List<String>> argsOf(String jobId) throws IOException {
+        try {
+            return Optional.of(JobRecordCodec.decode(Files.readAllBytes(fileOf(jobId))).spec().args());
+        } catch (NoSuchFileException gone) {
+            return Optional.empty();
+        } catch (JobRecordCodec.CorruptRecordException e) {
+            throw new IOException("job record " + fileOf(jobId) + " " + e.getMessage(), e);
+        }
     }
 
     /** The job is removed (retention, Delete, a budget): its record is deleted after any update queued before. */

@@ -24,6 +24,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Maps job ids (monotonic ULIDs) to their {@link JobActor}s and owner SAN sets, and authorizes every request.
@@ -81,6 +82,9 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     /** Sent by a job actor on every change of its status. */
     record JobUpdated(JobStatus status) implements Command {}
 
+    /** From an ended job actor asked to Stop: the registry, which holds the job's final status, answers it. */
+    record AnswerFinalStatus(String jobId, ActorRef<StatusResult> replyTo) implements Command {}
+
     private record JobTerminated(String jobId) implements Command {}
 
     private record AwaitExpired(String jobId, ActorRef<StatusResult> replyTo) implements Command {}
@@ -120,10 +124,27 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     public record AllStopped(int jobsStopped) {}
 
-    /** One job; {@code actor} is null for a job restored from its record until it is first needed ({@link #actorOf}). */
-    private record Entry(ActorRef<JobActor.Command> actor, Set<String> owner, JobStatus status) {
+    /**
+     * One job; {@code actor} is null for a job restored from its record until it is first needed ({@link #actorOf}).
+     * {@code argsOnDiskBytes}: 0, or the job has finished and its arguments, too big to keep in memory (this many bytes
+     * of heap), are only in its record ({@code status} holds none); a reply that shows them reads them back
+     * ({@link #withArgs}).
+     */
+    private record Entry(ActorRef<JobActor.Command> actor, Set<String> owner, JobStatus status, long argsOnDiskBytes) {
+        Entry(ActorRef<JobActor.Command> actor, Set<String> owner, JobStatus status) {
+            this(actor, owner, status, 0);
+        }
+
+        boolean argsOnDisk() {
+            return argsOnDiskBytes > 0;
+        }
+
         Entry with(JobStatus newStatus) {
-            return new Entry(actor, owner, newStatus);
+            return new Entry(actor, owner, newStatus, argsOnDiskBytes);
+        }
+
+        Entry withActor(ActorRef<JobActor.Command> newActor) {
+            return new Entry(newActor, owner, status, argsOnDiskBytes);
         }
     }
 
@@ -192,9 +213,11 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
             if (!record.status().state().isFinal()) {
                 throw new IllegalArgumentException("job " + record.id() + " is restored while " + record.status().state());
             }
-            jobs.put(record.id(), new Entry(null, record.owner(), record.status()));
+            Entry entry = finished(new Entry(null, record.owner(), record.status()), record.status());
+            jobs.put(record.id(), entry);
             retention.ended(record.id(), record.status().endedAt() != null ? record.status().endedAt() : now);
-            tenants.restored(record.id(), record.owner(), Tenants.chargeOf(record.spec()), now).forEach(this::forget);
+            tenants.restored(record.id(), record.owner(), Tenants.finishedChargeOf(entry.status(), !entry.argsOnDisk()), now)
+                    .forEach(this::forget);
         }
         if (!restored.isEmpty()) {
             getContext().getLog().info("Knows again {} jobs that ended before this daemon started", jobs.size());
@@ -247,7 +270,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         }
         ActorRef<JobActor.Command> actor = getContext().spawn(RestoredJob.create(entry.status(), entry.owner(), runtime), jobId);
         getContext().watchWith(actor, new JobTerminated(jobId));
-        jobs.put(jobId, new Entry(actor, entry.owner(), entry.status()));
+        jobs.put(jobId, entry.withActor(actor));
         return actor;
     }
 
@@ -265,6 +288,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 .onMessage(OpenLog.class, this::onOpenLog)
                 .onMessage(StopAll.class, this::onStopAll)
                 .onMessage(JobUpdated.class, this::onJobUpdated)
+                .onMessage(AnswerFinalStatus.class, this::onAnswerFinalStatus)
                 .onMessage(JobTerminated.class, this::onJobTerminated)
                 .build();
     }
@@ -376,7 +400,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     private Behavior<Command> onGetStatus(GetStatus get) {
         visible(get.jobId(), get.caller()).ifPresentOrElse(
-                entry -> get.replyTo().tell(new StatusReport(entry.status())),
+                entry -> answerStatus(entry, get.replyTo()),
                 () -> get.replyTo().tell(new JobNotFound(get.jobId())));
         return this;
     }
@@ -386,7 +410,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         if (entry.isEmpty()) {
             await.replyTo().tell(new JobNotFound(await.jobId()));
         } else if (entry.get().status().state().isFinal()) {
-            await.replyTo().tell(new StatusReport(entry.get().status()));
+            answerStatus(entry.get(), await.replyTo());
         } else {
             endWaiters.computeIfAbsent(await.jobId(), id -> new ArrayList<>(1)).add(await.replyTo());
             // Keyed by the waiter, so that each one has its own timer.
@@ -402,7 +426,11 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 endWaiters.remove(expired.jobId());
             }
             Entry entry = jobs.get(expired.jobId());
-            expired.replyTo().tell(entry != null ? new StatusReport(entry.status()) : new JobNotFound(expired.jobId()));
+            if (entry != null) {
+                answerStatus(entry, expired.replyTo());
+            } else {
+                expired.replyTo().tell(new JobNotFound(expired.jobId()));
+            }
         }
         return this;
     }
@@ -421,7 +449,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         visible(stop.jobId(), stop.caller()).ifPresentOrElse(
                 entry -> {
                     if (entry.status().state().isFinal()) {
-                        stop.replyTo().tell(new StatusReport(entry.status()));
+                        answerStatus(entry, stop.replyTo());
                     } else {
                         entry.actor().tell(new JobActor.Stop(stop.replyTo()));
                     }
@@ -438,21 +466,83 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         RegistrySettings limits = runtime.settings().registry();
         int pageSize = limits.pageSize(list.pageSize());
         Map<String, Entry> rest = list.after().map(after -> jobs.tailMap(after, false)).orElse(jobs);
-        List<JobStatus> page = new ArrayList<>(Math.min(pageSize, jobs.size())); // not rest.size(): a view counts in O(n)
+        List<Entry> page = new ArrayList<>(Math.min(pageSize, jobs.size())); // not rest.size(): a view counts in O(n)
         Iterator<Map.Entry<String, Entry>> candidates = rest.entrySet().iterator();
         String lastExamined = null;
         int examined = 0;
-        while (candidates.hasNext() && page.size() < pageSize && examined < limits.listScanBudget()) {
+        long readBack = 0;
+        while (candidates.hasNext() && page.size() < pageSize && examined < limits.listScanBudget()
+                && readBack < limits.listReadBackBytes()) {
             Map.Entry<String, Entry> candidate = candidates.next();
             examined++;
             lastExamined = candidate.getKey();
             Entry entry = candidate.getValue();
             if (list.states().contains(entry.status().state()) && authorizer.mayAccess(entry.owner(), list.caller())) {
-                page.add(entry.status());
+                page.add(entry);
+                readBack += entry.argsOnDiskBytes();
             }
         }
-        list.replyTo().tell(new JobPage(page, candidates.hasNext() ? Optional.of(lastExamined) : Optional.empty()));
+        answerPage(page, candidates.hasNext() ? Optional.of(lastExamined) : Optional.empty(), list.replyTo());
         return this;
+    }
+
+    /** {@code entry}'s status, with its arguments read back from its record if they are only there. */
+    private void answerStatus(Entry entry, ActorRef<StatusResult> replyTo) {
+        if (!entry.argsOnDisk()) {
+            replyTo.tell(new StatusReport(entry.status()));
+            return;
+        }
+        String id = entry.status().id();
+        withArgs(List.of(entry)).whenComplete((statuses, failure) -> replyTo.tell(
+                failure == null && !statuses.isEmpty() ? new StatusReport(statuses.getFirst()) : new JobNotFound(id)));
+    }
+
+    /** The page's statuses, those of finished jobs whose arguments are only on disk read back off the registry's thread. */
+    private void answerPage(List<Entry> page, Optional<String> resumeAfter, ActorRef<JobPage> replyTo) {
+        if (page.stream().noneMatch(Entry::argsOnDisk)) {
+            replyTo.tell(new JobPage(page.stream().map(Entry::status).toList(), resumeAfter));
+            return;
+        }
+        withArgs(page).whenComplete((statuses, failure) -> replyTo.tell(
+                new JobPage(failure == null ? statuses : List.of(), resumeAfter)));
+    }
+
+    /**
+     * The statuses of {@code entries} with their arguments, each read from its record (on the job dispatcher) where
+     * the entry keeps none. A job whose record is gone meanwhile was removed: it is left out, as it would be a moment
+     * later. A record that cannot be read is logged and its job shown without arguments.
+     */
+    private CompletableFuture<List<JobStatus>> withArgs(List<Entry> entries) {
+        JobRecords records = runtime.records();
+        org.slf4j.Logger log = getContext().getLog();
+        return CompletableFuture.supplyAsync(() -> {
+            List<JobStatus> statuses = new ArrayList<>(entries.size());
+            for (Entry entry : entries) {
+                if (!entry.argsOnDisk()) {
+                    statuses.add(entry.status());
+                    continue;
+                }
+                try {
+                    records.argsOf(entry.status().id()).ifPresent(args -> statuses.add(entry.status().withArgs(args)));
+                } catch (java.io.IOException e) {
+                    log.warn("Job {}: cannot read its arguments back from its record: {}", entry.status().id(), e.getMessage());
+                    statuses.add(entry.status());
+                }
+            }
+            return statuses;
+        }, runtime.blocking());
+    }
+
+    /**
+     * {@code entry} for a job whose final status is {@code status}: its arguments stay in memory only if they take at
+     * most {@code rund.jobs.finished-args-in-memory}; else they are in its record alone (written when it was created).
+     */
+    private Entry finished(Entry entry, JobStatus status) {
+        long argsBytes = Tenants.argsBytes(status.args());
+        if (argsBytes <= runtime.settings().registry().finishedArgsInMemory()) {
+            return new Entry(entry.actor(), entry.owner(), status, 0);
+        }
+        return new Entry(entry.actor(), entry.owner(), status.withArgs(List.of()), argsBytes);
     }
 
     private Behavior<Command> onOpenLog(OpenLog open) {
@@ -481,9 +571,10 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         if (entry == null) {
             return replyIfAllEnded();
         }
+        Entry updatedEntry = status.state() == JobState.EXITED ? finished(entry, status) : entry.with(status);
         if (status.state().isFinal() && !entry.status().state().isFinal()) {
             activeJobs--;
-            tenants.ended(status.id());
+            tenants.ended(status.id(), Tenants.finishedChargeOf(updatedEntry.status(), !updatedEntry.argsOnDisk()));
             if (status.state() == JobState.EXITED) {
                 retention.ended(status.id(), status.endedAt() != null ? status.endedAt() : runtime.clock().instant());
             }
@@ -492,13 +583,23 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
             jobs.remove(status.id()); // its client got the error and never learnt the id
             tenants.forgotten(status.id());
         } else {
-            jobs.put(status.id(), entry.with(status));
+            jobs.put(status.id(), updatedEntry);
         }
         if (status.state().isFinal()) {
             answerEndWaiters(status);
             removeDue();
         }
         return replyIfAllEnded();
+    }
+
+    private Behavior<Command> onAnswerFinalStatus(AnswerFinalStatus answer) {
+        Entry entry = jobs.get(answer.jobId());
+        if (entry != null) {
+            answerStatus(entry, answer.replyTo());
+        } else {
+            answer.replyTo().tell(new JobNotFound(answer.jobId()));
+        }
+        return this;
     }
 
     private Behavior<Command> onJobTerminated(JobTerminated terminated) {

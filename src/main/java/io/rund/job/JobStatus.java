@@ -42,6 +42,12 @@ public record JobStatus(
                 createdAt, startedAt, endedAt, usage, failure, why);
     }
 
+    /** This status with {@code newArgs} as its arguments (a finished job's are kept in its record, not in memory). */
+    public JobStatus withArgs(List<String> newArgs) {
+        return new JobStatus(id, command, newArgs, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
+                createdAt, startedAt, endedAt, usage, failure, outputHeld);
+    }
+
     /** Exit code as a shell reports it: the code itself, or 128 + signal for a job killed by a signal. */
     public Optional<Integer> shellExitCode() {
         if (exitCode != null) {

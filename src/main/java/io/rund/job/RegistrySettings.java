@@ -15,8 +15,13 @@ import java.time.Duration;
  * @param maxListPageSize  the most a request may ask for in one page
  * @param listScanBudget   jobs one List call examines at most (other clients' jobs, or jobs its state filter leaves
  *                         out, included); past it the call answers the page it has, with a token to go on from there
+ * @param finishedArgsInMemory a finished job whose arguments take more heap than this keeps them only in its record
+ *                         on disk, read back when a reply shows them: memory per finished job stays bounded by this
+ * @param listReadBackBytes arguments one List call reads back from records at most (the page ends, with a token, once
+ *                         it has read this much): a page of jobs with big arguments costs one reply's worth of reads
  */
-public record RegistrySettings(Duration retention, int maxRetained, int listPageSize, int maxListPageSize, int listScanBudget) {
+public record RegistrySettings(Duration retention, int maxRetained, int listPageSize, int maxListPageSize, int listScanBudget,
+                               long finishedArgsInMemory, long listReadBackBytes) {
 
     public RegistrySettings {
         if (retention.isNegative() || retention.isZero()) {
@@ -33,6 +38,12 @@ public record RegistrySettings(Duration retention, int maxRetained, int listPage
             throw new IllegalArgumentException("rund.jobs.list-scan-budget (" + listScanBudget
                     + ") must be at least rund.jobs.max-list-page-size (" + maxListPageSize + ")");
         }
+        if (finishedArgsInMemory < 0) {
+            throw new IllegalArgumentException("rund.jobs.finished-args-in-memory must be >= 0 bytes, was " + finishedArgsInMemory);
+        }
+        if (listReadBackBytes < 1) {
+            throw new IllegalArgumentException("rund.jobs.list-read-back-bytes must be > 0, was " + listReadBackBytes);
+        }
     }
 
     public static RegistrySettings fromConfig(Config jobs) {
@@ -41,7 +52,9 @@ public record RegistrySettings(Duration retention, int maxRetained, int listPage
                 jobs.getInt("max-retained"),
                 jobs.getInt("list-page-size"),
                 jobs.getInt("max-list-page-size"),
-                jobs.getInt("list-scan-budget"));
+                jobs.getInt("list-scan-budget"),
+                jobs.getBytes("finished-args-in-memory"),
+                jobs.getBytes("list-read-back-bytes"));
     }
 
     /** The page size to serve for a request that asked for {@code requested} (0 or less: the default). */

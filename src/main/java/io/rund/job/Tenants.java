@@ -25,6 +25,11 @@ final class Tenants {
      * log's index. Measured as live heap per running job (bin/bench, 3. Scale: 4.15 KiB), rounded up.
      */
     static final long JOB_OVERHEAD_BYTES = 5 * 1024;
+    /**
+     * What the registry keeps per finished job beside its command and in-memory arguments: its entry, status and
+     * ended actor. Measured as live heap per finished job (bin/bench --soak, heap per finished job), rounded up.
+     */
+    static final long FINISHED_OVERHEAD_BYTES = 2 * 1024;
     /** A Java String's own object and its array's header and padding, beside its characters, plus a list slot. */
     static final long STRING_OVERHEAD_BYTES = 48;
     private static final int LATIN1_MAX = 0xFF;
@@ -72,6 +77,23 @@ final class Tenants {
         }
         for (Map.Entry<String, String> variable : spec.environment().entrySet()) {
             bytes += heapBytes(variable.getKey()) + heapBytes(variable.getValue());
+        }
+        return bytes;
+    }
+
+    /**
+     * What the registry keeps of a finished job whose status is {@code status}: its summary, and its arguments only if
+     * they stay in memory ({@code argsKept}); its environment and large arguments are in its record on disk.
+     */
+    static long finishedChargeOf(JobStatus status, boolean argsKept) {
+        return FINISHED_OVERHEAD_BYTES + heapBytes(status.command()) + (argsKept ? argsBytes(status.args()) : 0);
+    }
+
+    /** The heap {@code args} take as Strings in a list. */
+    static long argsBytes(List<String> args) {
+        long bytes = 0;
+        for (String arg : args) {
+            bytes += heapBytes(arg);
         }
         return bytes;
     }
@@ -168,8 +190,11 @@ final class Tenants {
         return forget;
     }
 
-    /** Job {@code jobId} has ended: it no longer runs, and may be forgotten from now on. */
-    void ended(String jobId) {
+    /**
+     * Job {@code jobId} has ended: it no longer runs, may be forgotten from now on, and is kept for
+     * {@code finishedBytes} ({@link #finishedChargeOf}) instead of what it held while it ran.
+     */
+    void ended(String jobId, long finishedBytes) {
         Charge charge = charges.get(jobId);
         if (charge == null) {
             return;
@@ -178,6 +203,9 @@ final class Tenants {
         tenant.runningJobs--;
         tenant.runningBytes -= charge.bytes();
         runningBytes -= charge.bytes();
+        tenant.retainedBytes += finishedBytes - charge.bytes();
+        retainedBytes += finishedBytes - charge.bytes();
+        charges.put(jobId, new Charge(charge.identity(), finishedBytes));
         tenant.finished.add(jobId);
         finished.add(jobId);
     }

@@ -31,6 +31,15 @@ public final class Bench {
     private Bench() {}
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && (args[0].equals("--soak") || args[0].equals("--finished-heap"))) {
+            List<String> rest = List.of(args).subList(1, args.length);
+            if (args[0].equals("--soak")) {
+                SoakBench.soak(rest);
+            } else {
+                SoakBench.finishedHeap(rest);
+            }
+            System.exit(0);
+        }
         Set<String> options = Set.of(args);
         boolean quick = options.contains(QUICK);
         Set<String> only = Arrays.stream(args).filter(a -> a.startsWith(ONLY))

@@ -141,6 +141,11 @@ final class BenchDaemon implements AutoCloseable {
         return cgroupRoot;
     }
 
+    /** The daemon's private state directory (records in jobs/, logs in logs/). */
+    Path stateDirectory() {
+        return stateDirectory;
+    }
+
     Path logFile() {
         return logFile;
     }

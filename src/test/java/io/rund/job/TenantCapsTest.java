@@ -138,8 +138,8 @@ class TenantCapsTest {
 
     @Test
     void finishedJobsBeyondTheIdentitysBudgetAreForgottenOldestFirstWithTheirLogs() throws Exception {
-        JobSpec big = echoWithBigArgs();
-        TenantSettings caps = new TenantSettings(PLENTY, PLENTY, PLENTY, NO_BYTE_BUDGET, bytesOf(2.5, big));
+        JobSpec big = echoWithArgsKeptInMemory();
+        TenantSettings caps = new TenantSettings(PLENTY, PLENTY, PLENTY, NO_BYTE_BUDGET, finishedBytesOf(2.5, big));
         try (EngineFixture engine = engine(caps)) {
             String carols = ended(engine, big, CAROL);
             String oldest = ended(engine, big, ALICE);
@@ -159,8 +159,8 @@ class TenantCapsTest {
 
     @Test
     void finishedJobsBeyondTheTotalBudgetAreForgottenOldestFinishedFirstWhoeverOwnsThem() throws Exception {
-        JobSpec big = echoWithBigArgs();
-        TenantSettings caps = new TenantSettings(PLENTY, PLENTY, PLENTY, bytesOf(3.5, big), bytesOf(2.5, big));
+        JobSpec big = echoWithArgsKeptInMemory();
+        TenantSettings caps = new TenantSettings(PLENTY, PLENTY, PLENTY, finishedBytesOf(3.5, big), finishedBytesOf(2.5, big));
         try (EngineFixture engine = engine(caps)) {
             String alicesFirst = ended(engine, big, ALICE);
             String alicesSecond = ended(engine, big, ALICE);
@@ -178,6 +178,14 @@ class TenantCapsTest {
     /** A byte budget that holds {@code jobs} jobs like {@code job} (two and a half: two, not three). */
     private static long bytesOf(double jobs, JobSpec job) {
         return (long) (jobs * Tenants.chargeOf(job));
+    }
+
+    /**
+     * A byte budget that holds {@code jobs} finished jobs like {@code job}: a finished job is charged its summary and
+     * the arguments it keeps in memory, less than it held while it ran.
+     */
+    private static long finishedBytesOf(double jobs, JobSpec job) {
+        return (long) (jobs * Tenants.finishedChargeOf(JobActor.initialStatus("job", job, java.time.Instant.EPOCH), true));
     }
 
     private EngineFixture engine(TenantSettings caps) throws Exception {
@@ -219,8 +227,9 @@ class TenantCapsTest {
         return withBigArgs("exec sleep 1000");
     }
 
-    private static JobSpec echoWithBigArgs() {
-        return withBigArgs("echo done");
+    /** {@code sh -c 'echo done' sh ARG}: 3,000 bytes of arguments, under rund.jobs.finished-args-in-memory (4 KiB). */
+    private static JobSpec echoWithArgsKeptInMemory() {
+        return JobSpec.of("sh", "-c", "echo done", "sh", "a".repeat(3_000));
     }
 
     /** {@code sh -c SCRIPT sh ARG...}: about 900 KB of arguments the script ignores. */
