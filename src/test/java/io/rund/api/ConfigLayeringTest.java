@@ -81,7 +81,7 @@ class ConfigLayeringTest {
         assertEquals("5h", jobs.get("retention").getAsString(), "the environment over the file");
         assertEquals(7, jobs.get("max-retained").getAsInt(), "the file over the defaults");
         assertEquals("10s", jobs.get("stop-grace-period").getAsString(), "a default the file does not name");
-        assertEquals(":8000", rund.getAsJsonObject("api").get("address").getAsString());
+        assertEquals("127.0.0.1:8000", rund.getAsJsonObject("api").get("address").getAsString());
 
         Served viaEnv = serve(Map.of("RUND_CONFIG", file.toString()), "serve", "--addr", "127.0.0.1:9", "--print-config");
         assertEquals(0, viaEnv.exitCode, viaEnv.output);

@@ -45,7 +45,7 @@ class SafeDefaultsTest {
     void serveRefusesEveryInterfaceWithTheExampleKeysNamingTheWayOut() {
         Output serve = cli("serve", "--addr", ":1", "--ca", "tls/ca.pem", "--cert", "tls/server.pem", "--key", "tls/server-key.pem");
 
-        assertEquals(ExitCodes.USAGE, serve.exitCode(), serve.err());
+        assertEquals(ExitCodes.SERVE_USAGE, serve.exitCode(), serve.err());
         assertEquals(1, serve.err().lines().count(), serve.err());
         assertTrue(serve.err().contains("refusing to serve on :1 with the EXAMPLE keys") && serve.err().contains("--insecure-example-keys"),
                 serve.err());
@@ -74,7 +74,7 @@ class SafeDefaultsTest {
         Result serve = inDirectory(elsewhere, "serve", "--addr", "127.0.0.1:1", "--ca", CHECKOUT.resolve("tls/ca.pem").toString(),
                 "--cert", "tls/server.pem", "--key", CHECKOUT.resolve("tls/server-key.pem").toString());
 
-        assertEquals(ExitCodes.USAGE, serve.exitCode(), serve.output());
+        assertEquals(ExitCodes.SERVE_USAGE, serve.exitCode(), serve.output());
         assertTrue(serve.output().contains("tls/server.pem: cannot read: no such file"), serve.output());
     }
 

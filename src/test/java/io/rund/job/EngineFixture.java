@@ -74,9 +74,15 @@ final class EngineFixture implements AutoCloseable {
     /** An engine whose registry and jobs read the time from {@code clock}. */
     EngineFixture(Path stateDir, Duration grace, Set<String> adminSans, Set<String> allowedUsers, TenantSettings tenants,
                   Clock clock) throws IOException {
+        this(stateDir, grace, adminSans, allowedUsers, tenants, clock, ConfigFactory.empty());
+    }
+
+    /** An engine whose settings are rund's defaults with {@code overrides} over them. */
+    EngineFixture(Path stateDir, Duration grace, Set<String> adminSans, Set<String> allowedUsers, TenantSettings tenants,
+                  Clock clock, com.typesafe.config.Config overrides) throws IOException {
         assumeCgroupV2();
         cgroupRoot = TestCgroups.newRoot("rund-test");
-        testKit = ActorTestKit.create(ConfigFactory.load());
+        testKit = ActorTestKit.create(overrides.withFallback(ConfigFactory.load()));
         JobSettings settings = JobSettings.fromConfig(testKit.system().settings().config().getConfig("rund"))
                 .withStateDirectory(stateDir)
                 .withStopGracePeriod(grace)

@@ -140,7 +140,7 @@ class TenantCapsTest {
     void finishedJobsBeyondTheIdentitysBudgetAreForgottenOldestFirstWithTheirLogs() throws Exception {
         JobSpec big = echoWithArgsKeptInMemory();
         TenantSettings caps = new TenantSettings(PLENTY, PLENTY, PLENTY, NO_BYTE_BUDGET, finishedBytesOf(2.5, big));
-        try (EngineFixture engine = engine(caps)) {
+        try (EngineFixture engine = engineKeepingArgsInMemory(caps)) {
             String carols = ended(engine, big, CAROL);
             String oldest = ended(engine, big, ALICE);
             String newer = ended(engine, big, ALICE);
@@ -161,7 +161,7 @@ class TenantCapsTest {
     void finishedJobsBeyondTheTotalBudgetAreForgottenOldestFinishedFirstWhoeverOwnsThem() throws Exception {
         JobSpec big = echoWithArgsKeptInMemory();
         TenantSettings caps = new TenantSettings(PLENTY, PLENTY, PLENTY, finishedBytesOf(3.5, big), finishedBytesOf(2.5, big));
-        try (EngineFixture engine = engine(caps)) {
+        try (EngineFixture engine = engineKeepingArgsInMemory(caps)) {
             String alicesFirst = ended(engine, big, ALICE);
             String alicesSecond = ended(engine, big, ALICE);
             String carols = ended(engine, big, CAROL);
@@ -228,8 +228,18 @@ class TenantCapsTest {
     }
 
     /** {@code sh -c 'echo done' sh ARG}: 3,000 bytes of arguments, under rund.jobs.finished-args-in-memory (4 KiB). */
+    /**
+     * About 900 KB of arguments, which finished jobs of {@link #engineKeepingArgsInMemory} keep in memory: a budget of a
+     * few such jobs is above the smallest a budget may be (one Start of the largest size).
+     */
     private static JobSpec echoWithArgsKeptInMemory() {
-        return JobSpec.of("sh", "-c", "echo done", "sh", "a".repeat(3_000));
+        return withBigArgs("echo done");
+    }
+
+    /** An engine whose finished jobs keep up to 2 MiB of arguments in memory (and are charged for them). */
+    private EngineFixture engineKeepingArgsInMemory(TenantSettings caps) throws Exception {
+        return new EngineFixture(scratch.resolve("state"), GRACE, Set.of(), Set.of(), caps, java.time.Clock.systemUTC(),
+                com.typesafe.config.ConfigFactory.parseString("rund.jobs.finished-args-in-memory = 2 MiB"));
     }
 
     /** {@code sh -c SCRIPT sh ARG...}: about 900 KB of arguments the script ignores. */
