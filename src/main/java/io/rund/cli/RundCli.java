@@ -124,6 +124,7 @@ public final class RundCli implements Runnable {
         }
         // After the subcommands: picocli hands these settings down to the subcommands present at the time.
         return commandLine
+                .setCaseInsensitiveEnumValuesAllowed(true)
                 .setOut(new PrintWriter(cli.out, true, StandardCharsets.UTF_8))
                 .setErr(new PrintWriter(cli.err, true, StandardCharsets.UTF_8))
                 .setExecutionExceptionHandler((e, command, parsed) -> cli.report(e, isServe(command)))
@@ -147,6 +148,15 @@ public final class RundCli implements Runnable {
         byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
         out.write(bytes, 0, bytes.length);
         out.flush();
+    }
+
+    /**
+     * Whether stdout is a terminal a person reads (status then prints its human view): only when this command writes
+     * to the process's own stdout and the JDK's console says stdin and stdout are both a terminal.
+     */
+    boolean stdoutIsTerminal() {
+        java.io.Console console = System.console();
+        return out == System.out && console != null && console.isTerminal();
     }
 
     PrintStream out() {
