@@ -1,5 +1,6 @@
 package io.rund.cli;
 
+import io.grpc.ClientInterceptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.rund.auth.TlsFiles;
@@ -34,8 +35,9 @@ public final class ConnectionOptions {
             description = "PKCS#8 PEM key of the client certificate (env RUND_KEY, default ${DEFAULT-VALUE}).")
     Path key;
 
-    public RundClient connect() throws CliException {
-        return RundClient.connect(HostPort.parse("--addr", address), new TlsFiles(ca, cert, key).resolvedAgainstRundHome());
+    public RundClient connect(ClientInterceptor... interceptors) throws CliException {
+        return RundClient.connect(HostPort.parse("--addr", address), new TlsFiles(ca, cert, key).resolvedAgainstRundHome(),
+                interceptors);
     }
 
     /** One call over a connection of its own; a failed call becomes the CLI's one-line error ({@link #failure}). */

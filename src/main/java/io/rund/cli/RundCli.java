@@ -1,5 +1,6 @@
 package io.rund.cli;
 
+import io.rund.api.BuildVersion;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -191,20 +192,9 @@ public final class RundCli implements Runnable {
 
     /** The version from the jar's manifest (when run from the jar) and the commit the build wrote beside the classes. */
     static final class Version implements CommandLine.IVersionProvider {
-        private static final String COMMIT_RESOURCE = "build-commit.txt";
-
         @Override
         public String[] getVersion() {
-            String version = RundCli.class.getPackage().getImplementationVersion();
-            return new String[] {"rund " + (version == null ? "(development build)" : version) + ", commit " + commit()};
-        }
-
-        static String commit() {
-            try (var in = RundCli.class.getResourceAsStream(COMMIT_RESOURCE)) {
-                return in == null ? "unknown" : new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip();
-            } catch (java.io.IOException e) {
-                return "unknown";
-            }
+            return new String[] {"rund " + BuildVersion.version() + ", commit " + BuildVersion.commit()};
         }
     }
 }
