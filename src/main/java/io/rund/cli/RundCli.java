@@ -156,8 +156,11 @@ public final class RundCli implements Runnable {
      * to the process's own stdout and the JDK's console says stdin and stdout are both a terminal.
      */
     boolean stdoutIsTerminal() {
+        if (out != System.out) {
+            return false;
+        }
         java.io.Console console = System.console();
-        return out == System.out && console != null && console.isTerminal();
+        return console != null && console.isTerminal();
     }
 
     PrintStream out() {
