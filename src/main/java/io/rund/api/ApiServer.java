@@ -18,8 +18,10 @@ import org.apache.pekko.http.impl.engine.http2.TelemetrySpi;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.japi.function.Function;
 
 import javax.net.ssl.SSLContext;
@@ -54,6 +56,11 @@ public final class ApiServer {
     /** How long in-flight requests may run on after shutdown begins. */
     public static final Duration SHUTDOWN_DRAIN = Duration.ofSeconds(10);
 
+    /** On every reply: the server's version and commit, which `rund version` prints beside the client's. */
+    private static final List<HttpHeader> VERSION_HEADERS = List.of(
+            RawHeader.create(BuildVersion.VERSION_HEADER, BuildVersion.version()),
+            RawHeader.create(BuildVersion.COMMIT_HEADER, BuildVersion.commit()));
+
     private final ServerBinding binding;
 
     private ApiServer(ServerBinding binding) {
@@ -86,7 +93,8 @@ public final class ApiServer {
                 ReflectionProto.javaDescriptor()), limits, errors, system);
         Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> guard.apply(
                 ReflectionVersions.servedAsV1alpha(PeerAddressHeader.attach(PeerIdentityHeader.attach(request))
-                        .removeHeader(ACCEPT_ENCODING)));
+                        .removeHeader(ACCEPT_ENCODING)))
+                .thenApply(response -> response.addHeaders(VERSION_HEADERS));
         return Http.get(system)
                 .newServerAt(settings.bindHost(), settings.port())
                 .enableHttps(ConnectionContext.httpsServer(

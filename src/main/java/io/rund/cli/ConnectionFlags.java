@@ -15,7 +15,7 @@ import java.util.function.Predicate;
  */
 final class ConnectionFlags {
 
-    private static final Set<String> NAMES = Set.of("--addr", "--ca", "--cert", "--key");
+    private static final Set<String> NAMES = Set.of("--addr", "--ca", "--cert", "--key", "--key-passphrase-file");
     private static final String SERVE = "serve";
 
     private ConnectionFlags() {}

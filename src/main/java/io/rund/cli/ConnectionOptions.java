@@ -1,5 +1,6 @@
 package io.rund.cli;
 
+import io.grpc.ClientInterceptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.rund.auth.TlsFiles;
@@ -39,8 +40,9 @@ public final class ConnectionOptions {
             description = "File whose first line is the passphrase of an encrypted --key (env RUND_KEY_PASSPHRASE_FILE; mode 0600).")
     Path keyPassphraseFile;
 
-    public RundClient connect() throws CliException {
-        return RundClient.connect(HostPort.parse("--addr", address), new TlsFiles(ca, cert, key, keyPassphraseFile));
+    public RundClient connect(ClientInterceptor... interceptors) throws CliException {
+        return RundClient.connect(HostPort.parse("--addr", address), new TlsFiles(ca, cert, key, keyPassphraseFile),
+                interceptors);
     }
 
     /** One call over a connection of its own; a failed call becomes the CLI's one-line error ({@link #failure}). */

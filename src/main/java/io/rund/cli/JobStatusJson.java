@@ -3,6 +3,7 @@ package io.rund.cli;
 import com.google.protobuf.Int32Value;
 import com.google.protobuf.Int64Value;
 import com.google.protobuf.Timestamp;
+import io.rund.linux.Signals;
 import io.rund.proto.v1.Accounting;
 import io.rund.proto.v1.JobState;
 import io.rund.proto.v1.JobStatus;
@@ -13,7 +14,9 @@ import java.util.Locale;
 
 /**
  * A job status as the JSON object the CLI prints: every key always present (null when unknown), times in
- * ISO-8601 UTC, state as a lower-case word ("running", "failed-to-start"). Stable for scripts.
+ * ISO-8601 UTC, state as the proto's name without its JOB_STATE_ prefix in lower case ("running", "failed_to_start":
+ * the one spelling the CLI prints everywhere), a signal as its number and its name ("signalName": "SIGTERM").
+ * Stable for scripts.
  */
 public final class JobStatusJson {
 
@@ -31,13 +34,13 @@ public final class JobStatusJson {
         return json.endArray().toString();
     }
 
-    /** "running", "failed-to-start", ... */
+    /** "running", "failed_to_start", ...: the proto's name, without the prefix, in lower case. */
     public static String state(JobState state) {
         String name = state.name();
         if (name.startsWith(STATE_PREFIX)) {
             name = name.substring(STATE_PREFIX.length());
         }
-        return name.toLowerCase(Locale.ROOT).replace('_', '-');
+        return name.toLowerCase(Locale.ROOT);
     }
 
     private static JsonWriter write(JsonWriter json, JobStatus s) {
@@ -50,6 +53,7 @@ public final class JobStatusJson {
                 .name("uid").value(s.hasUid() ? number(s.getUid()) : null)
                 .name("exitCode").value(s.hasExitCode() ? number(s.getExitCode()) : null)
                 .name("signal").value(s.hasSignal() ? number(s.getSignal()) : null)
+                .name("signalName").value(s.hasSignal() ? Signals.name(s.getSignal().getValue()) : null)
                 .name("coreDumped").value(s.getCoreDumped())
                 .name("oomKilled").value(s.getOomKilled())
                 .name("stoppedByRequest").value(s.getStoppedByRequest())

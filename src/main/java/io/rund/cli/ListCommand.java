@@ -18,24 +18,23 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
 /**
- * {@code rund list}: the caller's jobs, one per line (or a JSON array with --json), optionally only those in some
- * states. The server answers a page at a time; this follows the pages to the end, printing rows as they come.
+ * {@code rund list}: the caller's jobs, one per line (a wider table with -o wide, ids only with -o name, a JSON
+ * array with -o json or --json), optionally only those in some states. The server answers a page at a time; this follows the pages to the end, printing rows as they come.
  */
 @Command(name = "list", mixinStandardHelpOptions = true,
-        description = "List the jobs your certificate may see, oldest first: ID, STATE, EXIT, COMMAND.")
+        description = "List the jobs your certificate may see, oldest first: ID, STATE, EXIT (code or signal), COMMAND.")
 final class ListCommand implements Callable<Integer> {
 
-    private static final String ROW = "%-26s  %-15s  %-4s  %s";
     private static final String STATE_PREFIX = "JOB_STATE_";
 
     @ParentCommand
     RundCli cli;
 
-    @Option(names = "--json", description = "Print a JSON array of job statuses (the objects status prints).")
-    boolean json;
+    @Mixin
+    OutputOptions output;
 
     @Option(names = "--state", paramLabel = "STATE",
-            description = "Only jobs in this state (starting, running, stopping, exited, failed-to-start; any case). "
+            description = "Only jobs in this state (starting, running, stopping, exited, failed_to_start; any case, - for _). "
                     + "Repeat it for several.")
     List<String> states = new ArrayList<>();
 
@@ -48,9 +47,12 @@ final class ListCommand implements Callable<Integer> {
         for (String state : states) {
             request.addStates(state(state));
         }
+        OutputOptions.Format format = output.chosen().orElse(null);
+        boolean json = format == OutputOptions.Format.JSON;
+        boolean wide = format == OutputOptions.Format.WIDE;
         List<JobStatus> all = new ArrayList<>();
-        if (!json) {
-            cli.println(ROW.formatted("ID", "STATE", "EXIT", "COMMAND"));
+        if (format == null || wide) {
+            cli.println(JobStatusText.header(wide));
         }
         try (RundClient client = connection.connect()) {
             String token = "";
@@ -63,9 +65,10 @@ final class ListCommand implements Callable<Integer> {
                 }
                 if (json) {
                     all.addAll(page.getJobsList());
+                } else if (format == OutputOptions.Format.NAME) {
+                    page.getJobsList().forEach(job -> cli.println(job.getId()));
                 } else {
-                    page.getJobsList().forEach(job -> cli.println(ROW.formatted(job.getId(), JobStatusJson.state(job.getState()),
-                            exit(job), String.join(" ", job.getCommand(), String.join(" ", job.getArgsList())).strip())));
+                    page.getJobsList().forEach(job -> cli.println(JobStatusText.row(job, wide)));
                 }
                 token = page.getNextPageToken();
             } while (!token.isEmpty());
@@ -76,7 +79,7 @@ final class ListCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    /** "running", "RUNNING", "failed-to-start", "FAILED_TO_START" ... as the API's state. */
+    /** "running", "RUNNING", "failed_to_start", "failed-to-start", "FAILED_TO_START" ... as the API's state. */
     static JobState state(String word) throws CliException {
         String name = STATE_PREFIX + word.strip().toUpperCase(Locale.ROOT).replace('-', '_');
         JobState state;
@@ -97,12 +100,5 @@ final class ListCommand implements Callable<Integer> {
 
     private static boolean isState(JobState state) {
         return state != JobState.JOB_STATE_UNSPECIFIED && state != JobState.UNRECOGNIZED;
-    }
-
-    private static String exit(JobStatus job) {
-        if (job.hasExitCode()) {
-            return Integer.toString(job.getExitCode().getValue());
-        }
-        return job.hasSignal() ? Integer.toString(ExitCodes.SIGNAL_BASE + job.getSignal().getValue()) : "-";
     }
 }

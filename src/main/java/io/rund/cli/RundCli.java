@@ -1,5 +1,6 @@
 package io.rund.cli;
 
+import io.rund.api.BuildVersion;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -124,6 +125,7 @@ public final class RundCli implements Runnable {
         }
         // After the subcommands: picocli hands these settings down to the subcommands present at the time.
         return commandLine
+                .setCaseInsensitiveEnumValuesAllowed(true)
                 .setOut(new PrintWriter(cli.out, true, StandardCharsets.UTF_8))
                 .setErr(new PrintWriter(cli.err, true, StandardCharsets.UTF_8))
                 .setExecutionExceptionHandler((e, command, parsed) -> cli.report(e, isServe(command)))
@@ -147,6 +149,18 @@ public final class RundCli implements Runnable {
         byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
         out.write(bytes, 0, bytes.length);
         out.flush();
+    }
+
+    /**
+     * Whether stdout is a terminal a person reads (status then prints its human view): only when this command writes
+     * to the process's own stdout and the JDK's console says stdin and stdout are both a terminal.
+     */
+    boolean stdoutIsTerminal() {
+        if (out != System.out) {
+            return false;
+        }
+        java.io.Console console = System.console();
+        return console != null && console.isTerminal();
     }
 
     PrintStream out() {
@@ -181,20 +195,9 @@ public final class RundCli implements Runnable {
 
     /** The version from the jar's manifest (when run from the jar) and the commit the build wrote beside the classes. */
     static final class Version implements CommandLine.IVersionProvider {
-        private static final String COMMIT_RESOURCE = "build-commit.txt";
-
         @Override
         public String[] getVersion() {
-            String version = RundCli.class.getPackage().getImplementationVersion();
-            return new String[] {"rund " + (version == null ? "(development build)" : version) + ", commit " + commit()};
-        }
-
-        static String commit() {
-            try (var in = RundCli.class.getResourceAsStream(COMMIT_RESOURCE)) {
-                return in == null ? "unknown" : new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip();
-            } catch (java.io.IOException e) {
-                return "unknown";
-            }
+            return new String[] {"rund " + BuildVersion.version() + ", commit " + BuildVersion.commit()};
         }
     }
 }

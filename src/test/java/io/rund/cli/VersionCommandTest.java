@@ -17,7 +17,7 @@ class VersionCommandTest {
 
         Output version = CliCalls.runAsIs("version");
         assertEquals(0, version.exitCode(), version.errText());
-        String line = version.outText();
+        String line = version.outText().lines().findFirst().orElseThrow();
         assertTrue(line.startsWith("client: rund ") && line.contains("commit "), line);
         String commit = line.substring(line.indexOf("commit ") + "commit ".length()).strip().replace("-dirty", "");
         assertTrue(commit.matches("[0-9a-f]{40}"), "a full commit id: " + line);
