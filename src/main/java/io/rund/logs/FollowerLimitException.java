@@ -6,7 +6,8 @@ package io.rund.logs;
  */
 public final class FollowerLimitException extends Exception {
 
-    FollowerLimitException(String message) {
+    /** Public so that a log relay can raise it again on the node the follower is connected to. */
+    public FollowerLimitException(String message) {
         super(message, null, false, false);
     }
 }
