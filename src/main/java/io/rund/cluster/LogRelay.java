@@ -10,6 +10,7 @@ import org.apache.pekko.NotUsed;
 import org.apache.pekko.japi.pf.PFBuilder;
 import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.RemoteStreamRefActorTerminatedException;
 import org.apache.pekko.stream.SourceRef;
 import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.stream.javadsl.Keep;
@@ -51,11 +52,19 @@ public final class LogRelay {
     /**
      * On the follower's node: the records again; the owner's OffsetDroppedException / FollowerLimitException come
      * back as the same exceptions (with their fields: retained-from offset, message); when {@code ownerLost}
-     * completes (with the host name) the source fails with HostUnreachableException.
+     * completes (with the host name) the source fails with HostUnreachableException. If the owner's side ends without
+     * a clean end (its cluster system stopped) the source fails too: with HostUnreachableException if ownerLost has
+     * completed by then, else with Pekko's RemoteStreamRefActorTerminatedException.
      */
     public static Source<LogRecord, NotUsed> receive(SourceRef<LogFrame> ref, CompletionStage<String> ownerLost) {
         return ref.getSource()
                 .map(LogRelay::toRecord)
+                // The owner's stream stage died without a clean end (its node left or was removed): by then the
+                // membership layer has usually reported the loss, which names the host.
+                .mapError(RemoteStreamRefActorTerminatedException.class, e -> {
+                    String host = ownerLost.toCompletableFuture().getNow(null);
+                    return host == null ? e : unreachable(host);
+                })
                 .viaMat(KillSwitches.single(), Keep.right())
                 .watchTermination((killSwitch, done) -> {
                     // The callback stays on ownerLost after the stream ends: it then holds only an emptied reference.
@@ -64,12 +73,16 @@ public final class LogRelay {
                     ownerLost.thenAccept(host -> {
                         UniqueKillSwitch running = live.getAndSet(null);
                         if (running != null) {
-                            running.abort(new HostUnreachableException(host, "the job's host " + host
-                                    + " is unreachable from this node; its log stream ended (retry when it is back)"));
+                            running.abort(unreachable(host));
                         }
                     });
                     return NotUsed.notUsed();
                 });
+    }
+
+    private static HostUnreachableException unreachable(String host) {
+        return new HostUnreachableException(host, "the job's host " + host
+                + " is unreachable from this node; its log stream ended (resume from the last offset when it is back)");
     }
 
     private static LogRecord toRecord(LogFrame frame) throws Exception {

@@ -26,7 +26,7 @@ import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * Prints what a follower on another node costs against a local follow of the same log, in the same run: delivered
- * MB/s of a finished log (relay with rund's buffer-capacity and with Pekko's default of 32) and the latency of paced
+ * MB/s of a finished log (relay with rund's buffer-capacity, with 8 and 16, and with Pekko's default of 32) and the latency of paced
  * small records from append to receipt (p50, p99), both followers attached to the same live log at once. Two
  * cluster systems in this JVM over Artery on loopback (plain TCP), serialize-messages off as in production.
  * Run: bin/bench-relay [MiB] (default 200).
@@ -51,24 +51,32 @@ public final class LogRelayBench {
             log.writer().seal();
             double[] local = new double[ROUNDS];
             double[] relay = new double[ROUNDS];
-            double[] relayDefault = new double[ROUNDS];
+            int[] otherBuffers = {8, 16, PEKKO_DEFAULT_BUFFER};
+            double[][] relayOther = new double[otherBuffers.length][ROUNDS];
             for (int round = -1; round < ROUNDS; round++) { // round -1 warms up
                 double l = mbPerSecond(bytes, () -> log.follow(LogQuery.from(0, true)).runWith(countBytes(), nodes.nodeB));
                 double r = mbPerSecond(bytes, () -> nodes.relay(log, 0, true).runWith(countBytes(), nodes.nodeA));
-                double d = mbPerSecond(bytes, () -> nodes.relay(log, 0, true)
-                        .addAttributes(StreamRefAttributes.bufferCapacity(PEKKO_DEFAULT_BUFFER))
-                        .runWith(countBytes(), nodes.nodeA));
                 if (round >= 0) {
                     local[round] = l;
                     relay[round] = r;
-                    relayDefault[round] = d;
+                }
+                for (int b = 0; b < otherBuffers.length; b++) {
+                    int capacity = otherBuffers[b];
+                    double o = mbPerSecond(bytes, () -> nodes.relay(log, 0, true)
+                            .addAttributes(StreamRefAttributes.bufferCapacity(capacity))
+                            .runWith(countBytes(), nodes.nodeA));
+                    if (round >= 0) {
+                        relayOther[b][round] = o;
+                    }
                 }
             }
             System.out.printf("finished log of %d MiB, records of 1..64 KiB, median of %d rounds (min..max):%n",
                     bytes / MIB, ROUNDS);
             System.out.printf("  local follow                    %s MB/s%n", spread(local));
             System.out.printf("  relay, buffer-capacity %-2d       %s MB/s%n", buffer, spread(relay));
-            System.out.printf("  relay, buffer-capacity %-2d       %s MB/s%n", PEKKO_DEFAULT_BUFFER, spread(relayDefault));
+            for (int b = 0; b < otherBuffers.length; b++) {
+                System.out.printf("  relay, buffer-capacity %-2d       %s MB/s%n", otherBuffers[b], spread(relayOther[b]));
+            }
 
             LogStore live = LogSpace.create(LogSettings.unlimited()).createLog(dir.resolve("live.log"));
             List<Long> localLatency = new ArrayList<>();

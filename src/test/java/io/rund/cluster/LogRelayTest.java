@@ -32,6 +32,13 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
@@ -277,6 +284,35 @@ class LogRelayTest {
         // known dead (a graceful stop leaves the cluster, so death watch fires); the caller names the host.
         assertInstanceOf(RemoteStreamRefActorTerminatedException.class, failure);
         awaitFollowers(log, 0);
+        log.writer().seal();
+    }
+
+    @Test
+    void whenTheOwnerLeavesTheClusterMidStreamTheFarSideFailsWithHostUnreachable() throws Exception {
+        LogStore log = LogSpace.create(LogSettings.unlimited()).createLog(dir.resolve("owner-left.log"));
+        writeMixed(log.writer(), MIB, new SplittableRandom(8));
+        // As the membership layer does: the owner is lost once A sees it removed.
+        CompletableFuture<String> ownerLost = new CompletableFuture<>();
+        Address owner = Cluster.get(nodeB).selfMember().address();
+        ActorRef<ClusterEvent.MemberRemoved> watcher = nodeA.systemActorOf(
+                Behaviors.receiveMessage(removed -> {
+                    if (removed.member().address().equals(owner)) {
+                        ownerLost.complete("node-b");
+                    }
+                    return Behaviors.same();
+                }), "removal-watcher", Props.empty());
+        Cluster.get(nodeA).subscriptions().tell(Subscribe.create(watcher, ClusterEvent.MemberRemoved.class));
+        CompletableFuture<Long> received = new CompletableFuture<>();
+        AtomicLong bytes = new AtomicLong();
+        CompletionStage<?> done = relay(log, 0, true, UnaryOperator.identity(), ownerLost).runForeach(record -> {
+            if (bytes.addAndGet(record.bytes().length) == MIB) {
+                received.complete(bytes.get());
+            }
+        }, nodeA);
+        received.get(HANG_GUARD.toSeconds(), TimeUnit.SECONDS);
+        nodeB.terminate();
+        HostUnreachableException lost = assertInstanceOf(HostUnreachableException.class, failureOf(done));
+        assertEquals("node-b", lost.host());
         log.writer().seal();
     }
 
