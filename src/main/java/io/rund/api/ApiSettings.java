@@ -24,6 +24,8 @@ public record ApiSettings(String host, int port, TlsFiles tls) {
     private static final int MAX_PORT = 65_535;
     /** A bad value is quoted in errors up to this many characters. */
     private static final int MAX_QUOTED = 80;
+    /** The origin typesafe-config gives values substituted from the environment (${?RUND_...}). */
+    private static final String ENV_ORIGIN = "env variables";
     private static final String EXPECTED_ADDRESS = "[HOST]:PORT, such as 127.0.0.1:8000, [::1]:8000 or :8000";
 
     /**
@@ -91,7 +93,8 @@ public record ApiSettings(String host, int port, TlsFiles tls) {
         ConfigValue value = api.getValue(key);
         String text = String.valueOf(value.unwrapped());
         String quoted = text.length() <= MAX_QUOTED ? text : text.substring(0, MAX_QUOTED) + "...";
-        String origin = value.origin() == null ? "" : " (" + value.origin().description() + ")";
+        String origin = value.origin() == null ? ""
+                : " (" + (ENV_ORIGIN.equals(value.origin().description()) ? "from the environment" : value.origin().description()) + ")";
         return new IllegalArgumentException("rund.api." + key + " = '" + quoted + "'" + origin + " " + why);
     }
 }
