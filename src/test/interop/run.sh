@@ -13,6 +13,7 @@ here=src/test/interop
 work=target/interop
 mkdir -p "$work"
 fail() { echo "interop: FAIL: $*" >&2; [ -f "${log:-}" ] && tail -n 40 "$log" >&2; exit 1; }
+. src/test/await-serve.sh
 
 # --- clients, installed once ---
 missing=()
@@ -63,12 +64,7 @@ port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 RUND_STATE_DIR="$state/state" bin/rund serve --addr "127.0.0.1:$port" >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$state"' EXIT
-for _ in $(seq 1 600); do
-    grep -q "rund serves on" "$log" && break
-    kill -0 "$server" 2>/dev/null || fail "bin/rund serve exited early"
-    sleep 1
-done
-grep -q "rund serves on" "$log" || fail "bin/rund serve did not come up in 600 s (the first bin/rund builds rund and its AOT caches)"
+await_serve "$log" "$server" 600 "the first bin/rund builds rund and its AOT caches"
 
 tls=(tls/ca.pem tls/client.pem tls/client-key.pem)
 addr="localhost:$port"

@@ -6,16 +6,12 @@ cd "$(dirname "$0")/../../.."
 state=$(mktemp -d)
 log="$state/serve.log"
 fail() { echo "README smoke: FAIL: $*" >&2; tail -n 40 "$log" >&2 || true; exit 1; }
+. src/test/await-serve.sh
 
 RUND_STATE_DIR="$state/state" bin/rund serve >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$state"' EXIT
-for _ in $(seq 1 120); do
-    grep -q "rund serves on" "$log" && break
-    kill -0 "$server" 2>/dev/null || fail "bin/rund serve exited early"
-    sleep 1
-done
-grep -q "rund serves on" "$log" || fail "bin/rund serve did not come up in 120 s"
+await_serve "$log" "$server" 120
 
 [ "$(bin/rund run -- echo hello)" = hello ] || fail "rund run -- echo hello"
 set +e

@@ -46,6 +46,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
 /**
@@ -54,7 +55,9 @@ import java.util.stream.Collectors;
  * Start-up sweeps cgroups left by a crashed predecessor, sparing the jobs the keeper still holds; shutdown (SIGTERM,
  * SIGINT or {@link #shutdown()}) stops every job (grace, then kill), lets their logs be sealed, lets the keeper exit,
  * removes rund's cgroups and only then lets the process exit, with status 0 — unless rund.jobs.on-daemon-exit is
- * "keep": then the jobs go on running with the keeper, for the next daemon.
+ * "keep": then the jobs go on running with the keeper, for the next daemon. A job registry that ends while the daemon
+ * runs (a bug) starts that shutdown by itself and leaves the jobs to the keeper in either mode ({@link Guardian}).
+ * {@link Rund} composes this engine with the API.
  */
 public final class Daemon {
 
@@ -71,19 +74,16 @@ public final class Daemon {
     private final ActorRef<JobRegistry.Command> registry;
     private final JobSettings settings;
     private final LogSpace logs;
+    /** Completed with how the registry ended if it ended while the daemon ran (see {@link Guardian}). */
+    private final CompletableFuture<String> registryEnded;
 
-    private Daemon(ActorSystem<Void> system, ActorRef<JobRegistry.Command> registry, JobSettings settings, LogSpace logs) {
+    private Daemon(ActorSystem<Void> system, ActorRef<JobRegistry.Command> registry, JobSettings settings, LogSpace logs,
+                   CompletableFuture<String> registryEnded) {
         this.system = system;
         this.registry = registry;
         this.settings = settings;
         this.logs = logs;
-    }
-
-    public static void main(String[] args) throws Exception {
-        Daemon daemon = start(ConfigFactory.load());
-        daemon.stopOnSignals();
-        daemon.awaitTermination();
-        System.exit(0);
+        this.registryEnded = registryEnded;
     }
 
     public static Daemon start(Config config) throws IOException {
@@ -146,23 +146,29 @@ public final class Daemon {
                 "pekko.coordinated-shutdown.phases.service-stop.timeout = " + stopAllTimeout.toMillis() + "ms")
                 .withFallback(config);
         CompletableFuture<ActorRef<JobRegistry.Command>> registry = new CompletableFuture<>();
+        CompletableFuture<String> registryEnded = new CompletableFuture<>();
         ActorSystem<Void> system = ActorSystem.create(
                 Guardian.create(settings, cgroups, exits, output, logs, identities, keeper, records, restored.ended(),
-                        adoptions, registry),
+                        adoptions, registry, registryEnded),
                 "rund", withShutdownTimeout);
-        Daemon daemon = new Daemon(system, registry.join(), settings, logs);
+        Daemon daemon = new Daemon(system, registry.join(), settings, logs, registryEnded);
 
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
-        boolean keepJobs = settings.onDaemonExit() == JobSettings.OnDaemonExit.KEEP;
-        shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-all-jobs", () -> keepJobs
+        // Read when each task runs: a registry that ended took its jobs' actors with it, so nothing can stop them as
+        // on SIGTERM; their processes are left with the keeper, as under keep mode, for the next daemon to adopt.
+        BooleanSupplier keepJobs = () ->
+                settings.onDaemonExit() == JobSettings.OnDaemonExit.KEEP || registryEnded.isDone();
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-all-jobs", () -> keepJobs.getAsBoolean()
                 ? CompletableFuture.completedFuture(Done.getInstance())
                 : AskPattern.<JobRegistry.Command, JobRegistry.AllStopped>ask(daemon.registry, JobRegistry.StopAll::new,
                                 stopAllTimeout, system.scheduler())
                         .thenApply(stopped -> {
                             LOG.info("Stopped {} running jobs", stopped.jobsStopped());
                             return Done.getInstance();
-                        }));
-        shutdown.addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "release-job-identities", () -> keepJobs
+                        })
+                        .toCompletableFuture()
+                        .applyToEither(registryEnded.thenApply(how -> Done.getInstance()), done -> done));
+        shutdown.addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "release-job-identities", () -> keepJobs.getAsBoolean()
                 ? CompletableFuture.completedFuture(Done.getInstance()) // kept jobs keep their users; the next daemon adopts them
                 : identities.whenAllReleased()
                         .orTimeout(IDENTITY_RELEASE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
@@ -177,9 +183,10 @@ public final class Daemon {
             records.close(); // every job has ended: their final records are written and forced
             output.close();
             exits.close();
-            if (keepJobs) {
-                LOG.info("rund.jobs.on-daemon-exit = keep: leaving the running jobs with rund-keeper (pid {}) for the"
-                        + " next daemon", keeper.keeperPid());
+            if (keepJobs.getAsBoolean()) {
+                LOG.info("{}: leaving the running jobs with rund-keeper (pid {}) for the next daemon",
+                        registryEnded.isDone() ? "The job registry ended" : "rund.jobs.on-daemon-exit = keep",
+                        keeper.keeperPid());
                 keeper.close();
                 return CompletableFuture.completedFuture(Done.getInstance());
             }
@@ -275,6 +282,14 @@ public final class Daemon {
 
     public ActorRef<JobRegistry.Command> registry() {
         return registry;
+    }
+
+    /**
+     * How the job registry ended, if it ended while the daemon ran (a bug: the daemon then shuts down by itself, leaving
+     * its running jobs to the keeper, and rund serve exits with failure); empty while it runs or after an ordinary stop.
+     */
+    public Optional<String> registryFailure() {
+        return Optional.ofNullable(registryEnded.getNow(null));
     }
 
     public JobSettings settings() {

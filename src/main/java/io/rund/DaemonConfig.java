@@ -7,7 +7,7 @@ import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
-import com.typesafe.config.ConfigValueType;
+import io.rund.api.ApiSettings;
 import io.rund.api.AuditSettings;
 import io.rund.api.DoorSettings;
 import io.rund.api.RequestLimits;
@@ -86,17 +86,8 @@ public final class DaemonConfig {
             if (root.getBytes("rund.api.max-list-reply-bytes") <= 0) {
                 throw new IllegalArgumentException("rund.api.max-list-reply-bytes must be above 0");
             }
-            for (String path : List.of("address", "ca", "key-passphrase-file")) {
-                root.getString("rund.api." + path);
-            }
+            ApiSettings.fromConfig(root.getConfig("rund.api")); // address, ca, cert and key (one each, or lists), passphrase
             root.getBoolean("rund.api.insecure-example-keys");
-            for (String path : List.of("cert", "key")) { // one file, or a list of them (several server certificates)
-                if (root.getValue("rund.api." + path).valueType() == ConfigValueType.LIST) {
-                    root.getStringList("rund.api." + path);
-                } else {
-                    root.getString("rund.api." + path);
-                }
-            }
             AuditSettings.fromConfig(rund);
         } catch (ConfigException e) {
             throw new InvalidSettingException(describe(root, e));

@@ -1,6 +1,7 @@
 package io.rund;
 
 import com.typesafe.config.ConfigFactory;
+import io.rund.auth.ExampleCertificates;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSpec;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -9,7 +10,8 @@ import java.time.Duration;
 import java.util.Set;
 
 /**
- * A real daemon in its own JVM, for {@link DaemonLifecycleTest}: args are the state directory, the cgroup root and
+ * A real daemon in its own JVM, started as rund serve starts it ({@link Rund}, the API on a free loopback port), for
+ * {@link DaemonLifecycleTest}: args are the state directory, the cgroup root and
  * the number of jobs to start (each of a kind that must not outlive rund: a plain sleeper, one that leaves a
  * setsid'd grandchild, one that ignores SIGTERM). Prints READY once they run; then waits for a signal.
  */
@@ -25,11 +27,14 @@ public final class DaemonWithJobs {
     private static final Duration START_TIMEOUT = Duration.ofMinutes(2);
 
     public static void main(String[] args) throws Exception {
-        Daemon daemon = Daemon.start(ConfigFactory.parseString(
+        Rund rund = Rund.start(ConfigFactory.parseString(
                 "rund.state-directory = \"" + args[0] + "\"\n"
                         + "rund.cgroup.root = \"" + args[1] + "\"\n"
-                        + "rund.jobs.stop-grace-period = 2s\n").withFallback(ConfigFactory.load()));
-        daemon.stopOnSignals();
+                        + "rund.jobs.stop-grace-period = 2s\n")
+                .withFallback(ExampleCertificates.serverOnFreeLoopbackPort())
+                .withFallback(ConfigFactory.load()));
+        rund.stopOnSignals();
+        Daemon daemon = rund.engine();
         int jobs = Integer.parseInt(args[2]);
         for (int i = 0; i < jobs; i++) {
             JobSpec spec = KINDS[i % KINDS.length];
@@ -45,7 +50,6 @@ public final class DaemonWithJobs {
         }
         System.out.println("READY");
         System.out.flush();
-        daemon.awaitTermination();
-        System.exit(0);
+        System.exit(rund.awaitTermination() == Rund.Ending.SHUT_DOWN ? 0 : 1);
     }
 }

@@ -1,13 +1,5 @@
 package io.rund.cli;
 
-import io.grpc.CallOptions;
-import io.grpc.Channel;
-import io.grpc.ClientCall;
-import io.grpc.ClientInterceptor;
-import io.grpc.ForwardingClientCall;
-import io.grpc.ForwardingClientCallListener;
-import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 
 import java.io.IOException;
@@ -18,21 +10,11 @@ import java.io.IOException;
  * the connection breaks in the middle of a frame: callers that resume broken streams, or tell the user that rund is
  * unreachable, would take that for a server error.
  */
-final class BrokenConnectionStatus implements ClientInterceptor {
+final class BrokenConnectionStatus extends ReplyInterceptor {
 
     @Override
-    public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
-        return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
-            @Override
-            public void start(Listener<R> listener, Metadata headers) {
-                super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
-                    @Override
-                    public void onClose(Status status, Metadata trailers) {
-                        super.onClose(translated(status), trailers);
-                    }
-                }, headers);
-            }
-        };
+    Status onReplyStatus(Status status) {
+        return translated(status);
     }
 
     static Status translated(Status status) {

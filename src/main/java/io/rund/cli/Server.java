@@ -2,12 +2,9 @@ package io.rund.cli;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
-import com.typesafe.config.ConfigValueType;
-import io.rund.Daemon;
+import io.rund.Rund;
 import io.rund.DaemonConfig;
-import io.rund.api.ApiServer;
 import io.rund.api.ApiSettings;
-import io.rund.api.JobServiceImpl;
 import io.rund.auth.PemFiles;
 import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsFiles;
@@ -19,16 +16,13 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.security.cert.X509Certificate;
-import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 
 /**
- * Starts the engine ({@link Daemon}) and then the API in front of it, and runs until shutdown. Settings come
- * from the {@code rund.api} block; the serve command's flags win over it.
+ * {@code rund serve}'s command-line concerns: the flags over the layered settings, the refusal of the example keys off
+ * loopback, and the exit status; rund itself is started, and run until it ends, by the composition root {@link Rund}.
  */
 final class Server {
 
@@ -55,14 +49,19 @@ final class Server {
             return ExitCodes.OK;
         }
         Config api = config.getConfig("rund.api");
-        HostPort listen = HostPort.parse("--addr", api.getString("address"));
-        TlsFiles tls = tlsFiles(api);
+        ApiSettings settings;
+        try {
+            settings = ApiSettings.fromConfig(api); // the flags' values are in it: an error names the flag
+        } catch (IllegalArgumentException e) {
+            throw new CliException(ExitCodes.USAGE, e.getMessage());
+        }
+        TlsFiles tls = settings.tls();
         try {
             // Before the engine starts: a bad certificate must not leave a half-started daemon behind.
             TlsContexts.server(tls);
             if (usesExampleKeys(tls)) {
-                if (!isLoopback(listen) && !api.getBoolean("insecure-example-keys")) {
-                    throw new CliException(ExitCodes.USAGE, "refusing to serve on " + listen + " with the EXAMPLE keys of tls/ "
+                if (!isLoopback(settings) && !api.getBoolean("insecure-example-keys")) {
+                    throw new CliException(ExitCodes.USAGE, "refusing to serve on " + settings.address() + " with the EXAMPLE keys of tls/ "
                             + "(public: anyone could connect as any client): make your own CA and certificates (--ca, --cert, --key), "
                             + "listen on loopback, or pass --insecure-example-keys");
                 }
@@ -73,26 +72,17 @@ final class Server {
             throw new CliException(ExitCodes.USAGE, "cannot serve: " + e.getMessage(), e);
         }
 
-        Daemon daemon;
+        Rund rund;
         try {
-            daemon = Daemon.start(config);
+            rund = Rund.start(config);
         } catch (io.rund.linux.Keeper.NewerKeeperException e) {
             throw new CliException(ExitCodes.FAILURE, "cannot serve: " + e.getMessage(), e);
+        } catch (Rund.ApiStartException e) {
+            throw new CliException(ExitCodes.USAGE, e.getMessage(), e.getCause());
         }
-        Duration askTimeout = daemon.settings().stopGracePeriod().plus(api.getDuration("ask-margin"));
-        ApiSettings settings = new ApiSettings(listen.host(), listen.port(), tls);
-        try {
-            ApiServer server = ApiServer.start(daemon.system(), settings,
-                    new JobServiceImpl(daemon.registry(), daemon.system(), askTimeout)).toCompletableFuture().get();
-            LOG.info("rund serves on {} (TLS 1.3, client certificates signed by {})", server.localAddress(), tls.ca());
-        } catch (TlsSetupException | ExecutionException e) {
-            daemon.shutdown().join();
-            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            throw new CliException(ExitCodes.USAGE, "cannot serve on " + listen + ": " + cause.getMessage(), cause);
-        }
-        daemon.stopOnSignals();
-        daemon.awaitTermination();
-        return ExitCodes.OK;
+        rund.stopOnSignals();
+        // rund's own ERROR line has said why it ended, when its registry did.
+        return rund.awaitTermination() == Rund.Ending.SHUT_DOWN ? ExitCodes.OK : ExitCodes.SERVE_FAILURE;
     }
 
     /** The layered configuration, every settings record read once: a bad value ends start here, in one line. */
@@ -135,31 +125,6 @@ final class Server {
         return paths.stream().map(Path::toString).toList();
     }
 
-    /** The settings' files (with the flags in them): cert and key are one path each or lists in the same order. */
-    private static TlsFiles tlsFiles(Config api) throws CliException {
-        List<Path> certs = paths(api, "cert");
-        List<Path> keys = paths(api, "key");
-        if (certs.isEmpty() || certs.size() != keys.size()) {
-            throw new CliException(ExitCodes.USAGE, "--cert and --key (rund.api.cert and rund.api.key) must be given in pairs: "
-                    + certs.size() + " certificate(s), " + keys.size() + " key(s)");
-        }
-        List<TlsFiles.CertAndKey> alternates = new ArrayList<>();
-        for (int i = 1; i < certs.size(); i++) {
-            alternates.add(new TlsFiles.CertAndKey(certs.get(i), keys.get(i)));
-        }
-        String passphrase = api.getString("key-passphrase-file");
-        Path passphraseFile = passphrase.isEmpty() ? null : Path.of(passphrase);
-        Path ca = Path.of(api.getString("ca"));
-        return new TlsFiles(ca, certs.getFirst(), keys.getFirst(), passphraseFile, alternates);
-    }
-
-    private static List<Path> paths(Config api, String key) {
-        if (api.getValue(key).valueType() == ConfigValueType.LIST) {
-            return api.getStringList(key).stream().map(Path::of).toList();
-        }
-        return List.of(Path.of(api.getString(key)));
-    }
-
     /** Whether the server's certificates or the CA it trusts for clients come from tls/gen.sh (their keys are public). */
     static boolean usesExampleKeys(TlsFiles tls) throws TlsSetupException {
         for (X509Certificate authority : PemFiles.certificates(tls.ca())) {
@@ -175,9 +140,9 @@ final class Server {
         return false;
     }
 
-    /** Whether every address {@code listen} names is a loopback one (no host: every interface, so no). */
-    private static boolean isLoopback(HostPort listen) {
-        if (listen.anyHost()) {
+    /** Whether every address the API listens on is a loopback one (no host: every interface, so no). */
+    private static boolean isLoopback(ApiSettings listen) {
+        if (listen.host().isEmpty()) {
             return false;
         }
         try {

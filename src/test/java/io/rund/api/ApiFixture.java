@@ -3,6 +3,7 @@ package io.rund.api;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.rund.Daemon;
+import io.rund.Rund;
 import io.rund.TestCgroups;
 import io.rund.TestFiles;
 import io.rund.auth.ExampleCertificates;
@@ -26,14 +27,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 
 /**
  * A real rund for API tests, as a JUnit extension ({@code @RegisterExtension static final ApiFixture rund = new
- * ApiFixture();}): before the class's tests, the engine ({@link Daemon}) in a private cgroup v2 subtree and a
- * temporary state directory, and the API on an ephemeral loopback port with the example certificates (admin:
+ * ApiFixture();}): before the class's tests, rund as {@code rund serve} starts it ({@link Rund}): the engine in a private
+ * cgroup v2 subtree and a temporary state directory, the API on an ephemeral loopback port with the example certificates (admin:
  * DNS:admin.example); after them, its shared clients closed and rund shut down the way SIGTERM would (every job
  * stopped, the subtree removed), the state directory deleted. On a host that cannot run jobs the class is skipped.
  */
@@ -54,8 +54,7 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
     private final EarlierRun earlierRun;
     private final Map<String, RundClient> sharedClients = new ConcurrentHashMap<>();
     private Path stateDirectory;
-    private Daemon daemon;
-    private ApiServer server;
+    private Rund rund;
     private Path cgroupRoot;
 
     /** A rund with the test defaults. */
@@ -89,21 +88,19 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
                         "rund.state-directory = \"" + stateDirectory + "\"\n"
                                 + "rund.cgroup.root = \"" + cgroupRoot + "\"\n"
                                 + "rund.jobs.stop-grace-period = " + STOP_GRACE.toMillis() + "ms\n"
+                                + "rund.api.ask-margin = " + ASK_MARGIN.toMillis() + "ms\n"
                                 + "rund.admin-sans = [\"DNS:admin.example\"]\n"))
+                .withFallback(ExampleCertificates.serverOnFreeLoopbackPort())
                 .withFallback(ConfigFactory.load());
-        daemon = Daemon.start(config);
-        Duration askTimeout = STOP_GRACE.plus(ASK_MARGIN);
-        server = ApiServer.start(daemon.system(), new ApiSettings("127.0.0.1", 0, ExampleCertificates.server()),
-                        new JobServiceImpl(daemon.registry(), daemon.system(), askTimeout))
-                .toCompletableFuture().get(STARTUP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        rund = Rund.start(config);
     }
 
     @Override
     public void afterAll(ExtensionContext context) throws IOException {
         sharedClients.values().forEach(RundClient::close);
         sharedClients.clear();
-        if (daemon != null) {
-            daemon.shutdown().join();
+        if (rund != null) {
+            rund.shutdown().join();
         }
         if (stateDirectory != null) {
             TestFiles.deleteTree(stateDirectory);
@@ -130,14 +127,14 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
 
     /** The engine behind the API (its registry, its log space). */
     public Daemon daemon() {
-        return daemon;
+        return rund.engine();
     }
 
     /** The log of job {@code jobId}, as the API's Logs calls read it (seen as the admin). */
     public LogStore log(String jobId) throws Exception {
-        JobRegistry.LogResult result = AskPattern.<JobRegistry.Command, JobRegistry.LogResult>ask(daemon.registry(),
+        JobRegistry.LogResult result = AskPattern.<JobRegistry.Command, JobRegistry.LogResult>ask(daemon().registry(),
                         replyTo -> new JobRegistry.OpenLog(jobId, Set.of("DNS:admin.example"), replyTo),
-                        Duration.ofSeconds(STARTUP_TIMEOUT_SECONDS), daemon.system().scheduler())
+                        Duration.ofSeconds(STARTUP_TIMEOUT_SECONDS), daemon().system().scheduler())
                 .toCompletableFuture().get();
         if (result instanceof JobRegistry.LogAvailable available) {
             return available.log();
@@ -146,7 +143,7 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
     }
 
     public int port() {
-        return server.localAddress().getPort();
+        return rund.apiAddress().getPort();
     }
 
     public HostPort address() {

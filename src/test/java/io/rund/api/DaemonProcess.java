@@ -5,6 +5,7 @@ import io.rund.TestFiles;
 import io.rund.auth.ExampleCertificates;
 import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsFiles;
+import io.rund.bench.ProcessFigures;
 import io.rund.cli.RundCli;
 
 import javax.net.ssl.SSLSocket;
@@ -93,18 +94,43 @@ final class DaemonProcess implements AutoCloseable {
         return List.of("--ca", tls.ca().toString(), "--cert", tls.cert().toString(), "--key", tls.key().toString());
     }
 
+    /**
+     * rund started by {@code main} (a test's own entry point, which starts it through io.rund.Rund from the layered
+     * configuration, as serve does) instead of {@code rund serve}: the address and the example certificates reach it
+     * through the environment (RUND_SERVE_*), and {@link #sendLine} writes to its stdin.
+     */
+    static DaemonProcess startMain(Class<?> main, Map<String, String> env) throws Exception {
+        ApiFixture.assumeEngineCanRun();
+        Path work = Files.createTempDirectory("rund-daemon-process-");
+        Path cgroupRoot = TestCgroups.newRoot("rund-test");
+        int port = freePort();
+        TlsFiles tls = ExampleCertificates.server();
+        Map<String, String> withApi = new java.util.HashMap<>(Map.of("RUND_SERVE_ADDR", "127.0.0.1:" + port,
+                "RUND_SERVE_CA", tls.ca().toString(), "RUND_SERVE_CERT", tls.cert().toString(),
+                "RUND_SERVE_KEY", tls.key().toString()));
+        withApi.putAll(env);
+        return launch(System.getProperty("java.class.path"), work, cgroupRoot, port, withApi, List.of(main.getName()));
+    }
+
     private static DaemonProcess startIn(String classpath, Path work, Path cgroupRoot, Map<String, String> env,
                                          List<String> tlsFlags, String... systemProperties) throws Exception {
-        Path log = Files.createTempFile(work, "daemon-", ".log");
         int port = freePort();
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
-        command.addAll(List.of(systemProperties));
-        command.addAll(List.of("-cp", classpath, RundCli.class.getName(), "serve"));
+        List<String> arguments = new ArrayList<>(List.of(systemProperties));
+        arguments.addAll(List.of(RundCli.class.getName(), "serve"));
         if (!tlsFlags.contains("--addr")) {
-            command.addAll(List.of("--addr", "127.0.0.1:" + port));
+            arguments.addAll(List.of("--addr", "127.0.0.1:" + port));
         }
-        tlsFlags.forEach(flag -> command.add(flag.replace(PORT, Integer.toString(port))));
+        tlsFlags.forEach(flag -> arguments.add(flag.replace(PORT, Integer.toString(port))));
+        return launch(classpath, work, cgroupRoot, port, env, arguments);
+    }
+
+    /** {@code java [arguments]} on {@code classpath}, the daemon's settings in its environment; returns once it serves. */
+    private static DaemonProcess launch(String classpath, Path work, Path cgroupRoot, int port, Map<String, String> env,
+                                        List<String> arguments) throws Exception {
+        Path log = Files.createTempFile(work, "daemon-", ".log");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-cp", classpath));
+        command.addAll(arguments);
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().put("RUND_STATE_DIR", work.resolve("state").toString());
         builder.environment().put("RUND_CGROUP_ROOT", cgroupRoot.toString());
@@ -118,6 +144,20 @@ final class DaemonProcess implements AutoCloseable {
             daemon.close();
             throw e;
         }
+    }
+
+    /** Writes {@code line} to the daemon's stdin (read by a {@link #startMain} entry point). */
+    void sendLine(String line) throws IOException {
+        process.getOutputStream().write((line + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        process.getOutputStream().flush();
+    }
+
+    /** The daemon's exit status once it has exited by itself, waiting at most {@code atMost}. */
+    int awaitExit(Duration atMost) throws InterruptedException {
+        if (!process.waitFor(atMost.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("rund did not exit within " + atMost);
+        }
+        return process.exitValue();
     }
 
     /** An actor system for the test's raw HTTP/2 clients ({@link RawHttp2}), terminated by {@link #close()}. */
@@ -142,17 +182,15 @@ final class DaemonProcess implements AutoCloseable {
 
     /** /proc/PID/status VmRSS, in bytes. */
     long rssBytes() throws IOException {
-        return statusField("VmRSS") * 1024;
+        return ProcessFigures.rssBytes(pid());
     }
 
     long threads() throws IOException {
-        return statusField("Threads");
+        return ProcessFigures.threads(pid());
     }
 
     int openFiles() throws IOException {
-        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid()), "fd"))) {
-            return (int) fds.count();
-        }
+        return ProcessFigures.openFiles(pid());
     }
 
     /** The job cgroups that exist now. */
@@ -169,27 +207,17 @@ final class DaemonProcess implements AutoCloseable {
 
     /** The job logs in the state directory. */
     long logFiles() throws IOException {
-        Path logs = workDirectory.resolve("state").resolve("logs");
-        if (!Files.isDirectory(logs)) {
-            return 0;
-        }
-        try (Stream<Path> files = Files.list(logs)) {
-            return files.count();
-        }
+        return ProcessFigures.files(workDirectory.resolve("state").resolve("logs")).files();
+    }
+
+    /** The job records in the state directory. */
+    long recordFiles() throws IOException {
+        return ProcessFigures.files(workDirectory.resolve("state").resolve("jobs")).files();
     }
 
     /** Everything the daemon has written to stdout and stderr so far. */
     List<String> logLines() throws IOException {
         return Files.readAllLines(logFile);
-    }
-
-    private long statusField(String field) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status"))) {
-            if (line.startsWith(field + ":")) {
-                return Long.parseLong(line.substring(field.length() + 1).trim().split("\\s+")[0]);
-            }
-        }
-        throw new IOException("no " + field + " in /proc/" + pid() + "/status");
     }
 
     private void awaitTls() throws Exception {

@@ -23,9 +23,8 @@ class NewerRecordTest {
 
     @Test
     void aRunningJobWhoseRecordIsOfANewerFormatIsLeftRunningNotKilled() throws Exception {
-        DaemonProcess first = DaemonProcess.start(Map.of());
-        DaemonProcess next = null;
-        try {
+        try (DaemonRestart daemons = DaemonRestart.start(Map.of())) {
+            DaemonProcess first = daemons.first();
             String id;
             long pid;
             try (RundClient alice = first.client("alice")) {
@@ -35,12 +34,12 @@ class NewerRecordTest {
                 pid = alice.status(StatusRequest.newBuilder().setJobId(id).build()).getStatus().getPid().getValue();
             }
             first.killHard();
-            Path record = first.stateDirectory().resolve("jobs").resolve(id);
+            Path record = daemons.record(id);
             byte[] bytes = Files.readAllBytes(record);
             ByteBuffer.wrap(bytes).putShort(VERSION_OFFSET, (short) (ByteBuffer.wrap(bytes).getShort(VERSION_OFFSET) + 1));
             Files.write(record, bytes);
 
-            next = DaemonProcess.restartAfter(first, Map.of());
+            DaemonProcess next = daemons.restart(Map.of());
             assertTrue(next.logLines().stream().anyMatch(line -> line.contains("Skipping job record") && line.contains(id)
                     && line.contains("format version")), "one line names the record and its version");
             assertTrue(next.logLines().stream().anyMatch(line -> line.contains("Job " + id) && line.contains("left running")),
@@ -48,12 +47,6 @@ class NewerRecordTest {
             assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the job still runs (pid " + pid + ")");
             assertTrue(Files.isDirectory(next.cgroupRoot().resolve(id)), "its cgroup is kept");
             assertTrue(java.util.Arrays.equals(bytes, Files.readAllBytes(record)), "its record is untouched");
-        } finally {
-            if (next != null) {
-                next.close();
-            } else {
-                first.close();
-            }
         }
     }
 }

@@ -35,21 +35,20 @@ class RestoredLogsTest {
 
     @Test
     void aFinishedJobsLogSurvivesARestartUnderASmallerCapWhileTheSpareFileGoes() throws Exception {
-        DaemonProcess first = DaemonProcess.start(Map.of());
-        DaemonProcess next = null;
-        try {
+        try (DaemonRestart daemons = DaemonRestart.start(Map.of())) {
+            DaemonProcess first = daemons.first();
             String id;
             try (RundClient alice = first.client("alice")) {
                 id = LogReads.start(alice, "head -c " + OUTPUT_BYTES + " /dev/zero | tr '\\0' 'x'");
                 assertEquals(0, LogReads.awaitEnd(alice, id).getExitCode().getValue());
             }
             assertEquals(0, first.terminate());
-            Path logs = first.stateDirectory().resolve("logs");
+            Path logs = daemons.logs();
             byte[] spare = new byte[OUTPUT_BYTES];
             Arrays.fill(spare, (byte) 's');
             Files.setLastModifiedTime(Files.write(logs.resolve(SPARE), spare), FileTime.from(Instant.now().minusSeconds(3600)));
 
-            next = DaemonProcess.restartAfter(first, Map.of("RUND_LOG_SEGMENT_SIZE", SMALL_CAP,
+            DaemonProcess next = daemons.restart(Map.of("RUND_LOG_SEGMENT_SIZE", SMALL_CAP,
                     "RUND_LOG_MAX_JOB_BYTES", SMALL_CAP, "RUND_LOG_MAX_TOTAL_BYTES", SMALL_CAP,
                     "RUND_LOG_MAX_IDENTITY_BYTES", SMALL_CAP));
             assertFalse(Files.exists(logs.resolve(SPARE)), "the spare file of an earlier run is deleted for the cap");
@@ -61,12 +60,6 @@ class RestoredLogsTest {
                 Arrays.fill(expected, (byte) 'x');
                 assertArrayEquals(expected, LogReads.read(alice, LogReads.request(id).build()).bytes(null),
                         "the restored job's whole log, as it wrote it");
-            }
-        } finally {
-            if (next != null) {
-                next.close();
-            } else {
-                first.close();
             }
         }
     }

@@ -1,14 +1,12 @@
 package io.rund.api;
 
+import io.rund.bench.SoakBench;
 import io.rund.cli.RundClient;
-import io.rund.proto.v1.ListRequest;
-import io.rund.proto.v1.ListResponse;
 import io.rund.proto.v1.StartRequest;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +17,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,10 +60,9 @@ class SoakInvariantsTest {
             assertTrue(listPasses > 0, "List was paged through while the jobs ran");
 
             try (RundClient client = daemon.client("alice")) {
-                LogReads.until(() -> listAll(client) <= MAX_RETAINED, "at most max-retained (" + MAX_RETAINED + ") jobs kept");
+                LogReads.until(() -> SoakBench.listAll(client) <= MAX_RETAINED, "at most max-retained (" + MAX_RETAINED + ") jobs kept");
             }
-            LogReads.until(() -> files(daemon.stateDirectory().resolve("jobs")) <= MAX_RETAINED
-                            && files(daemon.stateDirectory().resolve("logs")) <= MAX_RETAINED,
+            LogReads.until(() -> figure(daemon::recordFiles) <= MAX_RETAINED && figure(daemon::logFiles) <= MAX_RETAINED,
                     "at most max-retained record files and log files once the jobs have ended");
 
             awaitAgedOut(daemon);
@@ -74,9 +70,9 @@ class SoakInvariantsTest {
                 assertTrue(Files.notExists(daemon.stateDirectory().resolve("jobs").resolve(id)), "record of " + id + " left");
                 assertTrue(Files.notExists(daemon.stateDirectory().resolve("logs").resolve(id + ".log")), "log of " + id + " left");
             }
-            LogReads.until(() -> threads(daemon) <= threadsBefore + THREAD_SLACK,
+            LogReads.until(() -> figure(daemon::threads) <= threadsBefore + THREAD_SLACK,
                     "threads back within " + THREAD_SLACK + " of the " + threadsBefore + " after the warm-up");
-            LogReads.until(() -> openFiles(daemon) <= fdsBefore + FD_SLACK,
+            LogReads.until(() -> figure(daemon::openFiles) <= fdsBefore + FD_SLACK,
                     "open fds back within " + FD_SLACK + " of the " + fdsBefore + " after the warm-up");
             assertTrue(daemon.isAlive(), "the daemon runs on");
         }
@@ -93,7 +89,7 @@ class SoakInvariantsTest {
                 int passes = 0;
                 try (RundClient client = daemon.client("alice")) {
                     while (starting.get()) {
-                        listAll(client);
+                        SoakBench.listAll(client);
                         passes++;
                     }
                 }
@@ -123,52 +119,25 @@ class SoakInvariantsTest {
     /** Until List shows no job and no job cgroup, record or log is left. */
     private static void awaitAgedOut(DaemonProcess daemon) throws Exception {
         try (RundClient client = daemon.client("alice")) {
-            LogReads.until(() -> listAll(client) == 0, "every job aged out of List");
+            LogReads.until(() -> SoakBench.listAll(client) == 0, "every job aged out of List");
         }
-        LogReads.until(() -> jobCgroups(daemon) == 0 && files(daemon.stateDirectory().resolve("jobs")) == 0
-                && files(daemon.stateDirectory().resolve("logs")) == 0, "no job cgroup, record or log left");
+        LogReads.until(() -> figure(daemon::jobCgroups) == 0 && figure(daemon::recordFiles) == 0
+                        && figure(daemon::logFiles) == 0,
+                "no job cgroup, record or log left");
     }
 
-    private static int listAll(RundClient client) {
-        int total = 0;
-        String token = "";
-        do {
-            ListResponse page = client.list(ListRequest.newBuilder().setPageToken(token).build());
-            total += page.getJobsCount();
-            token = page.getNextPageToken();
-        } while (!token.isEmpty());
-        return total;
+    /** A figure of the daemon, from /proc, its cgroups or its state directory. */
+    @FunctionalInterface
+    private interface Figure {
+        long read() throws IOException;
     }
 
-    private static long files(Path dir) {
-        try (Stream<Path> children = Files.list(dir)) {
-            return children.count();
-        } catch (IOException e) {
-            throw new AssertionError("cannot list " + dir, e);
-        }
-    }
-
-    private static long jobCgroups(DaemonProcess daemon) {
+    /** Reads {@code figure}; a failure to read it fails the test. */
+    private static long figure(Figure figure) {
         try {
-            return daemon.jobCgroups();
+            return figure.read();
         } catch (IOException e) {
-            throw new AssertionError("cannot list " + daemon.cgroupRoot(), e);
-        }
-    }
-
-    private static long threads(DaemonProcess daemon) {
-        try {
-            return daemon.threads();
-        } catch (IOException e) {
-            throw new AssertionError("cannot read the daemon's threads", e);
-        }
-    }
-
-    private static long openFiles(DaemonProcess daemon) {
-        try {
-            return daemon.openFiles();
-        } catch (IOException e) {
-            throw new AssertionError("cannot read the daemon's fds", e);
+            throw new AssertionError("cannot read a figure of the daemon: " + e.getMessage(), e);
         }
     }
 }

@@ -4,12 +4,9 @@ import io.rund.TestCgroups;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.rund.Daemon;
+import io.rund.Rund;
 import io.rund.TestFiles;
-import io.rund.api.ApiServer;
-import io.rund.api.ApiSettings;
-import io.rund.api.JobServiceImpl;
 import io.rund.auth.ExampleCertificates;
-import io.rund.proto.v1.JobControllerPowerApi;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
@@ -35,7 +32,8 @@ public final class LogFanoutServer {
     static final String MEASURE = "MEASURE";
     static final String HEAP = "HEAP ";
     static final String QUIT = "QUIT";
-    private static final Duration ASK_TIMEOUT = Duration.ofSeconds(30);
+    /** With the 1 s grace period: requests wait 30 s for the registry, as before this server used the root. */
+    private static final Duration ASK_MARGIN = Duration.ofSeconds(29);
     private static final int GC_ROUNDS = 3;
     private static final long GC_PAUSE_MILLIS = 200;
     /** Far above the follower counts measured: the caps are not what is measured here. */
@@ -52,18 +50,18 @@ public final class LogFanoutServer {
                         "rund.state-directory = \"" + state + "\"",
                         "rund.cgroup.root = \"" + cgroupRoot + "\"",
                         "rund.jobs.stop-grace-period = 1s",
+                        "rund.api.ask-margin = " + ASK_MARGIN.toMillis() + "ms",
                         "rund.admin-sans = [\"DNS:admin.example\"]",
                         "rund.logs.max-followers-per-job = " + FOLLOWER_CAP,
                         "rund.logs.max-followers-per-identity = " + FOLLOWER_CAP))
+                .withFallback(ExampleCertificates.serverOnFreeLoopbackPort())
                 .withFallback(ConfigFactory.load());
-        Daemon daemon = Daemon.start(config);
-        JobServiceImpl rund = new JobServiceImpl(daemon.registry(), daemon.system(), ASK_TIMEOUT);
-        JobControllerPowerApi service = baseline
-                ? new PollingLogService(rund, daemon.registry(), daemon.system(), poll)
-                : rund;
-        ApiServer server = ApiServer.start(daemon.system(), new ApiSettings("127.0.0.1", 0, ExampleCertificates.server()), service)
-                .toCompletableFuture().get();
-        System.out.println(READY + server.localAddress().getPort());
+        Rund rund = Rund.start(config, (service, engine) -> baseline
+                ? new PollingLogService(service, engine.registry(), engine.system(), poll)
+                : service);
+        Daemon daemon = rund.engine();
+        int port = rund.apiAddress().getPort();
+        System.out.println(READY + port);
         System.out.flush();
         try (BufferedReader commands = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
             for (String line; (line = commands.readLine()) != null && !line.equals(QUIT); ) {

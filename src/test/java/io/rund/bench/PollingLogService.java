@@ -3,7 +3,6 @@ package io.rund.bench;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.grpc.Status;
-import io.rund.api.JobServiceImpl;
 import io.rund.job.JobRegistry;
 import io.rund.proto.v1.JobControllerPowerApi;
 import io.rund.proto.v1.JobStatus;
@@ -61,13 +60,13 @@ final class PollingLogService implements JobControllerPowerApi {
     private static final Set<String> ADMIN = Set.of("DNS:admin.example");
     private static final Duration ASK_TIMEOUT = Duration.ofSeconds(30);
 
-    private final JobServiceImpl rund;
+    private final JobControllerPowerApi rund;
     private final ActorRef<JobRegistry.Command> registry;
     private final ActorSystem<?> system;
     private final Duration pollInterval;
     private final Executor io;
 
-    PollingLogService(JobServiceImpl rund, ActorRef<JobRegistry.Command> registry, ActorSystem<?> system, Duration pollInterval) {
+    PollingLogService(JobControllerPowerApi rund, ActorRef<JobRegistry.Command> registry, ActorSystem<?> system, Duration pollInterval) {
         this.rund = rund;
         this.registry = registry;
         this.system = system;

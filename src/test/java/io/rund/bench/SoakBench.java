@@ -217,7 +217,7 @@ public final class SoakBench {
     }
 
     /** Jobs one full pass of List shows, following next_page_token. */
-    static int listAll(RundClient client) {
+    public static int listAll(RundClient client) {
         int total = 0;
         String token = "";
         do {
@@ -247,29 +247,10 @@ public final class SoakBench {
             retained = listAll(client);
         }
         Path state = daemon.stateDirectory();
-        long[] records = filesAndBytes(state.resolve("jobs"));
-        long[] logs = filesAndBytes(state.resolve("logs"));
+        ProcessFigures.DirectoryFiles records = ProcessFigures.files(state.resolve("jobs"));
+        ProcessFigures.DirectoryFiles logs = ProcessFigures.files(state.resolve("logs"));
         return new Sample(daemon.heapUsedAfterGcBytes(), daemon.threads(), daemon.openFiles(), retained,
-                (int) records[0], records[1], (int) logs[0], logs[1]);
-    }
-
-    /** Regular files directly in {@code dir} and their bytes (a file removed while counting is skipped). */
-    static long[] filesAndBytes(Path dir) throws IOException {
-        long files = 0;
-        long bytes = 0;
-        try (Stream<Path> children = Files.list(dir)) {
-            for (Path child : (Iterable<Path>) children::iterator) {
-                try {
-                    if (Files.isRegularFile(child)) {
-                        bytes += Files.size(child);
-                        files++;
-                    }
-                } catch (IOException gone) {
-                    // removed by retention meanwhile
-                }
-            }
-        }
-        return new long[] {files, bytes};
+                (int) records.files(), records.bytes(), (int) logs.files(), logs.bytes());
     }
 
     private static String markdown(int jobs, double seconds, Sample before, List<Sample> during, Sample after,

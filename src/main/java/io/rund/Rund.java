@@ -1,0 +1,109 @@
+package io.rund;
+
+import com.typesafe.config.Config;
+import io.rund.api.ApiServer;
+import io.rund.api.ApiSettings;
+import io.rund.api.JobServiceImpl;
+import io.rund.auth.TlsSetupException;
+import io.rund.proto.v1.JobControllerPowerApi;
+import org.apache.pekko.Done;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * The composition root, wiring only: from one validated configuration it starts the engine ({@link Daemon}: state
+ * directory, keeper, job registry), the cluster's fleet (issue 13), and the API in front of them, and tells how rund
+ * ended. {@code rund serve} (io.rund.cli.Server, which keeps the command line's concerns), the API tests' fixture and
+ * the benchmarks' servers all start rund here, so that what they test is what runs. Shutdown is the engine's
+ * coordinated shutdown, which the API's binding and every part join.
+ */
+public final class Rund {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Rund.class);
+
+    /** How rund ended: shut down (a signal, {@link #shutdown()}), or by itself because its job registry ended. */
+    public enum Ending { SHUT_DOWN, REGISTRY_ENDED }
+
+    /** The service the API serves, given rund's own: rund's itself, or one wrapped around it (a benchmark's baseline). */
+    @FunctionalInterface
+    public interface ServiceChoice {
+        JobControllerPowerApi serve(JobControllerPowerApi rund, Daemon engine);
+    }
+
+    /** The API could not start (its TLS files, its address); the engine started for it has been shut down again. */
+    public static final class ApiStartException extends Exception {
+        ApiStartException(String address, Throwable cause) {
+            super("cannot serve on " + address + ": " + cause.getMessage(), cause);
+        }
+    }
+
+    private final Daemon engine;
+    private final ApiServer api;
+
+    private Rund(Daemon engine, ApiServer api) {
+        this.engine = engine;
+        this.api = api;
+    }
+
+    /** Starts rund as {@code rund serve} runs it; {@code config} is the layered configuration, validated. */
+    public static Rund start(Config config) throws IOException, ApiStartException {
+        return start(config, (rund, engine) -> rund);
+    }
+
+    /** As {@link #start(Config)}, the API serving what {@code service} chooses. */
+    public static Rund start(Config config, ServiceChoice service) throws IOException, ApiStartException {
+        ApiSettings apiSettings = ApiSettings.fromConfig(config.getConfig("rund.api"));
+        Duration askMargin = config.getDuration("rund.api.ask-margin");
+        Daemon engine = Daemon.start(config);
+        Duration askTimeout = engine.settings().stopGracePeriod().plus(askMargin);
+        // Cluster mode (issue 13) swaps this one line at the merge: the service asks the Fleet, not the registry:
+        //   JobServiceImpl jobs = new JobServiceImpl(Fleets.start(config, engine.system(), engine.registry()), ...);
+        JobServiceImpl jobs = new JobServiceImpl(engine.registry(), engine.system(), askTimeout);
+        try {
+            ApiServer api = ApiServer.start(engine.system(), apiSettings, service.serve(jobs, engine))
+                    .toCompletableFuture().get();
+            LOG.info("rund serves on {} (TLS 1.3, client certificates signed by {})", api.localAddress(),
+                    apiSettings.tls().ca());
+            return new Rund(engine, api);
+        } catch (TlsSetupException | ExecutionException e) {
+            engine.shutdown().join();
+            throw new ApiStartException(apiSettings.address(), e instanceof ExecutionException ? e.getCause() : e);
+        } catch (InterruptedException e) {
+            engine.shutdown().join();
+            Thread.currentThread().interrupt();
+            throw new ApiStartException(apiSettings.address(), e);
+        }
+    }
+
+    /** The engine: its actor system, registry, settings and log space. */
+    public Daemon engine() {
+        return engine;
+    }
+
+    /** Where the API listens (the port it got when configured with port 0). */
+    public InetSocketAddress apiAddress() {
+        return api.localAddress();
+    }
+
+    /** SIGTERM and SIGINT run the coordinated shutdown instead of the JVM's default exit with status 143. */
+    public void stopOnSignals() {
+        engine.stopOnSignals();
+    }
+
+    /** Runs the coordinated shutdown; completes when every job has ended (or been left, under keep mode) and the system has terminated. */
+    public CompletableFuture<Done> shutdown() {
+        return engine.shutdown();
+    }
+
+    /** Waits until the actor system has terminated, and says why it did. */
+    public Ending awaitTermination() throws Exception {
+        engine.awaitTermination();
+        return engine.registryFailure().isPresent() ? Ending.REGISTRY_ENDED : Ending.SHUT_DOWN;
+    }
+}
