@@ -226,22 +226,22 @@ test_cluster_every_rpc_from_every_node() {
     # Each node asks once for a job on the next one (1 -> 2, 2 -> 3, 3 -> 1) and the third node asks too: every node
     # routes, owns and is the bystander once.
     for via in 1 2 3; do
-            owner=$((via % 3 + 1))
-            other=$((6 - owner - via))
-            id=$(start_on "$owner" "$via" alice sh -c "echo out-$owner-$via; sleep 300")
-            [ "$(netns_cli "$via" alice status "$id" | json_field host)" = "node$owner" ] \
-                || fail "status through node$via does not name host node$owner"
-            [ "$(netns_cli "$other" alice status "$id" | json_field host)" = "node$owner" ] \
-                || fail "status through node$other does not name host node$owner"
-            job_running_in_cgroup "$owner" "$id" || fail "job $id started through node$via with --host node$owner does not run on node$owner"
-            wait_until 30 "logs through node$other of node$owner's job" logs_are "$other" alice "$id" "out-$owner-$via"
-            netns_cli "$via" alice list -o name | grep -qx "$id" || fail "list through node$via lacks node$owner's job"
-            netns_cli "$other" alice list -o name | grep -qx "$id" || fail "list through node$other lacks node$owner's job"
-            [ "$(netns_cli "$other" alice stop "$id" | json_field stoppedByRequest)" = true ] \
-                || fail "stop through node$other of node$owner's job"
-            netns_cli "$via" alice rm "$id" || fail "rm through node$via of node$owner's job"
-            expect_exit "$EXIT_NOT_FOUND" "status after rm" netns_cli "$other" alice status "$id"
-            note "node$owner's job through node$via and node$other: start --host, status (host), logs, list, stop, rm"
+        owner=$((via % 3 + 1))
+        other=$((6 - owner - via))
+        id=$(start_on "$owner" "$via" alice sh -c "echo out-$owner-$via; sleep 300")
+        [ "$(netns_cli "$via" alice status "$id" | json_field host)" = "node$owner" ] \
+            || fail "status through node$via does not name host node$owner"
+        [ "$(netns_cli "$other" alice status "$id" | json_field host)" = "node$owner" ] \
+            || fail "status through node$other does not name host node$owner"
+        job_running_in_cgroup "$owner" "$id" || fail "job $id started through node$via with --host node$owner does not run on node$owner"
+        wait_until 30 "logs through node$other of node$owner's job" logs_are "$other" alice "$id" "out-$owner-$via"
+        netns_cli "$via" alice list -o name | grep -qx "$id" || fail "list through node$via lacks node$owner's job"
+        netns_cli "$other" alice list -o name | grep -qx "$id" || fail "list through node$other lacks node$owner's job"
+        [ "$(netns_cli "$other" alice stop "$id" | json_field stoppedByRequest)" = true ] \
+            || fail "stop through node$other of node$owner's job"
+        netns_cli "$via" alice rm "$id" || fail "rm through node$via of node$owner's job"
+        expect_exit "$EXIT_NOT_FOUND" "status after rm" netns_cli "$other" alice status "$id"
+        note "node$owner's job through node$via and node$other: start --host, status (host), logs, list, stop, rm"
     done
     # Placement without --host lands on some member, and status says which.
     id=$(netns_cli 1 alice start -- sleep 300)
