@@ -139,7 +139,7 @@ netns_start_time() { awk '{ print $22 }' "/proc/$1/stat" 2>/dev/null; }
 netns_kill_if_ours() {
     local id=$1 pid=$2
     [ -r "/proc/$pid/environ" ] || return 0
-    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "RUND_NETNS_RUN=$id"; then
+    if grep -qsxz -a "RUND_NETNS_RUN=$id" "/proc/$pid/environ"; then
         kill -CONT "$pid" 2>/dev/null || true
         kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -155,6 +155,11 @@ netns_teardown() {
     while read -r pid; do
         [ -n "$pid" ] && netns_kill_if_ours "$NETNS_ID" "$pid"
     done <"$dir/pids"
+    # And every other process started for this run (a CLI a test ran in the foreground when the run was interrupted):
+    # each carries RUND_NETNS_RUN=<id> from netns_start or rund-at.
+    for pid in $(grep -lsxz -a "RUND_NETNS_RUN=$NETNS_ID" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
+        netns_kill_if_ours "$NETNS_ID" "$pid"
+    done
     if [ -d "$NETNS_CGROUP" ]; then
         # Deepest first: cgroup.kill takes every process below, the jobs' and rund-keeper's.
         while read -r cg; do

@@ -31,9 +31,15 @@ keep_logs() {
         cp "$f" "$NETNS_KEEP_LOGS/$(basename "$(dirname "$f")")-$(basename "$f")"
     done
 }
+# Interrupted (Ctrl-C, a CI timeout's SIGTERM): the running scenario is killed first, then everything is removed.
+current=""
+interrupted() {
+    [ -z "$current" ] || { kill -KILL "$current"; wait "$current"; } 2>/dev/null || true
+    exit "$1"
+}
 trap 'keep_logs; netns_down' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'interrupted 130' INT
+trap 'interrupted 143' TERM
 
 # A fourth namespace holds the intruder of test_cluster_user_certificate_cannot_join (no daemon runs there otherwise).
 netns_up 4 || { echo "cluster namespace tests: could not make the namespaces" >&2; exit 1; }
@@ -49,13 +55,19 @@ else
 fi
 
 passed=() failed=() skipped=()
-for t in $(declare -F | awk '{ print $3 }' | grep '^test_' | grep -E -- "$pattern"); do
+# The standalone scenarios first: they prove the harness the cluster ones stand on.
+for t in $(declare -F | awk '{ print $3 }' | grep '^test_standalone_'; declare -F | awk '{ print $3 }' | grep '^test_cluster_'); do
+    echo "$t" | grep -qE -- "$pattern" || continue
     name=${t#test_}
     netns_ensure_up >/dev/null 2>&1 || { failed+=("$name (could not bring the nodes back up)"); continue; }
     out=$NETNS_WORK/$name.out
     begun=$(date +%s)
-    ( set -euo pipefail; "$t" ) >"$out" 2>&1
+    # In the background, so that a signal to run.sh is handled at once (bash runs traps only between commands).
+    ( set -euo pipefail; "$t" ) >"$out" 2>&1 &
+    current=$!
+    wait "$current"
     code=$?
+    current=""
     took=$(( $(date +%s) - begun ))
     case $code in
         0) passed+=("$name"); echo "PASS $name (${took} s)"; grep '^  ' "$out" || true ;;
