@@ -49,8 +49,10 @@ for n in 1 2 3; do
 done
 echo "cluster namespace tests: node1..node3 serve on $(netns_addr 1), $(netns_addr 2), $(netns_addr 3) ($(( $(date +%s) - started )) s)"
 if has_cluster_mode; then
+    export NETNS_CLUSTER_MODE=yes
     echo "cluster namespace tests: this build has cluster mode: cluster_* scenarios run"
 else
+    export NETNS_CLUSTER_MODE=no
     echo "cluster namespace tests: this build has no cluster mode (\`rund nodes\` unknown): cluster_* scenarios are skipped"
 fi
 
