@@ -11,6 +11,7 @@ import com.typesafe.config.ConfigValueType;
 import io.rund.api.AuditSettings;
 import io.rund.api.DoorSettings;
 import io.rund.api.RequestLimits;
+import io.rund.cluster.ClusterSettings;
 import io.rund.job.IdentitySettings;
 import io.rund.job.JobSettings;
 import io.rund.job.RecordSettings;
@@ -98,6 +99,7 @@ public final class DaemonConfig {
                 }
             }
             AuditSettings.fromConfig(rund);
+            ClusterSettings.fromConfig(rund);
         } catch (ConfigException e) {
             throw new InvalidSettingException(describe(root, e));
         } catch (IllegalArgumentException e) {
