@@ -9,6 +9,7 @@ import io.rund.api.ApiServer;
 import io.rund.api.ApiSettings;
 import io.rund.api.JobServiceImpl;
 import io.rund.auth.PemFiles;
+import io.rund.cluster.Fleets;
 import io.rund.auth.TlsContexts;
 import io.rund.auth.TlsFiles;
 import io.rund.auth.TlsSetupException;
@@ -81,9 +82,16 @@ final class Server {
         }
         Duration askTimeout = daemon.settings().stopGracePeriod().plus(api.getDuration("ask-margin"));
         ApiSettings settings = new ApiSettings(listen.host(), listen.port(), tls);
+        Fleets.Handle fleet;
+        try {
+            fleet = Fleets.start(config, daemon.system(), daemon.registry(), askTimeout);
+        } catch (TlsSetupException e) {
+            daemon.shutdown().join();
+            throw new CliException(ExitCodes.USAGE, "cannot join the cluster: " + e.getMessage(), e);
+        }
         try {
             ApiServer server = ApiServer.start(daemon.system(), settings,
-                    new JobServiceImpl(daemon.registry(), daemon.system(), askTimeout)).toCompletableFuture().get();
+                    new JobServiceImpl(fleet.fleet(), daemon.system(), askTimeout)).toCompletableFuture().get();
             LOG.info("rund serves on {} (TLS 1.3, client certificates signed by {})", server.localAddress(), tls.ca());
         } catch (TlsSetupException | ExecutionException e) {
             daemon.shutdown().join();
@@ -92,6 +100,7 @@ final class Server {
         }
         daemon.stopOnSignals();
         daemon.awaitTermination();
+        fleet.close();
         return ExitCodes.OK;
     }
 

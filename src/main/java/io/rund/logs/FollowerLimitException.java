@@ -6,7 +6,7 @@ package io.rund.logs;
  */
 public final class FollowerLimitException extends Exception {
 
-    FollowerLimitException(String message) {
+    public FollowerLimitException(String message) {
         super(message, null, false, false);
     }
 }

@@ -11,7 +11,7 @@ public final class OffsetDroppedException extends IOException {
     private final long requestedOffset;
     private final long firstRetainedOffset;
 
-    OffsetDroppedException(long requestedOffset, long firstRetainedOffset) {
+    public OffsetDroppedException(long requestedOffset, long firstRetainedOffset) {
         super("offset " + requestedOffset + " was dropped to keep the job's log within its size caps; "
                 + "the retained output starts at offset " + firstRetainedOffset);
         this.requestedOffset = requestedOffset;
