@@ -7,6 +7,12 @@ import io.rund.job.JobSpec;
 import io.rund.job.JobState;
 import io.rund.job.JobStatus;
 import io.rund.logs.LogQuery;
+import io.rund.logs.LogRecord;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.AsPublisher;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.japi.function.Function;
@@ -254,7 +260,17 @@ final class ClusteredFleet implements Fleet {
                         replyTo -> new NodeGateway.OpenLog(jobId, caller, NodeGateway.WireQuery.of(query), follower, replyTo), askTimeout)
                 .thenCompose(reply -> reply.failure() != null ? failedAnswer(reply.failure())
                         : reply.log() == null ? done(new LogOpening.NotFound(jobId))
-                        : done(new LogOpening.Opened(LogRelay.receive(reply.log(), lossOf(peer.index())))));
+                        : done(new LogOpening.Opened(inClusterSystem(LogRelay.receive(reply.log(), lossOf(peer.index()))))));
+    }
+
+    /**
+     * {@code records} run in the cluster system and handed over as a Reactive Streams publisher (demand still flows
+     * end to end): a stream ref's receiving stage must belong to the system that crosses the wire, or the owner's
+     * answers go to an address it cannot reach (measured: RemoteStreamCompleted went to dead letters).
+     */
+    private Source<LogRecord, NotUsed> inClusterSystem(Source<LogRecord, NotUsed> records) {
+        Materializer materializer = Materializer.matFromSystem(node.system());
+        return Source.fromPublisher(records.runWith(Sink.asPublisher(AsPublisher.WITHOUT_FANOUT), materializer));
     }
 
     /** Completes with the host's name once {@code index} is seen unreachable (at once if it is now). */
