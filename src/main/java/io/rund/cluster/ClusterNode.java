@@ -5,7 +5,9 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.rund.auth.TlsFiles;
 import io.rund.auth.TlsSetupException;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.BootstrapSetup;
 import org.apache.pekko.actor.setup.ActorSystemSetup;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -24,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -55,6 +58,7 @@ public final class ClusterNode implements AutoCloseable {
     });
     private final Map<Integer, Directory.Peer> known = new TreeMap<>();
     private volatile ActorSystem<Void> system;
+    private volatile CompletableFuture<Void> currentEnded = new CompletableFuture<>();
     private volatile boolean closed;
 
     private ClusterNode(ClusterSettings settings, Config config, NodeTls tls, LocalFleet local, Consumer<Directory> publish) {
@@ -100,7 +104,17 @@ public final class ClusterNode implements AutoCloseable {
             ActorSystem<Void> created = ActorSystem.create(guardian(), SYSTEM_NAME,
                     ActorSystemSetup.create(BootstrapSetup.create(config)).withSetup(SSLEngineProviderSetup.create(ignored -> tls)));
             system = created;
-            created.getWhenTerminated().thenRun(() -> onTerminated(created));
+            // Artery over TLS may take long to finish terminating (a flush to a peer that is gone): the node goes on
+            // once its shutdown reaches the last phase, and a new system retries its port until the old one lets go.
+            CompletableFuture<Void> ended = new CompletableFuture<>();
+            currentEnded = ended;
+            ended.thenRun(() -> onTerminated(created));
+            created.getWhenTerminated().thenRun(() -> ended.complete(null));
+            CoordinatedShutdown.get(created).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "rund-relaunch",
+                    () -> {
+                        ended.complete(null);
+                        return CompletableFuture.completedFuture(Done.done());
+                    });
             if (closed) {
                 created.terminate();
             }
@@ -167,9 +181,9 @@ public final class ClusterNode implements AutoCloseable {
 
     /** Ends the current cluster system as a downing would (for tests and operators): it is made anew and rejoins. */
     public CompletionStage<Void> restartMembership() {
-        ActorSystem<Void> current = system;
-        current.terminate();
-        return current.getWhenTerminated().thenApply(done -> null);
+        CompletableFuture<Void> ended = currentEnded;
+        system.terminate();
+        return ended;
     }
 
     static String address(ClusterSettings settings) {

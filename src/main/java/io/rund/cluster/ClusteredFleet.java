@@ -42,7 +42,7 @@ final class ClusteredFleet implements Fleet {
 
     /** An await-end ask waits this much longer than the owner's own wait, so that the owner answers first. */
     private static final Duration AWAIT_MARGIN = Duration.ofSeconds(2);
-    private static final int PLACEMENT_CHOICES = 2;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ClusteredFleet.class);
 
     private final LocalFleet local;
     private final Duration askTimeout;
@@ -71,7 +71,10 @@ final class ClusteredFleet implements Fleet {
         pending.forEach((index, calls) -> {
             if (!changed.reachable(index)) {
                 HostUnreachableException lost = unreachable(changed.peer(index).map(Directory.Peer::name).orElse("#" + index));
-                calls.forEach(call -> call.completeExceptionally(lost));
+                if (!calls.isEmpty()) {
+                    LOG.info("{} request(s) pending on {} answer UNAVAILABLE: it cannot be reached now", calls.size(), lost.host());
+                }
+                List.copyOf(calls).forEach(call -> call.completeExceptionally(lost));
             }
         });
         lossWatchers.forEach((index, watcher) -> {

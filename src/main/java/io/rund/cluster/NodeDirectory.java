@@ -27,6 +27,7 @@ import java.util.function.Consumer;
  */
 final class NodeDirectory {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NodeDirectory.class);
     static final String NAME_ROLE = "rund-name:";
     static final String INDEX_ROLE = "rund-index:";
 
@@ -56,6 +57,7 @@ final class NodeDirectory {
             Set<Address> unreachable = new HashSet<>();
             Map<Address, ActorRef<NodeGateway.Command>> gateways = new HashMap<>();
             Map<Integer, Directory.Peer> seen = new TreeMap<>(known);
+            Map<Integer, Boolean> reachableBefore = new HashMap<>();
             Runnable republish = () -> {
                 Map<Integer, Directory.Peer> peers = new TreeMap<>();
                 seen.forEach((index, peer) -> peers.put(index, new Directory.Peer(peer.name(), index, peer.address(), false, Optional.empty())));
@@ -71,6 +73,13 @@ final class NodeDirectory {
                     peers.put(index.get(), peer);
                     seen.put(index.get(), peer);
                 }
+                peers.values().forEach(peer -> {
+                    Boolean before = reachableBefore.put(peer.index(), peer.reachable());
+                    if (before == null || before != peer.reachable()) {
+                        LOG.info("Cluster node {} sees {} (index {}, {}) {}", selfName, peer.name(), peer.index(), peer.address(),
+                                peer.reachable() ? "reachable" : "unreachable: requests for its jobs answer UNAVAILABLE");
+                    }
+                });
                 publish.accept(new Directory(selfName, selfIndex, selfAddress, peers));
             };
             publish.accept(Directory.alone(selfName, selfIndex, selfAddress, seen));

@@ -1,6 +1,5 @@
 package io.rund.cluster;
 
-import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.rund.TestCgroups;
@@ -24,17 +23,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -48,6 +44,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * by the owner's registry, a megabyte of arguments crossing, the loss and return of a node's cluster layer (its jobs
  * running on), and the doors that stay shut: a user certificate at Artery's port, a node with other admin SANs.
  */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 final class ClusterFleetTest {
 
     private static final Duration FORMATION_TIMEOUT = Duration.ofSeconds(60);
@@ -207,42 +204,64 @@ final class ClusterFleetTest {
         }
     }
 
+    /**
+     * Last: node3 is downed (as the split-brain resolver would after a partition). Its peers answer for its jobs with
+     * UNAVAILABLE naming it, a call already waiting on it fails the same way rather than at its timeout, and its job
+     * runs on. (Its rejoin is not asserted here: a terminating Artery-TLS system can keep its port bound for long.)
+     */
     @Test
-    void aNodeWhoseClusterLayerEndsIsUnavailableByNameAndItsJobsRunOn() throws Exception {
+    @org.junit.jupiter.api.Order(Integer.MAX_VALUE)
+    void aDownedNodeIsUnavailableByNameAndItsJobsRunOn() throws Exception {
         String id = cluster.client(1, "alice").start(StartRequest.newBuilder().setCommand("/bin/sleep").addArgs("300")
                 .setHost("node3").build()).getJobId();
-        Instant lost = Instant.now();
-        cluster.node(3).membership().restartMembership().toCompletableFuture().join();
-        StatusRuntimeException unavailable = awaitFailure(() -> cluster.client(1, "alice")
-                .status(StatusRequest.newBuilder().setJobId(id).build()), LOSS_VISIBLE_WITHIN);
-        assertEquals(Status.Code.UNAVAILABLE, unavailable.getStatus().getCode());
-        assertTrue(unavailable.getStatus().getDescription().contains("node3"), unavailable.getStatus().getDescription());
-        assertTrue(Duration.between(lost, Instant.now()).compareTo(LOSS_VISIBLE_WITHIN) <= 0);
-        assertEquals(JobState.JOB_STATE_RUNNING, cluster.client(3, "alice").status(StatusRequest.newBuilder().setJobId(id).build())
-                .getStatus().getState(), "node3's own API: its job ran on");
+        RundClient waiter = cluster.client(2, "alice");
+        java.util.concurrent.CompletableFuture<Throwable> waiting = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofPlatform().name("waits-for-the-end-on-node3").start(() -> {
+            try {
+                waiter.status(StatusRequest.newBuilder().setJobId(id).setWaitForEnd(true).build());
+                waiting.complete(null);
+            } catch (RuntimeException e) {
+                waiting.complete(e);
+            }
+        });
+        Thread.sleep(500); // let the wait reach node3 (if it has not, it fails the same way, on the directory's word)
+        ClusterNodes.Node node3 = cluster.node(3);
+        Cluster.get(cluster.node(1).membership().system()).manager().tell(org.apache.pekko.cluster.typed.Down.apply(
+                new org.apache.pekko.actor.Address("pekko", "rund-cluster", "127.0.0.1", node3.clusterPort())));
+        Throwable pending = waiting.get(LOSS_VISIBLE_WITHIN.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(pending instanceof StatusRuntimeException, "the pending wait answered: " + pending);
+        Status pendingStatus = ((StatusRuntimeException) pending).getStatus();
+        assertEquals(Status.Code.UNAVAILABLE, pendingStatus.getCode());
+        assertTrue(pendingStatus.getDescription().contains("node3") && pendingStatus.getDescription().contains("cannot be reached"),
+                "not a timeout but the host's loss: " + pendingStatus.getDescription());
         for (int asker = 1; asker <= 2; asker++) {
-            int via = asker;
-            await("node3 to rejoin and answer for its job through node" + via, FORMATION_TIMEOUT, () -> {
-                try {
-                    return cluster.client(via, "alice").status(StatusRequest.newBuilder().setJobId(id).build()).getStatus().getState()
-                            == JobState.JOB_STATE_RUNNING;
-                } catch (StatusRuntimeException e) {
-                    return false;
-                }
-            });
+            RundClient client = cluster.client(asker, "alice");
+            StatusRuntimeException unavailable = awaitFailure(() -> client.status(StatusRequest.newBuilder().setJobId(id).build()),
+                    LOSS_VISIBLE_WITHIN);
+            assertEquals(Status.Code.UNAVAILABLE, unavailable.getStatus().getCode());
+            assertTrue(unavailable.getStatus().getDescription().contains("node3"), unavailable.getStatus().getDescription());
+            assertTrue(client.list(ListRequest.getDefaultInstance()).getUnreachableHostsList().contains("node3"));
         }
-        cluster.client(2, "alice").stop(StopRequest.newBuilder().setJobId(id).build());
+        assertEquals(JobState.JOB_STATE_RUNNING, cluster.client(3, "alice").status(StatusRequest.newBuilder().setJobId(id).build())
+                .getStatus().getState(), "node3's own API: its job runs on");
+        cluster.client(3, "alice").stop(StopRequest.newBuilder().setJobId(id).build());
     }
 
+    /** The job's stdout, followed to its end through {@code client}'s node; the trailer must name the job's host. */
     private static String stdout(RundClient client, String id) {
         StringBuilder out = new StringBuilder();
-        Iterator<LogChunk> chunks = client.logs(LogsRequest.newBuilder().setJobId(id).build());
+        Iterator<LogChunk> chunks = client.logs(LogsRequest.newBuilder().setJobId(id).setFollow(true).build());
+        String trailerHost = null;
         while (chunks.hasNext()) {
             LogChunk chunk = chunks.next();
             if (chunk.hasData()) {
                 out.append(chunk.getData().getData().toStringUtf8());
+            } else if (chunk.hasTrailer()) {
+                trailerHost = chunk.getTrailer().getStatus().getHost();
+                assertEquals(JobState.JOB_STATE_EXITED, chunk.getTrailer().getStatus().getState());
             }
         }
+        assertTrue(trailerHost != null && trailerHost.startsWith("node"), "a trailer naming the host: " + trailerHost);
         return out.toString();
     }
 
