@@ -2,29 +2,42 @@ package io.rund.cluster;
 
 import io.rund.logs.LogRecord;
 import io.rund.logs.LogStream;
-
 import java.time.Instant;
+import java.util.Objects;
 
 /**
- * One element of a log stream between nodes: a record, or the error that ended the stream on its owner, carried
- * in band (stream refs pass failures on as bare strings): OUT_OF_RANGE with the first retained offset, or
- * RESOURCE_EXHAUSTED with its message.
+ * What a {@link LogRelay} carries from the node that owns a job to the node its follower is connected to: output
+ * records, or, as the last frame, the reason the owner's follower ended early. Stream-ref failures cross between
+ * nodes only as a string, so the errors a client must act on (a dropped offset, a follower cap) travel as frames.
  */
-public record LogFrame(long offset, Instant timestamp, LogStream stream, byte[] bytes, String error, String message,
-                       long retainedFrom, long requestedOffset) implements NodeMessage {
+public sealed interface LogFrame extends NodeMessage {
 
-    static final String OUT_OF_RANGE = "OUT_OF_RANGE";
-    static final String RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED";
+    /** One output record, as the owner's log holds it (at most 64 KiB of bytes: well under Artery's frame size). */
+    record Output(long offset, long timestampNanos, LogStream stream, byte[] bytes) implements LogFrame {
+        public Output {
+            Objects.requireNonNull(stream, "stream");
+            Objects.requireNonNull(bytes, "bytes");
+        }
 
-    static LogFrame of(LogRecord record) {
-        return new LogFrame(record.offset(), record.timestamp(), record.stream(), record.bytes(), null, null, 0, 0);
+        static Output of(LogRecord record) {
+            Instant at = record.timestamp();
+            return new Output(record.offset(), Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000_000L),
+                    at.getNano()), record.stream(), record.bytes());
+        }
+
+        LogRecord toRecord() {
+            Instant at = Instant.ofEpochSecond(Math.floorDiv(timestampNanos, 1_000_000_000L),
+                    Math.floorMod(timestampNanos, 1_000_000_000L));
+            return new LogRecord(offset, at, stream, bytes);
+        }
     }
 
-    static LogFrame failure(String error, String message, long retainedFrom, long requestedOffset) {
-        return new LogFrame(0, null, null, null, error, message, retainedFrom, requestedOffset);
-    }
+    /** The follower reached output dropped to keep the log within its caps (OUT_OF_RANGE on the API). */
+    record OffsetDropped(long requestedOffset, long firstRetainedOffset) implements LogFrame {}
 
-    LogRecord record() {
-        return new LogRecord(offset, timestamp, stream, bytes);
-    }
+    /** The owner refused the follower: a follower cap of the job or of the client is reached (RESOURCE_EXHAUSTED). */
+    record FollowerRefused(String message) implements LogFrame {}
+
+    /** The owner failed to read its log (an I/O error): the follower ends with this message. */
+    record ReadFailed(String message) implements LogFrame {}
 }

@@ -1,7 +1,4 @@
 package io.rund.cluster;
 
-/**
- * Marks what crosses between nodes: bound to Jackson CBOR in the cluster system's configuration
- * ({@code pekko.actor.serialization-bindings}), so that the job package stays unaware of any wire format.
- */
+/** A message that crosses between rund nodes: serialized with Jackson CBOR, bound to this interface in configuration. */
 public interface NodeMessage {}

@@ -6,6 +6,7 @@ package io.rund.logs;
  */
 public final class FollowerLimitException extends Exception {
 
+    /** Public so that a log relay can raise it again on the node the follower is connected to. */
     public FollowerLimitException(String message) {
         super(message, null, false, false);
     }

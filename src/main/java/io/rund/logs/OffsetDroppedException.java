@@ -11,6 +11,7 @@ public final class OffsetDroppedException extends IOException {
     private final long requestedOffset;
     private final long firstRetainedOffset;
 
+    /** Public so that a log relay can raise it again on the node the follower is connected to. */
     public OffsetDroppedException(long requestedOffset, long firstRetainedOffset) {
         super("offset " + requestedOffset + " was dropped to keep the job's log within its size caps; "
                 + "the retained output starts at offset " + firstRetainedOffset);
