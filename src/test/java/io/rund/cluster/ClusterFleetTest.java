@@ -166,6 +166,36 @@ final class ClusterFleetTest {
     }
 
     @Test
+    void theCliNamesNodesAndHosts() {
+        io.rund.auth.TlsFiles tls = ExampleCertificates.files("alice");
+        List<String> viaNode1 = List.of("--addr", cluster.node(1).address().toString(), "--ca", tls.ca().toString(),
+                "--cert", tls.cert().toString(), "--key", tls.key().toString());
+        io.rund.cli.CliCalls.Output nodes = io.rund.cli.CliCalls.run(viaNode1, "nodes", "-o", "json");
+        assertEquals(0, nodes.exitCode(), nodes.errText());
+        var listed = com.google.gson.JsonParser.parseString(nodes.outText()).getAsJsonArray();
+        assertEquals(3, listed.size(), nodes.outText());
+        for (int i = 0; i < 3; i++) {
+            var node = listed.get(i).getAsJsonObject();
+            assertEquals("node" + (i + 1), node.get("name").getAsString());
+            assertEquals(i + 1, node.get("index").getAsInt());
+            assertTrue(node.get("reachable").getAsBoolean(), nodes.outText());
+        }
+        io.rund.cli.CliCalls.Output table = io.rund.cli.CliCalls.run(viaNode1, "nodes");
+        assertEquals(List.of("NAME", "ADDRESS", "INDEX", "REACHABLE", "RUNNING"),
+                List.of(table.outText().lines().findFirst().orElseThrow().trim().split("\\s+")));
+
+        io.rund.cli.CliCalls.Output started = io.rund.cli.CliCalls.run(viaNode1, "start", "--host", "node2", "--", "/bin/true");
+        assertEquals(0, started.exitCode(), started.errText());
+        String id = started.outText().strip();
+        io.rund.cli.CliCalls.Output status = io.rund.cli.CliCalls.run(viaNode1, "status", "-o", "json", id);
+        assertEquals("node2", com.google.gson.JsonParser.parseString(status.outText()).getAsJsonObject().get("host").getAsString(),
+                status.outText());
+        io.rund.cli.CliCalls.Output wide = io.rund.cli.CliCalls.run(viaNode1, "list", "-o", "wide");
+        String row = wide.outText().lines().filter(line -> line.startsWith(id)).findFirst().orElseThrow();
+        assertTrue(List.of(row.split("\\s+")).contains("node2"), row);
+    }
+
+    @Test
     void aUserCertificateIsRefusedAtTheClusterPort() throws Exception {
         int port = cluster.node(1).clusterPort();
         SSLContext node = TlsContexts.client(ExampleCertificates.files("node2"));

@@ -140,6 +140,9 @@ final class ClusterNodes implements AutoCloseable {
                 node.fleet().close();
             } finally {
                 node.daemon().shutdown().join();
+                if (java.nio.file.Files.exists(node.cgroupRoot())) { // the daemon removes it; this is for its failures
+                    TestCgroups.removeTree(node.cgroupRoot());
+                }
                 TestFiles.deleteTree(node.stateDirectory());
                 TestFiles.deleteTree(io.rund.job.IdentitySettings.defaultHomeRoot(node.stateDirectory()));
             }
