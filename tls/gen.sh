@@ -15,6 +15,9 @@
 #   untrusted-ca, untrusted-client      a second CA the server must NOT trust, and a client it signed
 #                                       that claims alice's SANs
 #   client.pem / client-key.pem         the CLI's default identity: a copy of alice
+#   node1, node2, node3                 cluster node certificates (URI:spiffe://rund/node/nodeN, DNS nodeN and
+#                                       localhost, IP 127.0.0.1 and 10.77.0.N for the namespace tests), EKU
+#                                       serverAuth and clientAuth: each node is both ends of node-to-node TLS
 #
 # Keys are unencrypted PKCS#8 PEM. Usage: tls/gen.sh [DIR]   (default: the directory of this script)
 set -eu
@@ -94,6 +97,17 @@ CNF
         -startdate 20200101000000Z -enddate 20201231235959Z -out "$1.pem" 2>"$WORK/ca.err" || { cat "$WORK/ca.err" >&2; exit 1; }
 }
 
+node_leaf() { # N
+    leaf "node$1" "node$1" "URI:spiffe://rund/node/node$1,DNS:node$1,DNS:localhost,IP:127.0.0.1,IP:10.77.0.$1" \
+        serverAuth,clientAuth ca
+}
+# RUND_GEN_NODES_ONLY=1: only the node certificates, signed by the ca.pem already there (the rest left unchanged)
+if [ "${RUND_GEN_NODES_ONLY:-}" = 1 ]; then
+    for n in 1 2 3; do node_leaf $n; done
+    echo "node certificates written to $DIR"
+    exit 0
+fi
+
 self_signed_ca ca "rund example root CA"
 leaf server  "localhost"     "DNS:localhost,IP:127.0.0.1,IP:::1"                 serverAuth ca
 leaf server-p256 "localhost" "DNS:localhost,IP:127.0.0.1,IP:::1"                 serverAuth ca prime256v1
@@ -104,6 +118,7 @@ leaf admin   "admin"         "DNS:admin.example"                                
 expired_leaf expired "expired" "DNS:expired.example"
 self_signed_ca untrusted-ca "rund UNTRUSTED example CA"
 leaf untrusted-client "alice" "DNS:alice.example,URI:spiffe://rund/team-a"      clientAuth untrusted-ca
+for n in 1 2 3; do node_leaf $n; done
 
 cp alice.pem client.pem
 cp alice-key.pem client-key.pem

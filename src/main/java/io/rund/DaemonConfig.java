@@ -11,6 +11,7 @@ import io.rund.api.ApiSettings;
 import io.rund.api.AuditSettings;
 import io.rund.api.DoorSettings;
 import io.rund.api.RequestLimits;
+import io.rund.cluster.ClusterSettings;
 import io.rund.job.IdentitySettings;
 import io.rund.job.JobSettings;
 import io.rund.job.RecordSettings;
@@ -89,6 +90,7 @@ public final class DaemonConfig {
             ApiSettings.fromConfig(root.getConfig("rund.api")); // address, ca, cert and key (one each, or lists), passphrase
             root.getBoolean("rund.api.insecure-example-keys");
             AuditSettings.fromConfig(rund);
+            ClusterSettings.fromConfig(rund);
         } catch (ConfigException e) {
             throw new InvalidSettingException(describe(root, e));
         } catch (IllegalArgumentException e) {

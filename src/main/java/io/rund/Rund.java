@@ -5,6 +5,7 @@ import io.rund.api.ApiServer;
 import io.rund.api.ApiSettings;
 import io.rund.api.JobServiceImpl;
 import io.rund.auth.TlsSetupException;
+import io.rund.cluster.Fleets;
 import io.rund.proto.v1.JobControllerPowerApi;
 import org.apache.pekko.Done;
 import org.slf4j.Logger;
@@ -36,18 +37,20 @@ public final class Rund {
         JobControllerPowerApi serve(JobControllerPowerApi rund, Daemon engine);
     }
 
-    /** The API could not start (its TLS files, its address); the engine started for it has been shut down again. */
+    /** The API or the cluster membership could not start (TLS files, an address); the engine started for them has been shut down again. */
     public static final class ApiStartException extends Exception {
-        ApiStartException(String address, Throwable cause) {
-            super("cannot serve on " + address + ": " + cause.getMessage(), cause);
+        ApiStartException(String what, Throwable cause) {
+            super("cannot " + what + ": " + cause.getMessage(), cause);
         }
     }
 
     private final Daemon engine;
+    private final Fleets.Handle fleet;
     private final ApiServer api;
 
-    private Rund(Daemon engine, ApiServer api) {
+    private Rund(Daemon engine, Fleets.Handle fleet, ApiServer api) {
         this.engine = engine;
+        this.fleet = fleet;
         this.api = api;
     }
 
@@ -62,22 +65,41 @@ public final class Rund {
         Duration askMargin = config.getDuration("rund.api.ask-margin");
         Daemon engine = Daemon.start(config);
         Duration askTimeout = engine.settings().stopGracePeriod().plus(askMargin);
-        // Cluster mode (issue 13) swaps this one line at the merge: the service asks the Fleet, not the registry:
-        //   JobServiceImpl jobs = new JobServiceImpl(Fleets.start(config, engine.system(), engine.registry()), ...);
-        JobServiceImpl jobs = new JobServiceImpl(engine.registry(), engine.system(), askTimeout);
+        Fleets.Handle fleet;
+        try {
+            fleet = Fleets.start(config, engine.system(), engine.registry(), askTimeout);
+        } catch (TlsSetupException e) {
+            engine.shutdown().join();
+            throw new ApiStartException("join the cluster (rund.cluster)", e);
+        }
+        JobServiceImpl jobs = new JobServiceImpl(fleet.fleet(), engine.system(), askTimeout);
         try {
             ApiServer api = ApiServer.start(engine.system(), apiSettings, service.serve(jobs, engine))
                     .toCompletableFuture().get();
             LOG.info("rund serves on {} (TLS 1.3, client certificates signed by {})", api.localAddress(),
                     apiSettings.tls().ca());
-            return new Rund(engine, api);
+            return new Rund(engine, fleet, api);
         } catch (TlsSetupException | ExecutionException e) {
-            engine.shutdown().join();
-            throw new ApiStartException(apiSettings.address(), e instanceof ExecutionException ? e.getCause() : e);
+            stop(engine, fleet);
+            throw new ApiStartException("serve on " + apiSettings.address(), e instanceof ExecutionException ? e.getCause() : e);
         } catch (InterruptedException e) {
-            engine.shutdown().join();
+            stop(engine, fleet);
             Thread.currentThread().interrupt();
-            throw new ApiStartException(apiSettings.address(), e);
+            throw new ApiStartException("serve on " + apiSettings.address(), e);
+        }
+    }
+
+    private static void stop(Daemon engine, Fleets.Handle fleet) {
+        engine.shutdown().join();
+        leave(fleet);
+    }
+
+    /** Ends this node's cluster membership (nothing standalone) once the engine has stopped. */
+    private static void leave(Fleets.Handle fleet) {
+        try {
+            fleet.close();
+        } catch (Exception e) {
+            LOG.warn("Leaving the cluster failed: {}", e.getMessage());
         }
     }
 
@@ -104,6 +126,7 @@ public final class Rund {
     /** Waits until the actor system has terminated, and says why it did. */
     public Ending awaitTermination() throws Exception {
         engine.awaitTermination();
+        leave(fleet);
         return engine.registryFailure().isPresent() ? Ending.REGISTRY_ENDED : Ending.SHUT_DOWN;
     }
 }

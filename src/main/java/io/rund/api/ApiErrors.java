@@ -59,6 +59,9 @@ final class ApiErrors {
     static final String TOO_MANY_FOLLOWERS = "TOO_MANY_FOLLOWERS";
     static final String REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE";
     static final String NO_ANSWER = "NO_ANSWER";
+    static final String HOST_UNREACHABLE = "HOST_UNREACHABLE";
+    /** ErrorInfo.metadata key of HOST_UNREACHABLE: the node that owns the job (or was asked) and cannot be reached. */
+    static final String HOST = "host";
 
     private final BadRequestLog log;
 
@@ -86,6 +89,11 @@ final class ApiErrors {
         };
         return refusal(code, error.reason().name(), error.field().isEmpty() ? Map.of() : Map.of(FIELD, error.field()),
                 error.toString());
+    }
+
+    /** A job on a cluster node this one cannot reach now: UNAVAILABLE naming the host (retry once it is back). */
+    static GrpcServiceException hostUnreachable(io.rund.cluster.HostUnreachableException e) {
+        return refusal(Status.Code.UNAVAILABLE, HOST_UNREACHABLE, Map.of(HOST, e.host()), e.getMessage());
     }
 
     /** A job that does not exist, or that the caller may not see (the same answer, on purpose). */

@@ -62,6 +62,11 @@ final class AuditedJobService implements JobControllerPowerApi {
     }
 
     @Override
+    public CompletionStage<io.rund.proto.v1.NodesResponse> nodes(io.rund.proto.v1.NodesRequest in, Metadata metadata) {
+        return service.nodes(in, metadata); // reads only: not audited
+    }
+
+    @Override
     public CompletionStage<StatusResponse> status(StatusRequest in, Metadata metadata) {
         return service.status(in, metadata);
     }

@@ -2,6 +2,12 @@ package io.rund.api;
 
 import com.google.protobuf.CodedOutputStream;
 import io.grpc.Status;
+import io.rund.cluster.Fleet;
+import io.rund.cluster.FleetPage;
+import io.rund.cluster.HostUnreachableException;
+import io.rund.cluster.LocalFleet;
+import io.rund.cluster.LogOpening;
+import io.rund.cluster.NodeInfo;
 import io.rund.job.ClientText;
 import io.rund.job.JobError;
 import io.rund.job.JobRegistry;
@@ -17,6 +23,9 @@ import io.rund.proto.v1.DeleteResponse;
 import io.rund.proto.v1.JobControllerPowerApi;
 import io.rund.proto.v1.ListRequest;
 import io.rund.proto.v1.ListResponse;
+import io.rund.proto.v1.Node;
+import io.rund.proto.v1.NodesRequest;
+import io.rund.proto.v1.NodesResponse;
 import io.rund.proto.v1.LogChunk;
 import io.rund.proto.v1.LogsRequest;
 import io.rund.proto.v1.StartRequest;
@@ -28,10 +37,8 @@ import io.rund.proto.v1.StopResponse;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.grpc.GrpcServiceException;
 import org.apache.pekko.grpc.javadsl.Metadata;
-import org.apache.pekko.japi.function.Function;
 import org.apache.pekko.stream.javadsl.Source;
 
 import java.time.Duration;
@@ -69,8 +76,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     private static final String PAGE_TOKEN_FIELD = "page_token";
     private static final int JOBS_FIELD = ListResponse.JOBS_FIELD_NUMBER;
 
-    private final ActorRef<JobRegistry.Command> registry;
-    private final ActorSystem<?> system;
+    private final Fleet fleet;
     private final Duration askTimeout;
     private final long maxListReplyBytes;
 
@@ -79,8 +85,12 @@ public final class JobServiceImpl implements JobControllerPowerApi {
      * budget is read from the system's configuration ({@value #MAX_LIST_REPLY_BYTES}).
      */
     public JobServiceImpl(ActorRef<JobRegistry.Command> registry, ActorSystem<?> system, Duration askTimeout) {
-        this.registry = registry;
-        this.system = system;
+        this(new LocalFleet(registry, system, askTimeout, ""), system, askTimeout);
+    }
+
+    /** The service over {@code fleet}: this host's jobs alone, or a cluster's ({@link io.rund.cluster.Fleets}). */
+    public JobServiceImpl(Fleet fleet, ActorSystem<?> system, Duration askTimeout) {
+        this.fleet = fleet;
         this.askTimeout = askTimeout;
         this.maxListReplyBytes = system.settings().config().getBytes(MAX_LIST_REPLY_BYTES);
         if (maxListReplyBytes < 1) {
@@ -97,11 +107,12 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         } catch (InvalidRequestException e) {
             return CompletableFuture.failedFuture(failure(e.error()));
         }
-        return this.<JobRegistry.StartResult>ask(replyTo -> new JobRegistry.StartJob(spec, caller, replyTo))
+        Optional<String> host = in.getHost().isEmpty() ? Optional.empty() : Optional.of(in.getHost());
+        return answer(fleet.start(spec, caller, host))
                 .thenCompose(result -> switch (result) {
                     case JobRegistry.JobStarted started -> CompletableFuture.completedFuture(StartResponse.newBuilder()
                             .setJobId(started.jobId())
-                            .setStatus(ProtoMapping.toProto(started.status()))
+                            .setStatus(toProto(started.status()))
                             .build());
                     case JobRegistry.StartRejected rejected -> CompletableFuture.failedFuture(failure(rejected.error()));
                 });
@@ -110,10 +121,9 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     @Override
     public CompletionStage<StopResponse> stop(StopRequest in, Metadata metadata) {
         Set<String> caller = PeerIdentityHeader.read(metadata);
-        return withValidId(in.getJobId(), jobId -> this.<JobRegistry.StatusResult>ask(
-                        replyTo -> new JobRegistry.StopJob(jobId, caller, replyTo))
+        return withValidId(in.getJobId(), jobId -> answer(fleet.stop(jobId, caller))
                 .thenCompose(result -> statusOrNotFound(result))
-                .thenApply(status -> StopResponse.newBuilder().setStatus(ProtoMapping.toProto(status)).build()));
+                .thenApply(status -> StopResponse.newBuilder().setStatus(toProto(status)).build()));
     }
 
     @Override
@@ -122,7 +132,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         return withValidId(in.getJobId(), jobId -> (in.getWaitForEnd()
                         ? endStatus(jobId, caller)
                         : currentStatus(jobId, caller))
-                .thenApply(status -> StatusResponse.newBuilder().setStatus(ProtoMapping.toProto(status)).build()));
+                .thenApply(status -> StatusResponse.newBuilder().setStatus(toProto(status)).build()));
     }
 
     /**
@@ -140,15 +150,15 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         } catch (InvalidRequestException e) {
             return CompletableFuture.failedFuture(failure(e.error()));
         }
-        return this.<JobRegistry.JobPage>ask(replyTo -> new JobRegistry.ListJobs(caller, states, after, in.getPageSize(), replyTo))
+        return answer(fleet.list(caller, states, after, in.getPageSize()))
                 .thenApply(this::listResponse);
     }
 
-    private ListResponse listResponse(JobRegistry.JobPage page) {
-        ListResponse.Builder reply = ListResponse.newBuilder();
+    private ListResponse listResponse(FleetPage page) {
+        ListResponse.Builder reply = ListResponse.newBuilder().addAllUnreachableHosts(page.unreachableHosts());
         long bytes = 0;
         for (JobStatus job : page.jobs()) {
-            io.rund.proto.v1.JobStatus status = ProtoMapping.toProto(job);
+            io.rund.proto.v1.JobStatus status = toProto(job);
             int size = CodedOutputStream.computeMessageSize(JOBS_FIELD, status);
             if (reply.getJobsCount() > 0 && bytes + size > maxListReplyBytes) {
                 return reply.setNextPageToken(reply.getJobs(reply.getJobsCount() - 1).getId()).build();
@@ -176,13 +186,25 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     @Override
     public CompletionStage<DeleteResponse> delete(DeleteRequest in, Metadata metadata) {
         Set<String> caller = PeerIdentityHeader.read(metadata);
-        return withValidId(in.getJobId(), jobId -> this.<JobRegistry.DeleteResult>ask(
-                        replyTo -> new JobRegistry.DeleteJob(jobId, caller, replyTo))
+        return withValidId(in.getJobId(), jobId -> answer(fleet.delete(jobId, caller))
                 .thenCompose(result -> switch (result) {
                     case JobRegistry.JobDeleted deleted -> CompletableFuture.completedFuture(DeleteResponse.getDefaultInstance());
                     case JobRegistry.DeleteRefused refused -> CompletableFuture.<DeleteResponse>failedFuture(failure(refused.error()));
                     case JobRegistry.JobNotFound notFound -> CompletableFuture.<DeleteResponse>failedFuture(notFound(notFound.jobId()));
                 }));
+    }
+
+    /** The cluster's members as this node sees them (standalone: itself, unnamed). Any authenticated caller may ask. */
+    @Override
+    public CompletionStage<NodesResponse> nodes(NodesRequest in, Metadata metadata) {
+        return answer(fleet.nodes()).thenApply(nodes -> {
+            NodesResponse.Builder reply = NodesResponse.newBuilder();
+            for (NodeInfo node : nodes) {
+                reply.addNodes(Node.newBuilder().setName(node.name()).setAddress(node.address()).setIndex(node.index())
+                        .setReachable(node.reachable()).setRunningJobs(node.runningJobs()));
+            }
+            return reply.build();
+        });
     }
 
     @Override
@@ -198,21 +220,20 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         }
         boolean timestamps = in.getTimestamps();
         String follower = LogSpace.identityOf(caller);
-        CompletionStage<Source<LogChunk, NotUsed>> opened = this.<JobRegistry.LogResult>ask(
-                        replyTo -> new JobRegistry.OpenLog(jobId, caller, replyTo))
+        CompletionStage<Source<LogChunk, NotUsed>> opened = answer(fleet.follow(jobId, caller, query, follower))
                 .thenApply(result -> switch (result) {
-                    case JobRegistry.LogAvailable available -> available.log()
-                            .follow(query, follower)
+                    case LogOpening.Opened available -> available.records()
                             .map(record -> ProtoMapping.toProto(record, timestamps))
                             .mapError(OffsetDroppedException.class, JobServiceImpl::outOfRange)
+                            .mapError(HostUnreachableException.class, ApiErrors::hostUnreachable)
                             .mapError(FollowerLimitException.class, e -> ApiErrors.refusal(Status.Code.RESOURCE_EXHAUSTED,
                                     ApiErrors.TOO_MANY_FOLLOWERS, Map.of(), e.getMessage()))
                             // concatLazy: a stream cancelled by its client never asks for the trailer's status
                             .concatLazy(Source.lazyCompletionStage(() -> (query.follow()
                                             ? finalStatus(jobId, caller)
                                             : currentStatus(jobId, caller))
-                                    .thenApply(ProtoMapping::trailer)));
-                    case JobRegistry.JobNotFound notFound -> Source.<LogChunk>failed(notFound(notFound.jobId()));
+                                    .thenApply(status -> ProtoMapping.trailer(status, fleet.hostOf(jobId)))));
+                    case LogOpening.NotFound notFound -> Source.<LogChunk>failed(notFound(notFound.jobId()));
                 });
         return Source.completionStageSource(opened).mapMaterializedValue(ignored -> NotUsed.notUsed());
     }
@@ -246,7 +267,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     }
 
     private CompletionStage<JobStatus> currentStatus(String jobId, Set<String> caller) {
-        return this.<JobRegistry.StatusResult>ask(replyTo -> new JobRegistry.GetStatus(jobId, caller, replyTo))
+        return answer(fleet.status(jobId, caller))
                 .thenCompose(JobServiceImpl::statusOrNotFound);
     }
 
@@ -258,7 +279,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         Duration atMost = askTimeout.compareTo(AWAIT_END_MARGIN.multipliedBy(2)) > 0
                 ? askTimeout.minus(AWAIT_END_MARGIN)
                 : askTimeout.dividedBy(2);
-        return this.<JobRegistry.StatusResult>ask(replyTo -> new JobRegistry.AwaitEnd(jobId, caller, atMost, replyTo))
+        return answer(fleet.awaitEnd(jobId, caller, atMost))
                 .thenCompose(JobServiceImpl::statusOrNotFound);
     }
 
@@ -267,9 +288,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
      * exit is published (the pump drains the pipes first), so this usually answers within milliseconds.
      */
     private CompletionStage<JobStatus> finalStatus(String jobId, Set<String> caller) {
-        return AskPattern.<JobRegistry.Command, JobRegistry.StatusResult>ask(registry,
-                        replyTo -> new JobRegistry.AwaitEnd(jobId, caller, FINAL_STATUS_WAIT, replyTo),
-                        FINAL_STATUS_WAIT.plus(AWAIT_END_MARGIN), system.scheduler())
+        return answer(fleet.awaitEnd(jobId, caller, FINAL_STATUS_WAIT))
                 .thenCompose(JobServiceImpl::statusOrNotFound);
     }
 
@@ -280,12 +299,25 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         };
     }
 
-    private <R> CompletionStage<R> ask(Function<ActorRef<R>, JobRegistry.Command> message) {
-        return AskPattern.ask(registry, message, askTimeout, system.scheduler())
-                .exceptionallyCompose(e -> CompletableFuture.failedFuture(
-                        e instanceof TimeoutException || e.getCause() instanceof TimeoutException
-                                ? ApiErrors.refusal(Status.Code.UNAVAILABLE, ApiErrors.NO_ANSWER, Map.of(),
-                                        "rund did not answer within " + askTimeout.toSeconds() + "s")
-                                : e));
+    /** The job's status in proto form, naming its host in a cluster. */
+    private io.rund.proto.v1.JobStatus toProto(JobStatus status) {
+        String host = fleet.hostOf(status.id());
+        io.rund.proto.v1.JobStatus proto = ProtoMapping.toProto(status);
+        return host.isEmpty() ? proto : proto.toBuilder().setHost(host).build();
+    }
+
+    /** The fleet's answer, its expected failures (no answer in time, an unreachable host) as gRPC statuses. */
+    private <R> CompletionStage<R> answer(CompletionStage<R> call) {
+        return call.exceptionallyCompose(e -> {
+            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof HostUnreachableException unreachable) {
+                return CompletableFuture.failedFuture(ApiErrors.hostUnreachable(unreachable));
+            }
+            if (cause instanceof TimeoutException) {
+                return CompletableFuture.failedFuture(ApiErrors.refusal(Status.Code.UNAVAILABLE, ApiErrors.NO_ANSWER, Map.of(),
+                        "rund did not answer within " + askTimeout.toSeconds() + "s"));
+            }
+            return CompletableFuture.failedFuture(cause);
+        });
     }
 }

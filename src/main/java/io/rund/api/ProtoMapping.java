@@ -213,7 +213,12 @@ final class ProtoMapping {
     }
 
     static LogChunk trailer(JobStatus status) {
-        return LogChunk.newBuilder().setTrailer(LogTrailer.newBuilder().setStatus(toProto(status))).build();
+        return trailer(status, "");
+    }
+
+    /** The trailer of a Logs stream, its status naming the job's {@code host} (empty standalone). */
+    static LogChunk trailer(JobStatus status, String host) {
+        return LogChunk.newBuilder().setTrailer(LogTrailer.newBuilder().setStatus(toProto(status).toBuilder().setHost(host))).build();
     }
 
     private static Timestamp toProto(Instant instant) {

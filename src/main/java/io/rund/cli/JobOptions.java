@@ -21,6 +21,10 @@ public final class JobOptions {
     @Option(names = "--user", paramLabel = "NAME", description = "Account to run as (default: the server's unprivileged job user).")
     String user;
 
+    @Option(names = "--host", paramLabel = "NODE",
+            description = "In a cluster: the node to run the job on (as `rund nodes` names it; default: a reachable node with few running jobs).")
+    String host;
+
     @Parameters(arity = "1..*", paramLabel = "CMD [ARGS...]",
             description = "The command and its arguments; put them after -- when an argument starts with '-'.")
     List<String> commandLine = new ArrayList<>();
@@ -40,6 +44,9 @@ public final class JobOptions {
         }
         if (workingDirectory != null) {
             request.setWorkingDirectory(workingDirectory);
+        }
+        if (host != null) {
+            request.setHost(host);
         }
         if (user != null) {
             request.setUser(user);

@@ -46,7 +46,11 @@ public final class JobStatusJson {
     private static JsonWriter write(JsonWriter json, JobStatus s) {
         json.beginObject()
                 .name("id").value(s.getId())
-                .name("state").value(state(s.getState()))
+                .name("state").value(state(s.getState()));
+        if (!s.getHost().isEmpty()) { // in a cluster: the node that runs the job
+            json.name("host").value(s.getHost());
+        }
+        json
                 .name("command").value(s.getCommand())
                 .name("args").strings(s.getArgsList())
                 .name("pid").value(s.hasPid() ? number(s.getPid()) : null)

@@ -18,7 +18,7 @@ import java.util.List;
 final class JobStatusText {
 
     private static final String ROW = "%-26s  %-15s  %-7s  %s";
-    private static final String WIDE_ROW = "%-26s  %-15s  %-7s  %-7s  %-6s  %-20s  %-20s  %s";
+    private static final String WIDE_ROW = "%-26s  %-15s  %-7s  %-7s  %-6s  %-20s  %-20s  %-12s  %s";
     private static final String FIELD = "%-14s %s";
     private static final String NONE = "-";
     private static final long MICROS_PER_SECOND = 1_000_000;
@@ -26,7 +26,7 @@ final class JobStatusText {
     private JobStatusText() {}
 
     static String header(boolean wide) {
-        return wide ? WIDE_ROW.formatted("ID", "STATE", "EXIT", "PID", "UID", "STARTED", "ENDED", "COMMAND")
+        return wide ? WIDE_ROW.formatted("ID", "STATE", "EXIT", "PID", "UID", "STARTED", "ENDED", "HOST", "COMMAND")
                 : ROW.formatted("ID", "STATE", "EXIT", "COMMAND");
     }
 
@@ -40,6 +40,7 @@ final class JobStatusText {
                 job.hasUid() ? Integer.toString(job.getUid().getValue()) : NONE,
                 job.hasStartedAt() ? time(job.getStartedAt()) : NONE,
                 job.hasEndedAt() ? time(job.getEndedAt()) : NONE,
+                job.getHost().isEmpty() ? NONE : job.getHost(),
                 commandLine(job));
     }
 
@@ -55,6 +56,9 @@ final class JobStatusText {
     static List<String> fields(JobStatus job, boolean wide) {
         List<String> lines = new ArrayList<>();
         field(lines, "ID", job.getId());
+        if (!job.getHost().isEmpty()) {
+            field(lines, "Host", job.getHost());
+        }
         field(lines, "State", JobStatusJson.state(job.getState()));
         field(lines, "Command", commandLine(job));
         field(lines, "UID", job.hasUid() ? Integer.toString(job.getUid().getValue()) : null);

@@ -63,6 +63,9 @@ final class ListCommand implements Callable<Integer> {
                 } catch (StatusRuntimeException e) {
                     throw ConnectionOptions.failure(client, e);
                 }
+                for (String host : page.getUnreachableHostsList()) {
+                    cli.err().println("rund: node " + host + " cannot be reached now: its jobs are not listed");
+                }
                 if (json) {
                     all.addAll(page.getJobsList());
                 } else if (format == OutputOptions.Format.NAME) {

@@ -78,6 +78,8 @@ public final class RundClient implements AutoCloseable {
             unary("List", ListRequest.getDefaultInstance(), ListResponse.getDefaultInstance());
     private static final MethodDescriptor<DeleteRequest, DeleteResponse> DELETE =
             unary("Delete", DeleteRequest.getDefaultInstance(), DeleteResponse.getDefaultInstance());
+    private static final MethodDescriptor<io.rund.proto.v1.NodesRequest, io.rund.proto.v1.NodesResponse> NODES =
+            unary("Nodes", io.rund.proto.v1.NodesRequest.getDefaultInstance(), io.rund.proto.v1.NodesResponse.getDefaultInstance());
     private static final MethodDescriptor<LogsRequest, LogChunk> LOGS = MethodDescriptor.<LogsRequest, LogChunk>newBuilder()
             .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
             .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Logs"))
@@ -154,6 +156,12 @@ public final class RundClient implements AutoCloseable {
 
     public DeleteResponse delete(DeleteRequest request) {
         return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, DELETE, unaryOptions(), request));
+    }
+
+    /** The cluster's members as the node this client talks to sees them. */
+    public io.rund.proto.v1.NodesResponse nodes() {
+        return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, NODES, unaryOptions(),
+                io.rund.proto.v1.NodesRequest.getDefaultInstance()));
     }
 
     /**

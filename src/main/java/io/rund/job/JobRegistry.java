@@ -1,6 +1,5 @@
 package io.rund.job;
 
-import com.github.f4b6a3.ulid.UlidCreator;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -75,6 +74,11 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     public record DeleteJob(String jobId, Set<String> caller, ActorRef<DeleteResult> replyTo) implements Command {}
 
     public record OpenLog(String jobId, Set<String> caller, ActorRef<LogResult> replyTo) implements Command {}
+
+    /** How many jobs have not ended yet: a cluster places a new job on the host with fewer. */
+    public record CountActive(ActorRef<ActiveJobs> replyTo) implements Command {}
+
+    public record ActiveJobs(int count) {}
 
     /** Daemon shutdown: stop every job (grace, then kill) and reply once all have ended. */
     public record StopAll(ActorRef<AllStopped> replyTo) implements Command {}
@@ -287,6 +291,10 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 .onMessageEquals(RetentionDue.INSTANCE, this::onRetentionDue)
                 .onMessage(OpenLog.class, this::onOpenLog)
                 .onMessage(StopAll.class, this::onStopAll)
+                .onMessage(CountActive.class, count -> {
+                    count.replyTo().tell(new ActiveJobs(activeJobs));
+                    return this;
+                })
                 .onMessage(JobUpdated.class, this::onJobUpdated)
                 .onMessage(AnswerFinalStatus.class, this::onAnswerFinalStatus)
                 .onMessage(JobTerminated.class, this::onJobTerminated)
@@ -306,7 +314,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
             start.replyTo().tell(new StartRejected(refusal.get()));
             return this;
         }
-        String id = UlidCreator.getMonotonicUlid().toString();
+        String id = JobIds.mint(runtime.settings().nodeIndex());
         JobStatus initial = JobActor.initialStatus(id, start.spec(), now);
         ActorRef<JobActor.Command> actor = getContext().spawn(
                 JobActor.create(initial, start.spec(), start.owner(), runtime, getContext().getSelf(), start.replyTo()), id);

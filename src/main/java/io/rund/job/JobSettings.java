@@ -27,6 +27,9 @@ import java.util.Set;
  * @param openFilesSoftLimit the soft RLIMIT_NOFILE a job starts with (never above the hard limit), whatever the
  *                          daemon raised its own to
  * @param onDaemonExit      what SIGTERM of the daemon does to running jobs
+ * @param nodeIndex         written into the 16 bits after the timestamp of every job id minted here, so that any
+ *                          node of a cluster finds the job's host from its id ({@code rund.cluster.node-index});
+ *                          0 standalone: ids fully random
  */
 public record JobSettings(
         Path stateDirectory,
@@ -41,7 +44,8 @@ public record JobSettings(
         TenantSettings tenants,
         RegistrySettings registry,
         long openFilesSoftLimit,
-        OnDaemonExit onDaemonExit) {
+        OnDaemonExit onDaemonExit,
+        int nodeIndex) {
 
     /** {@code rund.jobs.on-daemon-exit}: stop every job (grace, then kill) and leave nothing, or leave the jobs running
      *  with the keeper for the next daemon (an upgrade). */
@@ -67,47 +71,48 @@ public record JobSettings(
                 TenantSettings.fromConfig(rund.getConfig("tenants")),
                 RegistrySettings.fromConfig(jobs),
                 openFilesSoftLimit(jobs),
-                onDaemonExit(jobs));
+                onDaemonExit(jobs),
+                nodeIndex(rund));
     }
 
     public JobSettings withStateDirectory(Path dir) {
         return new JobSettings(dir, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex);
     }
 
     public JobSettings withStopGracePeriod(Duration grace) {
         return new JobSettings(stateDirectory, grace, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex);
     }
 
     public JobSettings withAdminSans(Set<String> sans) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, sans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex);
     }
 
     public JobSettings withAllowedUsers(Set<String> users) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, users, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex);
     }
 
     public JobSettings withMaxActiveJobs(int max) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, max,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex);
     }
 
     public JobSettings withTenants(TenantSettings caps) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, caps, registry, openFilesSoftLimit, onDaemonExit);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, caps, registry, openFilesSoftLimit, onDaemonExit, nodeIndex);
     }
 
     public JobSettings withRegistry(RegistrySettings settings) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, settings, openFilesSoftLimit, onDaemonExit);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, settings, openFilesSoftLimit, onDaemonExit, nodeIndex);
     }
 
     public JobSettings withOnDaemonExit(OnDaemonExit onExit) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onExit);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onExit, nodeIndex);
     }
 
     /**
@@ -128,6 +133,13 @@ public record JobSettings(
                     + " (RUND_JOB_NOFILE_SOFT_LIMIT); the usual default is 1024");
         }
         return limit;
+    }
+
+    /** This node's index in a cluster (rund.cluster.node-name set), else 0; ClusterSettings checks its range. */
+    private static int nodeIndex(Config rund) {
+        return rund.hasPath("cluster.node-name") && !rund.getString("cluster.node-name").isBlank()
+                ? rund.getInt("cluster.node-index")
+                : 0;
     }
 
     private static OnDaemonExit onDaemonExit(Config jobs) {

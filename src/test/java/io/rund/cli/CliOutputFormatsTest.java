@@ -59,7 +59,7 @@ class CliOutputFormatsTest {
 
         Output wide = cli("carol", "list", "-o", "wide");
         assertEquals(0, wide.exitCode(), wide.errText());
-        assertEquals(List.of("ID", "STATE", "EXIT", "PID", "UID", "STARTED", "ENDED", "COMMAND"),
+        assertEquals(List.of("ID", "STATE", "EXIT", "PID", "UID", "STARTED", "ENDED", "HOST", "COMMAND"),
                 words(wide.outText().lines().findFirst().orElseThrow()));
         List<String> stopped = words(row(wide, second));
         assertEquals(List.of(second, "exited", "SIGTERM"), stopped.subList(0, 3));

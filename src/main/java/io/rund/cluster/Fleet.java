@@ -1,0 +1,38 @@
+package io.rund.cluster;
+
+import io.rund.job.JobRegistry;
+import io.rund.job.JobSpec;
+import io.rund.job.JobState;
+import io.rund.logs.LogQuery;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * What the API asks of rund's jobs wherever they run: the local registry, or the owning node's gateway. Standalone
+ * rund is the cluster of one ({@link LocalFleet}); in a cluster ({@link ClusteredFleet}) a request for a job on a
+ * host this node cannot reach fails with {@link HostUnreachableException}.
+ */
+public interface Fleet {
+    CompletionStage<JobRegistry.StartResult> start(JobSpec spec, Set<String> caller, Optional<String> host);
+
+    CompletionStage<JobRegistry.StatusResult> status(String jobId, Set<String> caller);
+
+    CompletionStage<JobRegistry.StatusResult> stop(String jobId, Set<String> caller);
+
+    CompletionStage<JobRegistry.StatusResult> awaitEnd(String jobId, Set<String> caller, Duration atMost);
+
+    CompletionStage<FleetPage> list(Set<String> caller, Set<JobState> states, Optional<String> after, int pageSize);
+
+    CompletionStage<JobRegistry.DeleteResult> delete(String jobId, Set<String> caller);
+
+    CompletionStage<LogOpening> follow(String jobId, Set<String> caller, LogQuery query, String follower);
+
+    CompletionStage<List<NodeInfo>> nodes();
+
+    /** The name of the host that owns {@code jobId} (a canonical id); empty standalone. */
+    String hostOf(String jobId);
+}

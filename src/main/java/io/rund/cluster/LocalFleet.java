@@ -1,0 +1,110 @@
+package io.rund.cluster;
+
+import io.rund.job.JobRegistry;
+import io.rund.job.JobSpec;
+import io.rund.job.JobState;
+import io.rund.logs.LogQuery;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.japi.function.Function;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The jobs of this host: every call is one ask of the engine's {@link JobRegistry}, which authorizes it. Standalone
+ * rund serves with this fleet alone (the cluster of one); in a cluster it answers for this node's own jobs and its
+ * gateway serves other nodes' requests with it. {@code askTimeout} must exceed the stop grace period.
+ */
+public final class LocalFleet implements Fleet {
+
+    /** An {@link #awaitEnd} ask waits this much longer than the registry's own wait, so that it answers first. */
+    private static final Duration AWAIT_MARGIN = Duration.ofSeconds(1);
+
+    private final ActorRef<JobRegistry.Command> registry;
+    private final ActorSystem<?> engine;
+    private final Duration askTimeout;
+    private final String hostName;
+    private final int defaultPageSize;
+
+    /** {@code hostName}: this node's name in a cluster, empty standalone. */
+    public LocalFleet(ActorRef<JobRegistry.Command> registry, ActorSystem<?> engine, Duration askTimeout, String hostName) {
+        this.registry = registry;
+        this.engine = engine;
+        this.askTimeout = askTimeout;
+        this.hostName = hostName;
+        this.defaultPageSize = engine.settings().config().getInt("rund.jobs.list-page-size");
+    }
+
+    public Duration askTimeout() {
+        return askTimeout;
+    }
+
+    /** The page size a request of {@code requested} (0: default) is served with. */
+    int pageSize(int requested) {
+        return requested > 0 ? requested : defaultPageSize;
+    }
+
+    @Override
+    public CompletionStage<JobRegistry.StartResult> start(JobSpec spec, Set<String> caller, Optional<String> host) {
+        return ask(replyTo -> new JobRegistry.StartJob(spec, caller, replyTo), askTimeout);
+    }
+
+    @Override
+    public CompletionStage<JobRegistry.StatusResult> status(String jobId, Set<String> caller) {
+        return ask(replyTo -> new JobRegistry.GetStatus(jobId, caller, replyTo), askTimeout);
+    }
+
+    @Override
+    public CompletionStage<JobRegistry.StatusResult> stop(String jobId, Set<String> caller) {
+        return ask(replyTo -> new JobRegistry.StopJob(jobId, caller, replyTo), askTimeout);
+    }
+
+    @Override
+    public CompletionStage<JobRegistry.StatusResult> awaitEnd(String jobId, Set<String> caller, Duration atMost) {
+        return ask(replyTo -> new JobRegistry.AwaitEnd(jobId, caller, atMost, replyTo), atMost.plus(AWAIT_MARGIN));
+    }
+
+    @Override
+    public CompletionStage<FleetPage> list(Set<String> caller, Set<JobState> states, Optional<String> after, int pageSize) {
+        return this.<JobRegistry.JobPage>ask(replyTo -> new JobRegistry.ListJobs(caller, states, after, pageSize, replyTo), askTimeout)
+                .thenApply(page -> new FleetPage(page.jobs(), page.resumeAfter(), List.of()));
+    }
+
+    @Override
+    public CompletionStage<JobRegistry.DeleteResult> delete(String jobId, Set<String> caller) {
+        return ask(replyTo -> new JobRegistry.DeleteJob(jobId, caller, replyTo), askTimeout);
+    }
+
+    @Override
+    public CompletionStage<LogOpening> follow(String jobId, Set<String> caller, LogQuery query, String follower) {
+        return this.<JobRegistry.LogResult>ask(replyTo -> new JobRegistry.OpenLog(jobId, caller, replyTo), askTimeout)
+                .thenApply(result -> switch (result) {
+                    case JobRegistry.LogAvailable available -> new LogOpening.Opened(available.log().follow(query, follower));
+                    case JobRegistry.JobNotFound notFound -> new LogOpening.NotFound(notFound.jobId());
+                });
+    }
+
+    /** How many of this host's jobs have not ended. */
+    public CompletionStage<Integer> activeJobs() {
+        return this.<JobRegistry.ActiveJobs>ask(JobRegistry.CountActive::new, askTimeout).thenApply(JobRegistry.ActiveJobs::count);
+    }
+
+    @Override
+    public CompletionStage<List<NodeInfo>> nodes() {
+        return activeJobs().thenApply(count -> List.of(new NodeInfo(hostName, "", 0, true, count)));
+    }
+
+    @Override
+    public String hostOf(String jobId) {
+        return hostName;
+    }
+
+    private <R> CompletionStage<R> ask(Function<ActorRef<R>, JobRegistry.Command> message, Duration timeout) {
+        return AskPattern.ask(registry, message, timeout, engine.scheduler());
+    }
+}
