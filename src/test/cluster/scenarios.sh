@@ -400,6 +400,25 @@ test_cluster_partition_and_heal() {
     [ "$(netns_cli 3 alice stop "$id" | json_field stoppedByRequest)" = true ] || fail "stop after the heal"
 }
 
+# A partition longer than rund.cluster.down-unreachable-after: the majority downs node2 (keep-majority), node2's
+# cluster system ends and is made anew while its job runs on; once healed it joins again and its job is reachable.
+test_cluster_downed_node_rejoins() {
+    need_cluster
+    local id lines
+    id=$(start_on 2 1 alice sh -c "$TICKER")
+    wait_until 30 "node2's job writes" more_lines_than 1 alice "$id" 3
+    netns_partition 2
+    wait_until 120 "node2's cluster system ends (downed while cut off)" \
+        grep -q "node2: its cluster system ended" "$(netns_serve_log 2)"
+    job_running_in_cgroup 2 "$id" || fail "node2's job stopped when its cluster layer was downed"
+    netns_heal 2
+    wait_until "$SETTLE_SECONDS" "every node lists node2 as reachable again after it rejoined" all_nodes_see_each_other
+    wait_until "$SETTLE_SECONDS" "node2's job reachable through node1 after the rejoin" is_state 1 alice "$id" running
+    lines=$(lines_of 3 alice "$id")
+    wait_until 30 "node2's job keeps writing, read through node3" more_lines_than 3 alice "$id" "$lines"
+    [ "$(netns_cli 1 alice stop "$id" | json_field stoppedByRequest)" = true ] || fail "stop through node1 after the rejoin"
+}
+
 # Whether process $2 (the CLI's JVM, under bin/rund's exec) holds a TCP connection to node $1's API.
 connected_to() { ss -Htnp state established dst "$(netns_addr "$1")" | grep -q "pid=$2,"; }
 

@@ -5,7 +5,6 @@ import io.grpc.Status;
 import io.rund.cluster.Fleet;
 import io.rund.cluster.FleetPage;
 import io.rund.cluster.HostUnreachableException;
-import io.rund.cluster.LocalFleet;
 import io.rund.cluster.LogOpening;
 import io.rund.cluster.NodeInfo;
 import io.rund.job.ClientText;
@@ -35,7 +34,6 @@ import io.rund.proto.v1.StatusResponse;
 import io.rund.proto.v1.StopRequest;
 import io.rund.proto.v1.StopResponse;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcServiceException;
 import org.apache.pekko.grpc.javadsl.Metadata;
@@ -51,8 +49,9 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The gRPC service: the one place where proto messages, gRPC status codes and the job layer's types meet.
- * Each call reads the caller's SANs (put there from the TLS session by {@link ApiServer}), asks the
- * {@link JobRegistry} with a timeout longer than a stop can take, and maps the typed reply to a response or,
+ * Each call reads the caller's SANs (put there from the TLS session by {@link ApiServer}), asks the {@link Fleet}
+ * (this host's {@link JobRegistry}, or the job's host in a cluster) with a timeout longer than a stop can take, and
+ * maps the typed reply to a response or,
  * through {@link ApiErrors}, to a gRPC status. A job the caller may not see answers NOT_FOUND, as does one that
  * does not exist. A Logs stream is the job's log as a Pekko Streams source (HTTP/2 flow control is its
  * back-pressure), then a trailer with the job's status: for a following stream, the final one, which the job's
@@ -81,14 +80,10 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     private final long maxListReplyBytes;
 
     /**
+     * The service over {@code fleet}: this host's jobs alone, or a cluster's ({@link io.rund.cluster.Fleets}).
      * {@code askTimeout} must exceed the stop grace period: Stop answers once the job has ended. The List reply's byte
      * budget is read from the system's configuration ({@value #MAX_LIST_REPLY_BYTES}).
      */
-    public JobServiceImpl(ActorRef<JobRegistry.Command> registry, ActorSystem<?> system, Duration askTimeout) {
-        this(new LocalFleet(registry, system, askTimeout, ""), system, askTimeout);
-    }
-
-    /** The service over {@code fleet}: this host's jobs alone, or a cluster's ({@link io.rund.cluster.Fleets}). */
     public JobServiceImpl(Fleet fleet, ActorSystem<?> system, Duration askTimeout) {
         this.fleet = fleet;
         this.askTimeout = askTimeout;

@@ -10,6 +10,7 @@ import io.rund.logs.LogQuery;
 import io.rund.logs.LogRecord;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.RemoteStreamRefActorTerminatedException;
 import org.apache.pekko.stream.javadsl.AsPublisher;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
@@ -263,7 +264,12 @@ final class ClusteredFleet implements Fleet {
                         replyTo -> new NodeGateway.OpenLog(jobId, caller, NodeGateway.WireQuery.of(query), follower, replyTo), askTimeout)
                 .thenCompose(reply -> reply.failure() != null ? failedAnswer(reply.failure())
                         : reply.log() == null ? done(new LogOpening.NotFound(jobId))
-                        : done(new LogOpening.Opened(inClusterSystem(LogRelay.receive(reply.log(), lossOf(peer.index()))))));
+                        : done(new LogOpening.Opened(inClusterSystem(LogRelay.receive(reply.log(), lossOf(peer.index()))
+                                // The owner's stream stage ended without an end before its loss was reported (its
+                                // cluster layer stopped): the follower learns which host, not Pekko's actor paths.
+                                .mapError(RemoteStreamRefActorTerminatedException.class, e -> new HostUnreachableException(
+                                        peer.name(), "the job's host " + peer.name() + " ended its log stream without an"
+                                        + " end (its cluster layer stopped); resume from the last offset once it is back"))))));
     }
 
     /**
