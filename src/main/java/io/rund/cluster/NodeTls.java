@@ -55,13 +55,7 @@ public final class NodeTls implements SSLEngineProvider {
 
     @Override
     public SSLEngine createServerSSLEngine(String hostname, int port) {
-        SSLEngine engine = context.createSSLEngine();
-        engine.setUseClientMode(false);
-        SSLParameters parameters = engine.getSSLParameters();
-        parameters.setProtocols(PROTOCOLS);
-        parameters.setNeedClientAuth(true);
-        engine.setSSLParameters(parameters);
-        return engine;
+        return TlsContexts.serverEngine(context); // TLS 1.3 only, the peer's certificate required, as on the API
     }
 
     @Override
