@@ -35,6 +35,8 @@ public final class CgroupManager {
     static final String JOBS_NAME = "jobs";
     /** The leaf rund-keeper moves itself into, beside the job cgroups (whose names are ULIDs). */
     static final String KEEPER_LEAF_NAME = "rund-keeper";
+    /** How long close() waits for an exited keeper to leave its leaf before removing it. */
+    private static final Duration KEEPER_LEAVING = Duration.ofSeconds(2);
     /** How long removeOrphans waits for a killed leftover cgroup to empty. */
     static final Duration ORPHAN_KILL_TIMEOUT = Duration.ofSeconds(10);
     /**
@@ -221,8 +223,11 @@ public final class CgroupManager {
         Path keeper = keeperLeaf();
         if (Files.isDirectory(keeper)) {
             try {
-                Files.delete(keeper); // empty once the keeper has exited; else the check below names it
-            } catch (IOException e) {
+                // The keeper's connection ends a moment before its process has left the leaf (measured: an rmdir 4 ms
+                // after it failed with EBUSY): wait for the leaf to empty, then remove it; else the check below names it.
+                new Cgroup(KEEPER_LEAF_NAME, keeper).awaitEmpty(KEEPER_LEAVING);
+                Files.delete(keeper);
+            } catch (IOException e) { // a CgroupException too
                 log.debug("keeper leaf {} not removed: {}", keeper, e.getMessage());
             }
         }
