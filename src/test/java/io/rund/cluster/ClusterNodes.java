@@ -124,6 +124,17 @@ final class ClusterNodes implements AutoCloseable {
         });
     }
 
+    /** A client of {@code node}'s API as {@code user}, shared until close (for nodes whose index is not unique). */
+    RundClient client(Node node, String user) {
+        return clients.computeIfAbsent(node.name() + "@" + node.clusterPort() + "/" + user, key -> {
+            try {
+                return RundClient.connect(node.address(), ExampleCertificates.files(user));
+            } catch (CliException e) {
+                throw new IllegalStateException("cannot connect to " + node.name() + " as " + user + ": " + e.getMessage(), e);
+            }
+        });
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
