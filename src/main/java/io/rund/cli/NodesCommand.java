@@ -12,7 +12,7 @@ import java.util.List;
  * REACHABLE, RUNNING), or a JSON array with -o json. Standalone rund lists itself alone, unnamed.
  */
 @Command(name = "nodes", mixinStandardHelpOptions = true,
-        description = "List the cluster's nodes: NAME, ADDRESS, INDEX, REACHABLE, RUNNING (jobs not ended; - when unreachable).")
+        description = "List the cluster's nodes: NAME, ADDRESS, INDEX, REACHABLE (yes, no, or split: a seed found in another cluster), RUNNING (jobs not ended; - when unreachable).")
 final class NodesCommand implements java.util.concurrent.Callable<Integer> {
 
     private static final String ROW = "%-16s  %-24s  %-5s  %-9s  %s";
