@@ -31,6 +31,8 @@ final class SplitWatch {
 
     private static final Logger LOG = LoggerFactory.getLogger(SplitWatch.class);
     static final String NAME = "split-watch";
+    /** How many of the other cluster's members a split's log line names. */
+    private static final int MEMBERS_NAMED = 10;
 
     private SplitWatch() {}
 
@@ -58,6 +60,8 @@ final class SplitWatch {
             String selfAddress = NodeDirectory.hostPort(self);
             ActorRefResolver resolver = ActorRefResolver.get(context.getSystem());
             Map<String, Split> splits = new TreeMap<>();
+            // One question per seed at a time, so that each check gives at most one line per seed.
+            Set<String> asking = new TreeSet<>();
             publish.accept(Map.of());
             return Behaviors.receive(Command.class)
                     .onMessage(WhichCluster.class, asked -> {
@@ -77,6 +81,9 @@ final class SplitWatch {
                                 }
                                 continue;
                             }
+                            if (!asking.add(seed)) {
+                                continue;
+                            }
                             String[] hostPort = ClusterSettings.hostPort(seed, "seeds");
                             ActorRef<Command> watch = resolver.resolveActorRef(new Address(self.protocol(), self.system(),
                                     hostPort[0], Integer.parseInt(hostPort[1])) + "/user/" + NAME);
@@ -89,13 +96,14 @@ final class SplitWatch {
                         ClusterSeen seen = answered.seen();
                         boolean split = seen != null && seen.up() && !seen.members().contains(selfAddress)
                                 && !members(cluster).contains(seen.address());
+                        asking.remove(answered.seed());
                         if (split) {
                             LOG.error("Cluster node {} ({}) is split from part of the fleet: its seed {} ({}) is Up in "
                                             + "another cluster of {} member(s) [{}] that lacks this node (seeds restarted apart?); "
                                             + "jobs on that side answer UNAVAILABLE or NOT_FOUND here. Restart the nodes of "
                                             + "the smaller cluster (their jobs run on) so they join the other",
                                     selfName, selfAddress, seen.name(), answered.seed(), seen.members().size(),
-                                    String.join(", ", seen.members()));
+                                    named(seen.members()));
                             splits.put(answered.seed(), new Split(answered.seed(), seen));
                             publish.accept(Map.copyOf(splits));
                         } else if (splits.remove(answered.seed()) != null) {
@@ -106,6 +114,12 @@ final class SplitWatch {
                     })
                     .build();
         }));
+    }
+
+    /** The first members of the other cluster, enough to recognise it in one log line. */
+    private static String named(List<String> members) {
+        return members.size() <= MEMBERS_NAMED ? String.join(", ", members)
+                : String.join(", ", members.subList(0, MEMBERS_NAMED)) + ", ...";
     }
 
     private static List<String> members(Cluster cluster) {
