@@ -129,4 +129,9 @@ public final class Rund {
         leave(fleet);
         return engine.registryFailure().isPresent() ? Ending.REGISTRY_ENDED : Ending.SHUT_DOWN;
     }
+
+    /** The fleet the API serves through, and what ends this node's cluster membership (nothing standalone). */
+    public Fleets.Handle fleet() {
+        return fleet;
+    }
 }

@@ -196,7 +196,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
             NodesResponse.Builder reply = NodesResponse.newBuilder();
             for (NodeInfo node : nodes) {
                 reply.addNodes(Node.newBuilder().setName(node.name()).setAddress(node.address()).setIndex(node.index())
-                        .setReachable(node.reachable()).setRunningJobs(node.runningJobs()));
+                        .setReachable(node.reachable()).setRunningJobs(node.runningJobs()).setOtherCluster(node.otherCluster()));
             }
             return reply.build();
         });

@@ -12,11 +12,13 @@ import java.util.List;
  * REACHABLE, RUNNING), or a JSON array with -o json. Standalone rund lists itself alone, unnamed.
  */
 @Command(name = "nodes", mixinStandardHelpOptions = true,
-        description = "List the cluster's nodes: NAME, ADDRESS, INDEX, REACHABLE, RUNNING (jobs not ended; - when unreachable).")
+        description = "List the cluster's nodes: NAME, ADDRESS, INDEX, REACHABLE (yes, no, or split: a seed found in another cluster), RUNNING (jobs not ended; - when unreachable).")
 final class NodesCommand implements java.util.concurrent.Callable<Integer> {
 
     private static final String ROW = "%-16s  %-24s  %-5s  %-9s  %s";
     private static final String NONE = "-";
+    /** In the REACHABLE column: a seed found Up in another cluster (the fleet split; docs/CLUSTER.md). */
+    private static final String SPLIT = "split";
 
     @ParentCommand
     RundCli cli;
@@ -40,6 +42,7 @@ final class NodesCommand implements java.util.concurrent.Callable<Integer> {
                         .name("index").value(node.getIndex())
                         .name("reachable").value(node.getReachable())
                         .name("runningJobs").value(node.getRunningJobs() < 0 ? null : node.getRunningJobs())
+                        .name("otherCluster").value(node.getOtherCluster())
                         .endObject();
             }
             cli.println(json.endArray().toString());
@@ -53,7 +56,7 @@ final class NodesCommand implements java.util.concurrent.Callable<Integer> {
         for (Node node : nodes) {
             cli.println(ROW.formatted(node.getName().isEmpty() ? NONE : node.getName(),
                     node.getAddress().isEmpty() ? NONE : node.getAddress(), node.getIndex(),
-                    node.getReachable() ? "yes" : "no", node.getRunningJobs() < 0 ? NONE : Integer.toString(node.getRunningJobs())));
+                    node.getOtherCluster() ? SPLIT : node.getReachable() ? "yes" : "no", node.getRunningJobs() < 0 ? NONE : Integer.toString(node.getRunningJobs())));
         }
         return ExitCodes.OK;
     }

@@ -58,6 +58,7 @@ public final class ClusterNode implements AutoCloseable {
     });
     private final Map<Integer, Directory.Peer> known = new TreeMap<>();
     private volatile ActorSystem<Void> system;
+    private volatile Map<String, SplitWatch.Split> splits = Map.of();
     private volatile CompletableFuture<Void> currentEnded = new CompletableFuture<>();
     private volatile boolean closed;
 
@@ -80,7 +81,8 @@ public final class ClusterNode implements AutoCloseable {
      */
     public static ClusterNode start(ClusterSettings settings, Config root, LocalFleet local, Consumer<Directory> publish)
             throws TlsSetupException {
-        NodeTls tls = NodeTls.create(new TlsFiles(settings.ca(), settings.cert(), settings.key()));
+        NodeTls tls = NodeTls.create(new TlsFiles(settings.ca(), settings.cert(), settings.key()), address(settings),
+                settings.refusedPeerLogInterval());
         ClusterNode node = new ClusterNode(settings, systemConfig(settings, root), tls, local, publish);
         node.publish.accept(Directory.alone(settings.nodeName(), settings.nodeIndex(), address(settings), Map.of()));
         node.launch();
@@ -94,6 +96,11 @@ public final class ClusterNode implements AutoCloseable {
 
     public ClusterSettings settings() {
         return settings;
+    }
+
+    /** The configured seeds last found Up in another cluster than this node's, by seed (empty: no split seen). */
+    Map<String, SplitWatch.Split> splits() {
+        return splits;
     }
 
     private void launch() {
@@ -153,6 +160,8 @@ public final class ClusterNode implements AutoCloseable {
             context.spawn(NodeGateway.create(local, Materializer.createMaterializer(context)), "gateway");
             context.spawn(NodeDirectory.create(settings.nodeName(), settings.nodeIndex(), address(settings), peers, publish),
                     "directory");
+            context.spawn(SplitWatch.create(settings.nodeName(), settings.nodeIndex(), settings.seeds(),
+                    settings.splitCheckInterval(), found -> splits = found), SplitWatch.NAME);
             List<Address> seeds = new ArrayList<>();
             for (String seed : settings.seeds()) {
                 String[] hostPort = ClusterSettings.hostPort(seed, "seeds");

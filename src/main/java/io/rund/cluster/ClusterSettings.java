@@ -19,11 +19,13 @@ import java.util.Optional;
  * @param host          the node-to-node address's host; {@code port} its port
  * @param seeds         HOST:PORT of the seed nodes (empty: this node starts a cluster by itself)
  * @param cert          the node certificate; {@code key} its key; {@code ca} the CA that signs node certificates
+ * @param refusedPeerLogInterval at most one line per interval for peers refused at the cluster port
+ * @param splitCheckInterval     how often the configured seeds are asked whether they are in this node's cluster
  */
 public record ClusterSettings(String nodeName, int nodeIndex, String host, int port, List<String> seeds, Path cert,
                               Path key, Path ca, Duration heartbeatInterval, Duration acceptableHeartbeatPause,
                               Duration downUnreachableAfter, Duration askTimeout, long maximumFrameSize,
-                              Duration restartDelay) {
+                              Duration restartDelay, Duration refusedPeerLogInterval, Duration splitCheckInterval) {
 
     public static final int MAX_NODE_INDEX = 0xFFFF;
     private static final String KEY = "rund.cluster.";
@@ -50,10 +52,12 @@ public record ClusterSettings(String nodeName, int nodeIndex, String host, int p
             throw new IllegalArgumentException(KEY + "maximum-frame-size must be at least 2 MiB (a Start carries up to"
                     + " 1 MiB of arguments), was " + maximumFrameSize);
         }
-        for (Duration d : List.of(heartbeatInterval, acceptableHeartbeatPause, downUnreachableAfter, askTimeout, restartDelay)) {
+        for (Duration d : List.of(heartbeatInterval, acceptableHeartbeatPause, downUnreachableAfter, askTimeout, restartDelay,
+                refusedPeerLogInterval, splitCheckInterval)) {
             if (d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException(KEY + " durations (heartbeat-interval, acceptable-heartbeat-pause, "
-                        + "down-unreachable-after, ask-timeout, restart-delay) must be > 0");
+                        + "down-unreachable-after, ask-timeout, restart-delay, refused-peer-log-interval, "
+                        + "split-check-interval) must be > 0");
             }
         }
     }
@@ -86,7 +90,8 @@ public record ClusterSettings(String nodeName, int nodeIndex, String host, int p
                 Path.of(ca.isEmpty() ? rund.getString("api.ca") : ca),
                 cluster.getDuration("heartbeat-interval"), cluster.getDuration("acceptable-heartbeat-pause"),
                 cluster.getDuration("down-unreachable-after"), cluster.getDuration("ask-timeout"),
-                cluster.getBytes("maximum-frame-size"), cluster.getDuration("restart-delay"));
+                cluster.getBytes("maximum-frame-size"), cluster.getDuration("restart-delay"),
+                cluster.getDuration("refused-peer-log-interval"), cluster.getDuration("split-check-interval"));
     }
 
     private static List<String> seeds(Config cluster) {

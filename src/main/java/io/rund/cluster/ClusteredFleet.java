@@ -299,8 +299,19 @@ final class ClusteredFleet implements Fleet {
         List<CompletableFuture<NodeInfo>> nodes = new ArrayList<>();
         nodes.add(local.activeJobs().thenApply(count -> new NodeInfo(now.selfName(), now.selfAddress(), now.selfIndex(), true, count))
                 .toCompletableFuture());
+        Map<Integer, SplitWatch.Split> elsewhere = new java.util.TreeMap<>();
+        ClusterNode membership = node;
+        if (membership != null) {
+            membership.splits().values().forEach(split -> elsewhere.put(split.seen().index(), split));
+        }
+        for (SplitWatch.Split split : elsewhere.values()) {
+            if (now.peer(split.seen().index()).isEmpty()) {
+                nodes.add(CompletableFuture.completedFuture(new NodeInfo(split.seen().name(), split.seen().address(),
+                        split.seen().index(), false, -1, true)));
+            }
+        }
         for (Directory.Peer peer : now.others()) {
-            NodeInfo lost = new NodeInfo(peer.name(), peer.address(), peer.index(), false, -1);
+            NodeInfo lost = new NodeInfo(peer.name(), peer.address(), peer.index(), false, -1, elsewhere.containsKey(peer.index()));
             if (!now.reachable(peer.index())) {
                 nodes.add(CompletableFuture.completedFuture(lost));
                 continue;

@@ -8,7 +8,9 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.UniqueAddress;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Down;
 import org.apache.pekko.cluster.typed.Subscribe;
 
 import java.util.HashMap;
@@ -58,12 +60,16 @@ final class NodeDirectory {
             Map<Address, ActorRef<NodeGateway.Command>> gateways = new HashMap<>();
             Map<Integer, Directory.Peer> seen = new TreeMap<>(known);
             Map<Integer, Boolean> reachableBefore = new HashMap<>();
+            Set<UniqueAddress> refused = new HashSet<>();
             Runnable republish = () -> {
+                Map<UniqueAddress, DuplicateMembers.Duplicate> duplicates = DuplicateMembers.find(members.values());
+                duplicates.values().forEach(duplicate -> refuse(cluster, selfName, self, duplicate, refused));
                 Map<Integer, Directory.Peer> peers = new TreeMap<>();
                 seen.forEach((index, peer) -> peers.put(index, new Directory.Peer(peer.name(), index, peer.address(), false, Optional.empty())));
                 for (Member member : members.values()) {
                     Optional<Integer> index = index(member);
-                    if (member.address().equals(self) || index.isEmpty() || index.get() == selfIndex) {
+                    if (member.address().equals(self) || index.isEmpty() || index.get() == selfIndex
+                            || duplicates.containsKey(member.uniqueAddress())) {
                         continue;
                     }
                     boolean up = member.status() == MemberStatus.up() || member.status() == MemberStatus.weaklyUp();
@@ -117,10 +123,45 @@ final class NodeDirectory {
         });
     }
 
-    private static Optional<Integer> index(Member member) {
+    static Optional<Integer> index(Member member) {
         for (String role : member.getRoles()) {
             if (role.startsWith(INDEX_ROLE)) {
                 return Optional.of(Integer.parseInt(role.substring(INDEX_ROLE.length())));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Downs a member whose node index or name another member holds, once per incarnation: the refused node and the
+     * holder each log one line naming both (other members only down it), and the refused node's cluster system ends
+     * and is made anew after restart-delay ({@link ClusterNode}) while its daemon serves its own jobs on.
+     */
+    private static void refuse(Cluster cluster, String selfName, Address self, DuplicateMembers.Duplicate duplicate,
+                               Set<UniqueAddress> refused) {
+        if (!refused.add(duplicate.member().uniqueAddress())) {
+            return;
+        }
+        String holder = name(duplicate.holder()) + " at " + hostPort(duplicate.holder().address());
+        if (duplicate.member().address().equals(self)) {
+            LOG.error("Cluster node {} at {} is refused: its {} is already held by {}; it stays out of the cluster and "
+                    + "tries again after restart-delay, serving only its own jobs meanwhile. Give every host a unique "
+                    + "RUND_NODE_INDEX and RUND_NODE_NAME", selfName, hostPort(self), duplicate.what(), holder);
+        } else if (duplicate.holder().address().equals(self)) {
+            LOG.error("Cluster node {} refused {} at {}: its {} is already held by this node; it is downed and kept out",
+                    selfName, name(duplicate.member()), hostPort(duplicate.member().address()), duplicate.what());
+        } else {
+            LOG.debug("Cluster node {} downs {}: its {} is held by {}", selfName, hostPort(duplicate.member().address()),
+                    duplicate.what(), holder);
+        }
+        cluster.manager().tell(new Down(duplicate.member().address()));
+    }
+
+    /** The node name a member carries as a role, if any. */
+    static Optional<String> nameRole(Member member) {
+        for (String role : member.getRoles()) {
+            if (role.startsWith(NAME_ROLE)) {
+                return Optional.of(role.substring(NAME_ROLE.length()));
             }
         }
         return Optional.empty();

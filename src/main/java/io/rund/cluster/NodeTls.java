@@ -19,6 +19,7 @@ import java.net.Socket;
 import java.security.GeneralSecurityException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.Arrays;
 
 /**
@@ -39,10 +40,14 @@ public final class NodeTls implements SSLEngineProvider {
         this.context = context;
     }
 
-    /** The provider for a node presenting {@code files.cert()} and trusting nodes signed by {@code files.ca()}. */
-    public static NodeTls create(TlsFiles files) throws TlsSetupException {
+    /**
+     * The provider for a node presenting {@code files.cert()} and trusting nodes signed by {@code files.ca()}; a peer
+     * refused at this node's port ({@code nodeAddress}) is logged at most once per {@code refusalLogInterval}.
+     */
+    public static NodeTls create(TlsFiles files, String nodeAddress, Duration refusalLogInterval) throws TlsSetupException {
+        RefusedPeerLog refusals = new RefusedPeerLog(nodeAddress, refusalLogInterval, System::nanoTime);
         TrustManager[] trust = Arrays.stream(TlsContexts.trustManagers(files).getTrustManagers())
-                .map(manager -> manager instanceof X509ExtendedTrustManager x509 ? new NodeTrust(x509) : manager)
+                .map(manager -> manager instanceof X509ExtendedTrustManager x509 ? new NodeTrust(x509, refusals) : manager)
                 .toArray(TrustManager[]::new);
         try {
             SSLContext context = SSLContext.getInstance(TlsContexts.TLS_1_3);
@@ -100,12 +105,26 @@ public final class NodeTls implements SSLEngineProvider {
         return null;
     }
 
-    /** The CA's verdict, then a node SAN required: a user certificate from the same CA fails the handshake. */
+    /**
+     * The CA's verdict, then a node SAN required: a user certificate from the same CA fails the handshake. A client
+     * refused this way (a peer connecting to this node) is also logged here, on the accepting side.
+     */
     private static final class NodeTrust extends X509ExtendedTrustManager {
         private final X509ExtendedTrustManager ca;
+        private final RefusedPeerLog refusals;
 
-        NodeTrust(X509ExtendedTrustManager ca) {
+        NodeTrust(X509ExtendedTrustManager ca, RefusedPeerLog refusals) {
             this.ca = ca;
+            this.refusals = refusals;
+        }
+
+        private void requireNodeClient(X509Certificate[] chain) throws CertificateException {
+            try {
+                requireNode(chain);
+            } catch (CertificateException e) {
+                refusals.refused(chain[0], PeerIdentity.of(chain[0]));
+                throw e;
+            }
         }
 
         private static void requireNode(X509Certificate[] chain) throws CertificateException {
@@ -119,7 +138,7 @@ public final class NodeTls implements SSLEngineProvider {
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
             ca.checkClientTrusted(chain, authType, socket);
-            requireNode(chain);
+            requireNodeClient(chain);
         }
 
         @Override
@@ -131,7 +150,7 @@ public final class NodeTls implements SSLEngineProvider {
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
             ca.checkClientTrusted(chain, authType, engine);
-            requireNode(chain);
+            requireNodeClient(chain);
         }
 
         @Override
@@ -143,7 +162,7 @@ public final class NodeTls implements SSLEngineProvider {
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
             ca.checkClientTrusted(chain, authType);
-            requireNode(chain);
+            requireNodeClient(chain);
         }
 
         @Override

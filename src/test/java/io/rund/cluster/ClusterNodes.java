@@ -3,11 +3,9 @@ package io.rund.cluster;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.rund.Daemon;
+import io.rund.Rund;
 import io.rund.TestCgroups;
 import io.rund.TestFiles;
-import io.rund.api.ApiServer;
-import io.rund.api.ApiSettings;
-import io.rund.api.JobServiceImpl;
 import io.rund.auth.ExampleCertificates;
 import io.rund.cli.CliException;
 import io.rund.cli.HostPort;
@@ -22,29 +20,33 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 
 /**
- * Several rund nodes in one JVM for cluster tests: each an engine ({@link Daemon}) with its own state directory and
- * cgroup subtree, its fleet ({@link Fleets#start}) with its own cluster system on a loopback port and its node
+ * Several rund nodes in one JVM for cluster tests, each started as {@code rund serve} starts one ({@link Rund}, the
+ * composition root): its own state directory and cgroup subtree, its cluster system on a loopback port with its node
  * certificate, every message between nodes serialized (serialize-messages on), and the API on an ephemeral port.
  * Node 1 is the seed. {@link #close()} ends them all and removes what they made.
  */
 final class ClusterNodes implements AutoCloseable {
 
     static final Duration STOP_GRACE = Duration.ofSeconds(2);
-    static final Duration ASK_TIMEOUT = STOP_GRACE.plus(Duration.ofSeconds(10));
-    private static final long STARTUP_TIMEOUT_SECONDS = 30;
 
-    /** One node: engine, fleet, API, and where it keeps its state. */
-    record Node(String name, int index, int clusterPort, Path stateDirectory, Path cgroupRoot, Daemon daemon,
-                Fleets.Handle fleet, ApiServer api) {
+    /** One node: rund (engine, fleet, API), and where it keeps its state. */
+    record Node(String name, int index, int clusterPort, Path stateDirectory, Path cgroupRoot, Rund rund) {
         HostPort address() {
-            return new HostPort("localhost", api.localAddress().getPort());
+            return new HostPort("localhost", rund.apiAddress().getPort());
+        }
+
+        Daemon daemon() {
+            return rund.engine();
+        }
+
+        Fleets.Handle fleet() {
+            return rund.fleet();
         }
 
         ClusterNode membership() {
-            return Fleets.nodeOf(fleet.fleet());
+            return Fleets.nodeOf(rund.fleet().fleet());
         }
     }
 
@@ -86,6 +88,7 @@ final class ClusterNodes implements AutoCloseable {
                                 + "rund.cluster.restart-delay = 1s\n"
                                 + "rund.cluster.system.pekko.actor.serialize-messages = on\n"
                                 + "rund.cluster.system.pekko.loglevel = WARNING\n"))
+                .withFallback(ExampleCertificates.serverOnFreeLoopbackPort())
                 .withFallback(ConfigFactory.load());
     }
 
@@ -93,12 +96,7 @@ final class ClusterNodes implements AutoCloseable {
         Path state = Files.createTempDirectory("rund-cluster-" + name + "-");
         Path cgroups = TestCgroups.newRoot("rund-cluster-" + name);
         Config config = config(name, index, port, certName, state, cgroups, extra);
-        Daemon daemon = Daemon.start(config);
-        Fleets.Handle fleet = Fleets.start(config, daemon.system(), daemon.registry(), ASK_TIMEOUT);
-        ApiServer api = ApiServer.start(daemon.system(), new ApiSettings("127.0.0.1", 0, ExampleCertificates.server()),
-                        new JobServiceImpl(fleet.fleet(), daemon.system(), ASK_TIMEOUT))
-                .toCompletableFuture().get(STARTUP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        Node node = new Node(name, index, port, state, cgroups, daemon, fleet, api);
+        Node node = new Node(name, index, port, state, cgroups, Rund.start(config));
         nodes.add(node);
         return node;
     }
@@ -122,6 +120,17 @@ final class ClusterNodes implements AutoCloseable {
                 return RundClient.connect(node(index).address(), ExampleCertificates.files(user));
             } catch (CliException e) {
                 throw new IllegalStateException("cannot connect to node" + index + " as " + user + ": " + e.getMessage(), e);
+            }
+        });
+    }
+
+    /** A client of {@code node}'s API as {@code user}, shared until close (for nodes whose index is not unique). */
+    RundClient client(Node node, String user) {
+        return clients.computeIfAbsent(node.name() + "@" + node.clusterPort() + "/" + user, key -> {
+            try {
+                return RundClient.connect(node.address(), ExampleCertificates.files(user));
+            } catch (CliException e) {
+                throw new IllegalStateException("cannot connect to " + node.name() + " as " + user + ": " + e.getMessage(), e);
             }
         });
     }
