@@ -18,6 +18,7 @@ readonly DEFAULT_TESTS=(
     io.rund.cgroup.CgroupLocationTest
     io.rund.cgroup.CgroupManagerTest
     io.rund.cgroup.LimitsTest
+    io.rund.cgroup.LimitUpdateTest
     io.rund.linux.SpawnerTest
     io.rund.logs.LogSegmentsTest
     # JobEngineTest starts an engine per test: all 16 took 444 s here on a loaded host (4 took 31 s on a quieter one).
@@ -27,6 +28,7 @@ readonly DEFAULT_TESTS=(
     io.rund.job.JobEngineTest#aJobIgnoringSigtermIsKilledAfterTheGracePeriod
     io.rund.job.JobEngineTest#theFinalStatusCarriesTheJobsAccountingAndTimes
     io.rund.api.AuthorizationTest
+    io.rund.api.UpdateTest
     io.rund.DaemonLifecycleTest
     io.rund.cli.DoctorCommandTest
 )

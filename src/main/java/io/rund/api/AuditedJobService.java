@@ -62,6 +62,12 @@ final class AuditedJobService implements JobControllerPowerApi {
     }
 
     @Override
+    public CompletionStage<io.rund.proto.v1.UpdateResponse> update(io.rund.proto.v1.UpdateRequest in, Metadata metadata) {
+        return audited("Update", metadata, null, List.of(), response -> in.getJobId(), in.getJobId(),
+                () -> service.update(in, metadata));
+    }
+
+    @Override
     public CompletionStage<io.rund.proto.v1.NodesResponse> nodes(io.rund.proto.v1.NodesRequest in, Metadata metadata) {
         return service.nodes(in, metadata); // reads only: not audited
     }

@@ -240,6 +240,22 @@ public final class JobServiceImpl implements JobControllerPowerApi {
                 Map.of(RETAINED_FROM_KEY, retainedFrom));
     }
 
+    /** Changes a running job's limits on its host; the reply holds those in force, read back from its cgroup. */
+    @Override
+    public CompletionStage<io.rund.proto.v1.UpdateResponse> update(io.rund.proto.v1.UpdateRequest in, Metadata metadata) {
+        Set<String> caller = PeerIdentityHeader.read(metadata);
+        io.rund.cgroup.LimitChange change = new io.rund.cgroup.LimitChange(ProtoMapping.fromProto(in.getLimits()),
+                Set.copyOf(in.getClearList()));
+        return withValidId(in.getJobId(), jobId -> answer(fleet.update(jobId, caller, change))
+                .thenCompose(result -> switch (result) {
+                    case JobRegistry.LimitsUpdated updated -> CompletableFuture.completedFuture(
+                            io.rund.proto.v1.UpdateResponse.newBuilder().setLimits(ProtoMapping.toProto(updated.inForce()))
+                                    .setOomKills(updated.oomKills()).build());
+                    case JobRegistry.UpdateRefused refused -> CompletableFuture.<io.rund.proto.v1.UpdateResponse>failedFuture(failure(refused.error()));
+                    case JobRegistry.JobNotFound notFound -> CompletableFuture.<io.rund.proto.v1.UpdateResponse>failedFuture(notFound(notFound.jobId()));
+                }));
+    }
+
     private static GrpcServiceException failure(JobError error) {
         return ApiErrors.refusal(error);
     }

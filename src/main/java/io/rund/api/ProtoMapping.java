@@ -62,6 +62,7 @@ final class ProtoMapping {
                 optional(limits.hasCpuMaxQuotaMicros(), limits.getCpuMaxQuotaMicros()),
                 optional(limits.hasCpuMaxPeriodMicros(), limits.getCpuMaxPeriodMicros()),
                 optional(limits.hasMemoryMaxBytes(), limits.getMemoryMaxBytes()),
+                optional(limits.hasMemoryHighBytes(), limits.getMemoryHighBytes()),
                 optional(limits.hasMemorySwapMaxBytes(), limits.getMemorySwapMaxBytes()),
                 optional(limits.hasPidsMax(), limits.getPidsMax()),
                 io);
@@ -227,5 +228,26 @@ final class ProtoMapping {
 
     private static OptionalLong optional(boolean present, Int64Value value) {
         return present ? OptionalLong.of(value.getValue()) : OptionalLong.empty();
+    }
+
+    /** Limits as they are in force (read back from a cgroup): each present value set, io devices as MAJ:MIN. */
+    static io.rund.proto.v1.Limits toProto(Limits limits) {
+        io.rund.proto.v1.Limits.Builder proto = io.rund.proto.v1.Limits.newBuilder();
+        limits.cpuMaxQuotaMicros().ifPresent(v -> proto.setCpuMaxQuotaMicros(Int64Value.of(v)));
+        limits.cpuMaxPeriodMicros().ifPresent(v -> proto.setCpuMaxPeriodMicros(Int64Value.of(v)));
+        limits.memoryMaxBytes().ifPresent(v -> proto.setMemoryMaxBytes(Int64Value.of(v)));
+        limits.memoryHighBytes().ifPresent(v -> proto.setMemoryHighBytes(Int64Value.of(v)));
+        limits.memorySwapMaxBytes().ifPresent(v -> proto.setMemorySwapMaxBytes(Int64Value.of(v)));
+        limits.pidsMax().ifPresent(v -> proto.setPidsMax(Int64Value.of(v)));
+        for (IoLimit limit : limits.io()) {
+            io.rund.proto.v1.IoLimit.Builder device = io.rund.proto.v1.IoLimit.newBuilder();
+            limit.device().ifPresent(d -> device.setDevice(com.google.protobuf.StringValue.of(d)));
+            limit.rbps().ifPresent(v -> device.setRbps(Int64Value.of(v)));
+            limit.wbps().ifPresent(v -> device.setWbps(Int64Value.of(v)));
+            limit.riops().ifPresent(v -> device.setRiops(Int64Value.of(v)));
+            limit.wiops().ifPresent(v -> device.setWiops(Int64Value.of(v)));
+            proto.addIo(device);
+        }
+        return proto.build();
     }
 }

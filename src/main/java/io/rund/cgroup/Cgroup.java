@@ -254,4 +254,77 @@ public final class Cgroup {
         }
         return cpuStat.parseLong(value);
     }
+
+    /**
+     * The limits in force, read back from the control files: what the kernel holds (memory values rounded down to
+     * whole pages, say), not what was asked. A limit at "max", or whose controller is not enabled here, is absent.
+     */
+    public Limits limitsInForce() throws CgroupException {
+        OptionalLong quota = OptionalLong.empty();
+        OptionalLong period = OptionalLong.empty();
+        var cpuMax = ControlFile.in(path, "cpu.max").readIfPresent();
+        if (cpuMax.isPresent()) {
+            String[] quotaAndPeriod = cpuMax.get().strip().split("\\s+");
+            quota = limitValue(ControlFile.in(path, "cpu.max"), quotaAndPeriod[0]);
+            if (quotaAndPeriod.length > 1) {
+                period = limitValue(ControlFile.in(path, "cpu.max"), quotaAndPeriod[1]);
+            }
+        }
+        List<IoLimit> io = new ArrayList<>();
+        ControlFile ioMax = ControlFile.in(path, "io.max");
+        for (String line : ioMax.readIfPresent().orElse("").split("\n")) {
+            if (!line.isBlank()) {
+                io.add(ioLimitOf(ioMax, line.strip()));
+            }
+        }
+        return new Limits(quota, quota.isPresent() ? period : OptionalLong.empty(), limitIn("memory.max"),
+                limitIn("memory.high"), limitIn("memory.swap.max"), limitIn("pids.max"), io);
+    }
+
+    /** memory.events' oom_kill count: processes the OOM killer ended in this cgroup; 0 without the memory controller. */
+    public long oomKills() throws CgroupException {
+        ControlFile events = ControlFile.in(path, "memory.events");
+        var values = events.readKeyedIfPresent();
+        return values.isEmpty() ? 0 : events.parseLong(values.get().getOrDefault("oom_kill", "0"));
+    }
+
+    /** One write to a control file of this cgroup (a limit change: {@link CgroupManager#update}). */
+    void write(String file, String value) throws CgroupException {
+        ControlFile.in(path, file).write(value);
+    }
+
+    private OptionalLong limitIn(String file) throws CgroupException {
+        ControlFile control = ControlFile.in(path, file);
+        var text = control.readIfPresent();
+        return text.isEmpty() ? OptionalLong.empty() : limitValue(control, text.get().strip());
+    }
+
+    private static OptionalLong limitValue(ControlFile file, String text) throws CgroupException {
+        return text.equals("max") ? OptionalLong.empty() : OptionalLong.of(file.parseLong(text));
+    }
+
+    /** "MAJ:MIN rbps=N wbps=max riops=max wiops=max": the device as MAJ:MIN, each key at "max" absent. */
+    private static IoLimit ioLimitOf(ControlFile file, String line) throws CgroupException {
+        String[] parts = line.split("\\s+");
+        IoLimit limit = IoLimit.onDevice(parts[0]);
+        for (int i = 1; i < parts.length; i++) {
+            int equals = parts[i].indexOf('=');
+            if (equals < 0) {
+                throw new CgroupException(file.path(), "malformed line \"" + line + "\"");
+            }
+            OptionalLong value = limitValue(file, parts[i].substring(equals + 1));
+            if (value.isEmpty()) {
+                continue;
+            }
+            long v = value.getAsLong();
+            limit = switch (parts[i].substring(0, equals)) {
+                case "rbps" -> limit.withRbps(v);
+                case "wbps" -> limit.withWbps(v);
+                case "riops" -> limit.withRiops(v);
+                case "wiops" -> limit.withWiops(v);
+                default -> limit; // a key a later kernel adds
+            };
+        }
+        return limit;
+    }
 }

@@ -202,6 +202,39 @@ public final class CgroupManager {
     }
 
     /**
+     * Changes the limits of a running job's cgroup: everything is checked first (values, devices as the job's
+     * {@code user} sees them, controllers), then each file is written in turn and the limits then in force are read
+     * back. Lowering memory.max below the job's usage makes the kernel reclaim, or OOM-kill if it cannot:
+     * {@link LimitsInForce#oomKills} says how many processes the change cost.
+     *
+     * @throws InvalidLimitException      a value is out of range, or names no usable block device
+     * @throws MissingControllerException a limit needs a controller the subtree does not offer
+     * @throws CgroupException            the cgroup is gone (the job ended), or the kernel refused a write; the
+     *                                    writes before it stay in force and the message says which
+     */
+    public LimitsInForce update(Cgroup cgroup, LimitChange change, Path workingDirectory, FsCredentials user)
+            throws InvalidLimitException, MissingControllerException, CgroupException {
+        requireOpen();
+        List<LimitWrites.Write> writes = LimitWrites.planChange(change, workingDirectory, user);
+        checkControllers(change.controllerByLimit());
+        long oomKillsBefore = cgroup.oomKills();
+        List<String> done = new ArrayList<>();
+        for (LimitWrites.Write write : writes) {
+            try {
+                cgroup.write(write.file(), write.value());
+            } catch (CgroupException e) {
+                throw done.isEmpty() ? e : new CgroupException(cgroup.path(), e.getMessage()
+                        + " (already written, and in force: " + String.join(", ", done) + ")", e);
+            }
+            done.add(write.file() + " " + write.value());
+        }
+        return new LimitsInForce(cgroup.limitsInForce(), cgroup.oomKills() - oomKillsBefore);
+    }
+
+    /** A job's limits after {@link #update}, and how many of its processes the OOM killer ended meanwhile. */
+    public record LimitsInForce(Limits limits, long oomKills) {}
+
+    /**
      * The cgroup of job {@code name} that an earlier daemon created and whose processes outlived it (held by the
      * keeper), for the daemon that adopts the job. It may be gone (the job ended and it was removed): see
      * {@link Cgroup#exists()}.
@@ -274,8 +307,12 @@ public final class CgroupManager {
     }
 
     private void checkControllers(Limits limits) throws MissingControllerException {
+        checkControllers(limits.controllerByLimit());
+    }
+
+    private void checkControllers(SequencedMap<String, String> controllerByLimit) throws MissingControllerException {
         SequencedMap<String, String> missing = new LinkedHashMap<>();
-        limits.controllerByLimit().forEach((limit, controller) -> {
+        controllerByLimit.forEach((limit, controller) -> {
             if (!availableControllers.contains(controller)) {
                 missing.put(limit, controller);
             }

@@ -34,10 +34,29 @@ final class LimitWrites {
         limits.cpuMaxQuotaMicros().ifPresent(quota -> writes.add(new Write("cpu.max",
                 quota + " " + limits.cpuMaxPeriodMicros().orElse(Limits.DEFAULT_CPU_PERIOD_MICROS))));
         limits.memoryMaxBytes().ifPresent(bytes -> writes.add(new Write("memory.max", Long.toString(bytes))));
+        limits.memoryHighBytes().ifPresent(bytes -> writes.add(new Write("memory.high", Long.toString(bytes))));
         limits.memorySwapMaxBytes().ifPresent(bytes -> writes.add(new Write("memory.swap.max", Long.toString(bytes))));
         limits.pidsMax().ifPresent(pids -> writes.add(new Write("pids.max", Long.toString(pids))));
         for (Map.Entry<BlockDevice, IoLimit> device : byDevice(limits.io(), workingDirectory, user).entrySet()) {
             writes.add(new Write("io.max", ioMaxLine(device.getKey(), device.getValue())));
+        }
+        return List.copyOf(writes);
+    }
+
+    /**
+     * The writes of a running job's {@code change}: those of the limits it sets (a cpu-max quota without a period
+     * written alone, so the period in force stays), then "max" for each limit it lifts.
+     */
+    static List<Write> planChange(LimitChange change, Path workingDirectory, FsCredentials user)
+            throws InvalidLimitException {
+        change.validate();
+        List<Write> writes = new ArrayList<>();
+        for (Write write : plan(change.set(), workingDirectory, user)) {
+            boolean quotaAlone = write.file().equals("cpu.max") && change.set().cpuMaxPeriodMicros().isEmpty();
+            writes.add(quotaAlone ? new Write("cpu.max", Long.toString(change.set().cpuMaxQuotaMicros().getAsLong())) : write);
+        }
+        for (String lifted : change.lifted()) {
+            writes.add(new Write(LimitChange.LIFTABLE.get(lifted), "max"));
         }
         return List.copyOf(writes);
     }

@@ -16,7 +16,7 @@ import java.util.TreeSet;
  * against the kernel's accepted range before anything touches the file system.
  */
 public record Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMicros,
-                     OptionalLong memoryMaxBytes, OptionalLong memorySwapMaxBytes,
+                     OptionalLong memoryMaxBytes, OptionalLong memoryHighBytes, OptionalLong memorySwapMaxBytes,
                      OptionalLong pidsMax, List<IoLimit> io) {
 
     /** The kernel refuses a cpu.max quota below 1 ms. */
@@ -38,6 +38,7 @@ public record Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMi
         Objects.requireNonNull(cpuMaxQuotaMicros, "cpuMaxQuotaMicros");
         Objects.requireNonNull(cpuMaxPeriodMicros, "cpuMaxPeriodMicros");
         Objects.requireNonNull(memoryMaxBytes, "memoryMaxBytes");
+        Objects.requireNonNull(memoryHighBytes, "memoryHighBytes");
         Objects.requireNonNull(memorySwapMaxBytes, "memorySwapMaxBytes");
         Objects.requireNonNull(pidsMax, "pidsMax");
         io = List.copyOf(io);
@@ -45,34 +46,40 @@ public record Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMi
 
     /** No limits: the job gets its own cgroup for placement, kill, freeze and accounting only. */
     public static Limits none() {
-        return new Limits(OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(),
+        return new Limits(OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(),
                 OptionalLong.empty(), OptionalLong.empty(), List.of());
     }
 
     /** cpu.max quota out of the default 100 000 µs period. */
     public Limits withCpuMax(long quotaMicros) {
-        return new Limits(OptionalLong.of(quotaMicros), OptionalLong.empty(), memoryMaxBytes,
+        return new Limits(OptionalLong.of(quotaMicros), OptionalLong.empty(), memoryMaxBytes, memoryHighBytes,
                 memorySwapMaxBytes, pidsMax, io);
     }
 
     public Limits withCpuMax(long quotaMicros, long periodMicros) {
         return new Limits(OptionalLong.of(quotaMicros), OptionalLong.of(periodMicros), memoryMaxBytes,
-                memorySwapMaxBytes, pidsMax, io);
+                memoryHighBytes, memorySwapMaxBytes, pidsMax, io);
     }
 
     public Limits withMemoryMax(long bytes) {
-        return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, OptionalLong.of(bytes),
+        return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, OptionalLong.of(bytes), memoryHighBytes,
+                memorySwapMaxBytes, pidsMax, io);
+    }
+
+    /** memory.high: above it the job is throttled and reclaimed hard, never OOM-killed for it. */
+    public Limits withMemoryHigh(long bytes) {
+        return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes, OptionalLong.of(bytes),
                 memorySwapMaxBytes, pidsMax, io);
     }
 
     /** 0 means the job may not swap at all. */
     public Limits withMemorySwapMax(long bytes) {
-        return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes,
+        return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes, memoryHighBytes,
                 OptionalLong.of(bytes), pidsMax, io);
     }
 
     public Limits withPidsMax(long pids) {
-        return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes,
+        return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes, memoryHighBytes,
                 memorySwapMaxBytes, OptionalLong.of(pids), io);
     }
 
@@ -80,7 +87,7 @@ public record Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMi
     public Limits withIo(IoLimit limit) {
         List<IoLimit> more = new ArrayList<>(io);
         more.add(limit);
-        return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes,
+        return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes, memoryHighBytes,
                 memorySwapMaxBytes, pidsMax, more);
     }
 
@@ -105,6 +112,9 @@ public record Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMi
         if (memoryMaxBytes.isPresent()) {
             needs.put("memory-max", "memory");
         }
+        if (memoryHighBytes.isPresent()) {
+            needs.put("memory-high", "memory");
+        }
         if (memorySwapMaxBytes.isPresent()) {
             needs.put("memory-swap-max", "memory");
         }
@@ -126,6 +136,10 @@ public record Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMi
         checkRange("cpu-max-period", cpuMaxPeriodMicros, CPU_PERIOD_MIN_MICROS, CPU_PERIOD_MAX_MICROS, " microseconds");
         if (memoryMaxBytes.isPresent() && memoryMaxBytes.getAsLong() < MEMORY_FLOOR_BYTES) {
             throw new InvalidLimitException("memory-max", memoryMaxBytes.getAsLong()
+                    + " is below the floor of 1 MiB (" + MEMORY_FLOOR_BYTES + " bytes)");
+        }
+        if (memoryHighBytes.isPresent() && memoryHighBytes.getAsLong() < MEMORY_FLOOR_BYTES) {
+            throw new InvalidLimitException("memory-high", memoryHighBytes.getAsLong()
                     + " is below the floor of 1 MiB (" + MEMORY_FLOOR_BYTES + " bytes)");
         }
         checkRange("memory-swap-max", memorySwapMaxBytes, 0, Long.MAX_VALUE, " bytes");

@@ -116,6 +116,7 @@ public final class CliTraining {
         mustSucceed("list", "--json");
         String sleeper = mustSucceed("start", "-e", "TRAINING=1", "-C", "/", "--", "sleep", "1000").strip();
         mustSucceed("status", sleeper);
+        run("update", "--pids-max", "64", sleeper); // refused where the host lacks the pids controller: both paths train
         mustSucceed("stop", sleeper);
         mustSucceed("run", "--", "sh", "-c", "echo out; echo err >&2");
         // Failures as users meet them: exit codes other than 0 are the point here.
@@ -130,7 +131,7 @@ public final class CliTraining {
         run("nonsense");
         // Not `doctor`: it runs no RPC, and the cgroup code it runs logs, which starts logback (about 500 classes
         // with its XML configuration) that every other command would then load at start-up for nothing.
-        for (String command : List.of("start", "stop", "status", "logs", "list", "rm", "run", "doctor")) {
+        for (String command : List.of("start", "stop", "status", "logs", "list", "rm", "run", "update", "doctor")) {
             RundCli.execute(discard, discard, command, "--help");
         }
         RundCli.execute(discard, discard, "--help");

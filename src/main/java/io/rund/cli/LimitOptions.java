@@ -27,6 +27,10 @@ public final class LimitOptions {
     @Option(names = "--memory-max", paramLabel = "SIZE", description = "memory.max: 512M, 1G (K/M/G/T are powers of 1024).")
     String memoryMax;
 
+    @Option(names = "--memory-high", paramLabel = "SIZE",
+            description = "memory.high: above it the job is throttled and reclaimed hard, never OOM-killed for it.")
+    String memoryHigh;
+
     @Option(names = "--memory-swap-max", paramLabel = "SIZE", description = "memory.swap.max.")
     String memorySwapMax;
 
@@ -64,6 +68,9 @@ public final class LimitOptions {
         }
         if (memoryMax != null) {
             limits.setMemoryMaxBytes(wrap(Quantities.bytes("--memory-max", memoryMax)));
+        }
+        if (memoryHigh != null) {
+            limits.setMemoryHighBytes(wrap(Quantities.bytes("--memory-high", memoryHigh)));
         }
         if (memorySwapMax != null) {
             limits.setMemorySwapMaxBytes(wrap(Quantities.bytes("--memory-swap-max", memorySwapMax)));

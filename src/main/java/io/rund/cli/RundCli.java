@@ -53,6 +53,7 @@ public final class RundCli implements Runnable {
             new Subcommand("logs", LogsCommand::new),
             new Subcommand("list", ListCommand::new),
             new Subcommand("rm", RmCommand::new),
+            new Subcommand("update", UpdateCommand::new),
             new Subcommand("nodes", NodesCommand::new),
             new Subcommand("doctor", DoctorCommand::new),
             new Subcommand("version", VersionCommand::new),

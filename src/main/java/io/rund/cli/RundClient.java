@@ -80,6 +80,8 @@ public final class RundClient implements AutoCloseable {
             unary("Delete", DeleteRequest.getDefaultInstance(), DeleteResponse.getDefaultInstance());
     private static final MethodDescriptor<io.rund.proto.v1.NodesRequest, io.rund.proto.v1.NodesResponse> NODES =
             unary("Nodes", io.rund.proto.v1.NodesRequest.getDefaultInstance(), io.rund.proto.v1.NodesResponse.getDefaultInstance());
+    private static final MethodDescriptor<io.rund.proto.v1.UpdateRequest, io.rund.proto.v1.UpdateResponse> UPDATE =
+            unary("Update", io.rund.proto.v1.UpdateRequest.getDefaultInstance(), io.rund.proto.v1.UpdateResponse.getDefaultInstance());
     private static final MethodDescriptor<LogsRequest, LogChunk> LOGS = MethodDescriptor.<LogsRequest, LogChunk>newBuilder()
             .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
             .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Logs"))
@@ -156,6 +158,10 @@ public final class RundClient implements AutoCloseable {
 
     public DeleteResponse delete(DeleteRequest request) {
         return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, DELETE, unaryOptions(), request));
+    }
+
+    public io.rund.proto.v1.UpdateResponse update(io.rund.proto.v1.UpdateRequest request) {
+        return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, UPDATE, unaryOptions(), request));
     }
 
     /** The cluster's members as the node this client talks to sees them. */

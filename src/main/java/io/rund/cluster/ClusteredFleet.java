@@ -367,4 +367,17 @@ final class ClusteredFleet implements Fleet {
     private static String quote(String text) {
         return "\"" + (text.length() > 64 ? text.substring(0, 64) + "..." : text) + "\"";
     }
+
+    @Override
+    public CompletionStage<JobRegistry.UpdateResult> update(String jobId, Set<String> caller, io.rund.cgroup.LimitChange change) {
+        Optional<Directory.Peer> owner = owner(jobId);
+        if (owner.isEmpty()) {
+            return local.update(jobId, caller, change);
+        }
+        return this.<NodeGateway.UpdateReply>ask(owner.get(), replyTo -> new NodeGateway.Update(jobId, caller, change, replyTo), askTimeout)
+                .thenCompose(reply -> reply.failure() != null ? failedAnswer(reply.failure())
+                        : reply.error() != null ? done(new JobRegistry.UpdateRefused(reply.error()))
+                        : reply.inForce() == null ? done(new JobRegistry.JobNotFound(jobId))
+                        : done(new JobRegistry.LimitsUpdated(jobId, reply.inForce(), reply.oomKills())));
+    }
 }

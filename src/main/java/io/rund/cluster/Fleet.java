@@ -35,4 +35,7 @@ public interface Fleet {
 
     /** The name of the host that owns {@code jobId} (a canonical id); empty standalone. */
     String hostOf(String jobId);
+
+    /** Changes a running job's limits ({@link io.rund.cgroup.LimitChange}); answers with those then in force. */
+    CompletionStage<JobRegistry.UpdateResult> update(String jobId, Set<String> caller, io.rund.cgroup.LimitChange change);
 }

@@ -107,4 +107,9 @@ public final class LocalFleet implements Fleet {
     private <R> CompletionStage<R> ask(Function<ActorRef<R>, JobRegistry.Command> message, Duration timeout) {
         return AskPattern.ask(registry, message, timeout, engine.scheduler());
     }
+
+    @Override
+    public CompletionStage<JobRegistry.UpdateResult> update(String jobId, Set<String> caller, io.rund.cgroup.LimitChange change) {
+        return ask(replyTo -> new JobRegistry.UpdateLimits(jobId, caller, change, replyTo), askTimeout);
+    }
 }

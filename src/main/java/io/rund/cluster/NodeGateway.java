@@ -57,6 +57,13 @@ public final class NodeGateway {
     public record OpenLog(String jobId, Set<String> caller, WireQuery query, String follower, ActorRef<LogReply> replyTo)
             implements Command {}
 
+    public record Update(String jobId, Set<String> caller, io.rund.cgroup.LimitChange change, ActorRef<UpdateReply> replyTo)
+            implements Command {}
+
+    /** The limits in force after the change ({@code inForce}), a refusal ({@code error}), not found (neither), or a failure. */
+    public record UpdateReply(String jobId, io.rund.cgroup.Limits inForce, long oomKills, JobError error, String failure)
+            implements NodeMessage {}
+
     /** A started job ({@code jobId} and {@code status}), a refusal ({@code error}), or a failure ({@code failure}). */
     public record StartReply(String jobId, JobStatus status, JobError error, String failure) implements NodeMessage {}
 
@@ -126,6 +133,12 @@ public final class NodeGateway {
                                 case LogOpening.Opened opened -> new LogReply(m.jobId(), LogRelay.offer(opened.records(), materializer), null);
                                 case LogOpening.NotFound notFound -> new LogReply(m.jobId(), null, null);
                             }, failure -> new LogReply(m.jobId(), null, failure)))
+                    .onMessage(Update.class, m -> reply(local.update(m.jobId(), m.caller(), m.change()), m.replyTo(),
+                            result -> switch (result) {
+                                case JobRegistry.LimitsUpdated updated -> new UpdateReply(m.jobId(), updated.inForce(), updated.oomKills(), null, null);
+                                case JobRegistry.UpdateRefused refused -> new UpdateReply(m.jobId(), null, 0, refused.error(), null);
+                                case JobRegistry.JobNotFound notFound -> new UpdateReply(m.jobId(), null, 0, null, null);
+                            }, failure -> new UpdateReply(m.jobId(), null, 0, null, failure)))
                     .build();
         });
     }

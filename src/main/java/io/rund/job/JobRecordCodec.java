@@ -57,6 +57,8 @@ final class JobRecordCodec {
     private static final int LIMITS = 7;
     private static final int OWNER = 8;
     private static final int LABELS = 9;
+    /** Added after version 1 shipped (older daemons skip it): memory.high, which version 1's limits lack. */
+    private static final int MEMORY_HIGH = 10;
     // Status fields: rewritten as the job moves on.
     private static final int STATE = 20;
     private static final int PID = 21;
@@ -119,6 +121,7 @@ final class JobRecordCodec {
         spec.workingDirectory().ifPresent(dir -> fields.put(WORKING_DIRECTORY, out -> writeString(out, dir.toString())));
         spec.user().ifPresent(user -> fields.put(USER, out -> writeString(out, user)));
         fields.put(LIMITS, out -> writeLimits(out, spec.limits()));
+        spec.limits().memoryHighBytes().ifPresent(bytes -> fields.put(MEMORY_HIGH, out -> out.writeLong(bytes)));
         fields.put(OWNER, out -> writeStrings(out, List.copyOf(owner)));
         if (!labels.isEmpty()) {
             fields.put(LABELS, out -> writeMap(out, labels));
@@ -208,6 +211,9 @@ final class JobRecordCodec {
         Optional<Path> cwd = optional(fields, WORKING_DIRECTORY).map(JobRecordCodec::readString).map(Path::of);
         Optional<String> user = optional(fields, USER).map(JobRecordCodec::readString);
         Limits limits = optional(fields, LIMITS).map(JobRecordCodec::readLimits).orElse(Limits.none());
+        if (fields.containsKey(MEMORY_HIGH)) {
+            limits = limits.withMemoryHigh(fields.get(MEMORY_HIGH).getLong());
+        }
         Set<String> owner = new HashSet<>(readStrings(required(fields, OWNER, "owner")));
         Map<String, String> labels = optional(fields, LABELS).map(JobRecordCodec::readMap).orElse(Map.of());
         JobState state = JobState.valueOf(readString(required(fields, STATE, "state")));
@@ -341,7 +347,7 @@ final class JobRecordCodec {
             OptionalLong[] rates = readOptionals(in, 4);
             io.add(new IoLimit(device, rates[0], rates[1], rates[2], rates[3]));
         }
-        return new Limits(values[0], values[1], values[2], values[3], values[4], io);
+        return new Limits(values[0], values[1], values[2], OptionalLong.empty(), values[3], values[4], io);
     }
 
     private static void writeAccounting(DataOutputStream out, Accounting usage) throws IOException {

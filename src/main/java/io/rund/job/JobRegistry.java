@@ -111,7 +111,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     public record LogAvailable(String jobId, LogStore log) implements LogResult {}
 
     /** No such job, or one the caller may not see: the two are indistinguishable on purpose. */
-    public record JobNotFound(String jobId) implements StatusResult, LogResult, DeleteResult {}
+    public record JobNotFound(String jobId) implements StatusResult, LogResult, DeleteResult, UpdateResult {}
 
     /**
      * A page of jobs, and the id after which the next page starts if there may be more (the page may be short, even
@@ -127,6 +127,17 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     public record DeleteRefused(JobError error) implements DeleteResult {}
 
     public record AllStopped(int jobsStopped) {}
+
+    /** Changes a running (or frozen) job's limits; answered with the limits then in force, read back. */
+    public record UpdateLimits(String jobId, Set<String> caller, io.rund.cgroup.LimitChange change,
+                               ActorRef<UpdateResult> replyTo) implements Command {}
+
+    public sealed interface UpdateResult {}
+
+    /** The job's limits now in force, and how many of its processes the OOM killer ended during the change. */
+    public record LimitsUpdated(String jobId, io.rund.cgroup.Limits inForce, long oomKills) implements UpdateResult {}
+
+    public record UpdateRefused(JobError error) implements UpdateResult {}
 
     /**
      * One job; {@code actor} is null for a job restored from its record until it is first needed ({@link #actorOf}).
@@ -288,6 +299,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 .onMessage(StopJob.class, this::onStopJob)
                 .onMessage(ListJobs.class, this::onListJobs)
                 .onMessage(DeleteJob.class, this::onDeleteJob)
+                .onMessage(UpdateLimits.class, this::onUpdateLimits)
                 .onMessageEquals(RetentionDue.INSTANCE, this::onRetentionDue)
                 .onMessage(OpenLog.class, this::onOpenLog)
                 .onMessage(StopAll.class, this::onStopAll)
@@ -634,6 +646,23 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
             shutdownWaiters.forEach(waiter -> waiter.tell(new AllStopped(stoppedAtShutdown)));
             shutdownWaiters.clear();
         }
+        return this;
+    }
+
+    /** A running job's limits change off the registry's thread ({@link LimitUpdater}); other states are refused. */
+    private Behavior<Command> onUpdateLimits(UpdateLimits update) {
+        Optional<Entry> entry = visible(update.jobId(), update.caller());
+        if (entry.isEmpty()) {
+            update.replyTo().tell(new JobNotFound(update.jobId()));
+            return this;
+        }
+        JobState state = entry.get().status().state();
+        if (state != JobState.RUNNING) {
+            update.replyTo().tell(new UpdateRefused(JobError.precondition("job_id", "job " + update.jobId() + " is "
+                    + state + (state == JobState.STARTING ? ": change its limits once it runs" : "; only a running job's limits can change"))));
+            return this;
+        }
+        LimitUpdater.apply(runtime, update.jobId(), update.change()).thenAccept(update.replyTo()::tell);
         return this;
     }
 

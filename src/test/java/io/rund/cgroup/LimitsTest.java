@@ -64,7 +64,7 @@ final class LimitsTest {
     @Test
     void cpuPeriodWithoutQuotaIsRefused() {
         Limits periodOnly = new Limits(OptionalLong.empty(), OptionalLong.of(100_000),
-                OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), List.of());
+                OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), List.of());
         refused(periodOnly, "cpu-max-period");
     }
 

@@ -61,6 +61,31 @@ class CliEndToEndTest {
     }
 
     @Test
+    void updateChangesARunningJobsLimitsOrNamesTheMissingController() throws Exception {
+        String id = cli("alice", "start", "--", "sleep", "1000").outText().strip();
+        try {
+            Output updated = cli("alice", "update", "--pids-max", "12", "--memory-high", "64M", id);
+            boolean offered = java.util.List.of(java.nio.file.Files.readString(rund.subtree().resolve("cgroup.subtree_control"))
+                    .strip().split(" ")).containsAll(java.util.List.of("pids", "memory"));
+            if (offered) {
+                assertEquals(0, updated.exitCode(), updated.errText());
+                JsonObject limits = json(updated).getAsJsonObject("limits");
+                assertEquals(12, limits.get("pidsMax").getAsLong());
+                assertEquals(64L << 20, limits.get("memoryHighBytes").getAsLong());
+                assertTrue(limits.get("memoryMaxBytes").isJsonNull(), "not set: " + limits);
+            } else {
+                assertEquals(ExitCodes.REFUSED, updated.exitCode(), updated.errText());
+                assertTrue(updated.errText().contains("controller") && updated.errText().strip().lines().count() == 1,
+                        "one line naming the missing controller: " + updated.errText());
+            }
+            Output bad = cli("alice", "update", "--clear", "cpu-shares", id);
+            assertEquals(ExitCodes.USAGE, bad.exitCode(), bad.errText());
+        } finally {
+            cli("alice", "stop", id);
+        }
+    }
+
+    @Test
     void runStreamsTheOutputAndExitsWithTheJobsCode() {
         Output run = cli("alice", "run", "--", "sh", "-c", PRINT_STDOUT + "; " + PRINT_STDERR + "; exit 7");
 

@@ -223,7 +223,7 @@ class JobEngineTest {
     @Test
     void aLimitForAControllerThisHostLacksIsRefusedNamingItAndCreatesNothing() throws Exception {
         Limits memory = new Limits(OptionalLong.empty(), OptionalLong.empty(), OptionalLong.of(64L << 20),
-                OptionalLong.empty(), OptionalLong.empty(), List.of());
+                OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), List.of());
         org.junit.jupiter.api.Assumptions.assumeFalse(engine.cgroups.availableControllers().contains("memory"),
                 "this host delegates the memory controller; the refusal needs a host without it");
         JobError error = rejected(JobSpec.of("/bin/true").withLimits(memory));

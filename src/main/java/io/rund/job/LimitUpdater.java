@@ -1,0 +1,79 @@
+package io.rund.job;
+
+import io.rund.cgroup.Cgroup;
+import io.rund.cgroup.CgroupException;
+import io.rund.cgroup.CgroupManager;
+import io.rund.cgroup.InvalidLimitException;
+import io.rund.cgroup.LimitChange;
+import io.rund.cgroup.MissingControllerException;
+import io.rund.linux.FsCredentials;
+import io.rund.linux.ProcessCredentials;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Applies a limit change to a running job's cgroup, on the blocking dispatcher (a memory.max write below usage
+ * reclaims inside the write, which can take long). Io devices are resolved as a process of the job sees them: its
+ * credentials and working directory are read from /proc for a pid listed in the job's own cgroup.procs, so a reused
+ * pid can never lend a stranger's view. A job whose cgroup is gone or empty has ended: the change is refused.
+ */
+final class LimitUpdater {
+
+    private LimitUpdater() {}
+
+    static CompletionStage<JobRegistry.UpdateResult> apply(JobRuntime runtime, String jobId, LimitChange change) {
+        return CompletableFuture.supplyAsync(() -> applyNow(runtime, jobId, change), runtime.blocking());
+    }
+
+    private static JobRegistry.UpdateResult applyNow(JobRuntime runtime, String jobId, LimitChange change) {
+        Cgroup cgroup = runtime.cgroups().existing(jobId);
+        try {
+            Optional<JobProcessView> view = viewOf(cgroup);
+            if (view.isEmpty()) {
+                return ended(jobId);
+            }
+            CgroupManager.LimitsInForce inForce = runtime.cgroups().update(cgroup, change,
+                    view.get().workingDirectory(), view.get().credentials());
+            return new JobRegistry.LimitsUpdated(jobId, inForce.limits(), inForce.oomKills());
+        } catch (InvalidLimitException e) {
+            return new JobRegistry.UpdateRefused(JobError.invalid(e.field(), e.reason()));
+        } catch (MissingControllerException e) {
+            return new JobRegistry.UpdateRefused(JobError.precondition("limits", e.getMessage())
+                    .because(JobError.Reason.MISSING_CONTROLLER));
+        } catch (CgroupException e) {
+            return cgroup.exists() ? new JobRegistry.UpdateRefused(JobError.precondition("limits",
+                    "the kernel refused the change: " + e.getMessage())) : ended(jobId);
+        } catch (IOException e) {
+            return new JobRegistry.UpdateRefused(JobError.unavailable("cannot read the job's process: " + e.getMessage()));
+        }
+    }
+
+    /** The credentials and working directory of a process of the job, or empty if it has none left. */
+    private static Optional<JobProcessView> viewOf(Cgroup cgroup) throws CgroupException, IOException {
+        if (!cgroup.exists()) {
+            return Optional.empty();
+        }
+        List<Integer> pids = cgroup.pids();
+        for (int pid : pids) {
+            Optional<FsCredentials> credentials = ProcessCredentials.of(pid);
+            Optional<Path> cwd = ProcessCredentials.workingDirectory(pid);
+            // Still in the job's cgroup after reading: the pid was not reused by a stranger meanwhile.
+            if (credentials.isPresent() && cwd.isPresent() && cgroup.pids().contains(pid)) {
+                return Optional.of(new JobProcessView(credentials.get(), cwd.get()));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static JobRegistry.UpdateResult ended(String jobId) {
+        return new JobRegistry.UpdateRefused(JobError.precondition("job_id", "job " + jobId
+                + " has ended: its limits went with its cgroup"));
+    }
+
+    private record JobProcessView(FsCredentials credentials, Path workingDirectory) {}
+}
