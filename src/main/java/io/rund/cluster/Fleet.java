@@ -35,4 +35,6 @@ public interface Fleet {
 
     /** The name of the host that owns {@code jobId} (a canonical id); empty standalone. */
     String hostOf(String jobId);
+    /** One sample of the job's live usage, read from its cgroup on its host (off the actors). */
+    CompletionStage<StatsReading> stats(String jobId, Set<String> caller);
 }
