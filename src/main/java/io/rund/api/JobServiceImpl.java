@@ -349,7 +349,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         Duration interval = Duration.ofSeconds(in.getInterval().getSeconds(), in.getInterval().getNanos());
         Duration minInterval = minStatsInterval();
         if (interval.compareTo(minInterval) < 0) {
-            return Source.failed(ApiErrors.invalidField("interval", "must be at least " + minInterval.toMillis()
+            return Source.failed(ApiErrors.invalidField("interval", "interval: must be at least " + minInterval.toMillis()
                     + " ms (" + MIN_STATS_INTERVAL + "), was " + interval.toMillis() + " ms"));
         }
         Source<StatsSample, NotUsed> rest = Source.tick(interval, interval, NotUsed.notUsed())
