@@ -323,6 +323,9 @@ public final class JobServiceImpl implements JobControllerPowerApi {
 
     // ---- Stats (issue 14): samples of the job's cgroup, read on its host ----
 
+    /** A Stats stream's longest interval: the scheduler's ticks have a bound, and an hour apart is no longer "live". */
+    static final Duration MAX_STATS_INTERVAL = Duration.ofHours(1);
+
     /** The setting that bounds a Stats stream's interval below. */
     static final String MIN_STATS_INTERVAL = "rund.stats.min-interval";
 
@@ -348,6 +351,10 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         }
         Duration interval = Duration.ofSeconds(in.getInterval().getSeconds(), in.getInterval().getNanos());
         Duration minInterval = minStatsInterval();
+        if (interval.compareTo(MAX_STATS_INTERVAL) > 0) {
+            return Source.failed(ApiErrors.invalidField("interval", "interval: must be at most "
+                    + MAX_STATS_INTERVAL.toMinutes() + " minutes, was " + interval.toSeconds() + " s"));
+        }
         if (interval.compareTo(minInterval) < 0) {
             return Source.failed(ApiErrors.invalidField("interval", "interval: must be at least " + minInterval.toMillis()
                     + " ms (" + MIN_STATS_INTERVAL + "), was " + interval.toMillis() + " ms"));

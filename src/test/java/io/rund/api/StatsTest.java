@@ -135,6 +135,10 @@ class StatsTest {
             assertEquals(Status.Code.INVALID_ARGUMENT, tooOften.getStatus().getCode());
             assertTrue(tooOften.getStatus().getDescription().contains("rund.stats.min-interval"), tooOften.getStatus().getDescription());
 
+            StatusRuntimeException tooRarely = assertThrows(StatusRuntimeException.class, () -> alice.stats(
+                    StatsRequest.newBuilder().setJobId(id).setInterval(Duration.newBuilder().setSeconds(7200)).build()).next());
+            assertEquals(Status.Code.INVALID_ARGUMENT, tooRarely.getStatus().getCode());
+
             StatusRuntimeException badId = assertThrows(StatusRuntimeException.class, () -> one(alice, "not-an-id"));
             assertEquals(Status.Code.INVALID_ARGUMENT, badId.getStatus().getCode());
         }
