@@ -91,6 +91,10 @@ public final class DaemonConfig {
             root.getBoolean("rund.api.insecure-example-keys");
             AuditSettings.fromConfig(rund);
             ClusterSettings.fromConfig(rund);
+            if (!root.getDuration("rund.stats.min-interval").isPositive()) {
+                throw new IllegalArgumentException("rund.stats.min-interval must be above 0");
+            }
+            io.rund.metrics.MetricsSettings.fromConfig(rund.getConfig("metrics"));
         } catch (ConfigException e) {
             throw new InvalidSettingException(describe(root, e));
         } catch (IllegalArgumentException e) {

@@ -3,17 +3,26 @@ package io.rund;
 import com.typesafe.config.Config;
 import io.rund.api.ApiServer;
 import io.rund.api.ApiSettings;
+import io.rund.api.ConnectionDoor;
 import io.rund.api.JobServiceImpl;
 import io.rund.auth.TlsSetupException;
 import io.rund.cluster.Fleets;
+import io.rund.job.JobRegistry;
+import io.rund.metrics.DaemonGauges;
+import io.rund.metrics.MetricsServer;
+import io.rund.metrics.MetricsSettings;
 import io.rund.proto.v1.JobControllerPowerApi;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 
@@ -48,10 +57,13 @@ public final class Rund {
     private final Fleets.Handle fleet;
     private final ApiServer api;
 
-    private Rund(Daemon engine, Fleets.Handle fleet, ApiServer api) {
+    private final Optional<MetricsServer> metrics;
+
+    private Rund(Daemon engine, Fleets.Handle fleet, ApiServer api, Optional<MetricsServer> metrics) {
         this.engine = engine;
         this.fleet = fleet;
         this.api = api;
+        this.metrics = metrics;
     }
 
     /** Starts rund as {@code rund serve} runs it; {@code config} is the layered configuration, validated. */
@@ -78,8 +90,9 @@ public final class Rund {
                     .toCompletableFuture().get();
             LOG.info("rund serves on {} (TLS 1.3, client certificates signed by {})", api.localAddress(),
                     apiSettings.tls().ca());
-            return new Rund(engine, fleet, api);
-        } catch (TlsSetupException | ExecutionException e) {
+            Optional<MetricsServer> metrics = startMetrics(config, engine);
+            return new Rund(engine, fleet, api, metrics);
+        } catch (TlsSetupException | ExecutionException | IOException e) {
             stop(engine, fleet);
             throw new ApiStartException("serve on " + apiSettings.address(), e instanceof ExecutionException ? e.getCause() : e);
         } catch (InterruptedException e) {
@@ -133,5 +146,38 @@ public final class Rund {
     /** The fleet the API serves through, and what ends this node's cluster membership (nothing standalone). */
     public Fleets.Handle fleet() {
         return fleet;
+    }
+
+    /**
+     * The Prometheus endpoint, if rund.metrics.address is set (validated already: loopback unless allowed), closed by
+     * the coordinated shutdown. Its figures are read through small suppliers: the registry by an ask, the log space
+     * and the API door directly.
+     */
+    private static Optional<MetricsServer> startMetrics(Config config, Daemon engine) throws IOException {
+        MetricsSettings settings = MetricsSettings.fromConfig(config.getConfig("rund.metrics"));
+        if (settings.address().isEmpty()) {
+            return Optional.empty();
+        }
+        ActorSystem<Void> system = engine.system();
+        Optional<ConnectionDoor> door = ConnectionDoor.of(system);
+        DaemonGauges gauges = new DaemonGauges(
+                maxLive -> AskPattern.ask(engine.registry(), replyTo -> new JobRegistry.GetFigures(maxLive, replyTo),
+                        settings.registryTimeout(), system.scheduler()),
+                () -> engine.logs().retainedBytes() + engine.logs().earlierBytes() + engine.logs().jobFileBytes(),
+                () -> engine.logs().followers(),
+                () -> door.map(ConnectionDoor::handshakesRefused).orElse(0L),
+                () -> door.map(ConnectionDoor::connectionsRefused).orElse(0L));
+        MetricsServer server = MetricsServer.start(settings, gauges, system);
+        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "close-metrics", () -> {
+            server.close();
+            return CompletableFuture.completedFuture(Done.getInstance());
+        });
+        LOG.info("rund serves Prometheus metrics on http://{}:{}/metrics", settings.address().get().host(), server.port());
+        return Optional.of(server);
+    }
+
+    /** The metrics endpoint's port, if it serves one. */
+    public Optional<Integer> metricsPort() {
+        return metrics.map(MetricsServer::port);
     }
 }

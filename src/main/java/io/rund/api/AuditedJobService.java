@@ -121,4 +121,9 @@ final class AuditedJobService implements JobControllerPowerApi {
                     failure == null ? jobIdOf.apply(response) : requestedJobId, command, args, outcome, reason));
         });
     }
+
+    @Override
+    public Source<io.rund.proto.v1.StatsSample, NotUsed> stats(io.rund.proto.v1.StatsRequest in, Metadata metadata) {
+        return service.stats(in, metadata); // reads only: not audited
+    }
 }

@@ -66,6 +66,9 @@ public final class ConnectionDoor implements TelemetrySpi {
     private final ConcurrentSkipListMap<Long, Admission> quiet = new ConcurrentSkipListMap<>();
     private final ConcurrentSkipListMap<Long, Admission> handshaking = new ConcurrentSkipListMap<>();
     private final AtomicLong accepted = new AtomicLong();
+    /** For the metrics: TLS handshakes refused, and connections closed before authentication, since start. */
+    private final AtomicLong handshakesRefused = new AtomicLong();
+    private final AtomicLong connectionsRefused = new AtomicLong();
 
     /** Called by pekko-http (reflectively, once per actor system) when the HTTP/2 extension starts. */
     public ConnectionDoor(ActorSystem system) {
@@ -258,10 +261,28 @@ public final class ConnectionDoor implements TelemetrySpi {
         InetSocketAddress peer = clientHelloRandom == null ? null : peersByClientHello.get(clientHelloRandom);
         String from = peer == null ? "an unknown peer" : peer.getAddress().getHostAddress();
         handshakeRefusals.warn("TLS handshake from " + from + " refused: " + reason);
+        handshakesRefused.incrementAndGet();
     }
 
     /** One rate-limited line naming the source address (never anything the peer sent). */
     void refused(InetSocketAddress peer, String why) {
         refusals.warn("Connection from " + peer.getAddress().getHostAddress() + " closed: " + why);
+        connectionsRefused.incrementAndGet();
+    }
+
+    /** TLS handshakes refused since start (no or unknown client certificate, ...): rund_tls_handshakes_refused_total. */
+    public long handshakesRefused() {
+        return handshakesRefused.get();
+    }
+
+    /** Connections closed before authentication (caps, handshake deadline) since start. */
+    public long connectionsRefused() {
+        return connectionsRefused.get();
+    }
+
+    /** The door pekko-http's HTTP/2 extension loaded for {@code system}, if it is rund's. */
+    public static java.util.Optional<ConnectionDoor> of(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+        return org.apache.pekko.http.impl.engine.http2.Http2.get(system.classicSystem()).telemetry() instanceof ConnectionDoor door
+                ? java.util.Optional.of(door) : java.util.Optional.empty();
     }
 }

@@ -7,6 +7,7 @@ import io.rund.cluster.FleetPage;
 import io.rund.cluster.HostUnreachableException;
 import io.rund.cluster.LogOpening;
 import io.rund.cluster.NodeInfo;
+import io.rund.cluster.StatsReading;
 import io.rund.job.ClientText;
 import io.rund.job.JobError;
 import io.rund.job.JobRegistry;
@@ -29,6 +30,8 @@ import io.rund.proto.v1.LogChunk;
 import io.rund.proto.v1.LogsRequest;
 import io.rund.proto.v1.StartRequest;
 import io.rund.proto.v1.StartResponse;
+import io.rund.proto.v1.StatsRequest;
+import io.rund.proto.v1.StatsSample;
 import io.rund.proto.v1.StatusRequest;
 import io.rund.proto.v1.StatusResponse;
 import io.rund.proto.v1.StopRequest;
@@ -78,6 +81,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     private final Fleet fleet;
     private final Duration askTimeout;
     private final long maxListReplyBytes;
+    private final Duration minStatsInterval;
 
     /**
      * The service over {@code fleet}: this host's jobs alone, or a cluster's ({@link io.rund.cluster.Fleets}).
@@ -91,6 +95,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         if (maxListReplyBytes < 1) {
             throw new IllegalArgumentException(MAX_LIST_REPLY_BYTES + " must be > 0, was " + maxListReplyBytes);
         }
+        this.minStatsInterval = system.settings().config().getDuration(MIN_STATS_INTERVAL);
     }
 
     @Override
@@ -330,5 +335,70 @@ public final class JobServiceImpl implements JobControllerPowerApi {
             }
             return CompletableFuture.failedFuture(cause);
         });
+    }
+
+    // ---- Stats (issue 14): samples of the job's cgroup, read on its host ----
+
+    /** A Stats stream's longest interval: the scheduler's ticks have a bound, and an hour apart is no longer "live". */
+    static final Duration MAX_STATS_INTERVAL = Duration.ofHours(1);
+
+    /** The setting that bounds a Stats stream's interval below. */
+    static final String MIN_STATS_INTERVAL = "rund.stats.min-interval";
+
+    /**
+     * One sample, or (with an interval) one at once and then one per interval until the job has ended: the stream
+     * polls the fleet (one-sample requests, routed to the job's host) and ends OK when the job has ended or is gone.
+     * A job that has already ended fails with FAILED_PRECONDITION naming its state.
+     */
+    @Override
+    public Source<StatsSample, NotUsed> stats(StatsRequest in, Metadata metadata) {
+        Set<String> caller = PeerIdentityHeader.read(metadata);
+        String jobId;
+        try {
+            jobId = JobIds.canonical(in.getJobId());
+        } catch (InvalidRequestException e) {
+            return Source.failed(failure(e.error()));
+        }
+        String host = fleet.hostOf(jobId);
+        Source<StatsSample, NotUsed> first = Source.completionStage(answer(fleet.stats(jobId, caller))
+                .thenCompose(reading -> firstSample(jobId, reading, host)));
+        if (!in.hasInterval()) {
+            return first;
+        }
+        Duration interval = Duration.ofSeconds(in.getInterval().getSeconds(), in.getInterval().getNanos());
+        Duration minInterval = minStatsInterval();
+        if (interval.compareTo(MAX_STATS_INTERVAL) > 0) {
+            return Source.failed(ApiErrors.invalidField("interval", "interval: must be at most "
+                    + MAX_STATS_INTERVAL.toMinutes() + " minutes, was " + interval.toSeconds() + " s"));
+        }
+        if (interval.compareTo(minInterval) < 0) {
+            return Source.failed(ApiErrors.invalidField("interval", "interval: must be at least " + minInterval.toMillis()
+                    + " ms (" + MIN_STATS_INTERVAL + "), was " + interval.toMillis() + " ms"));
+        }
+        Source<StatsSample, NotUsed> rest = Source.tick(interval, interval, NotUsed.notUsed())
+                .mapAsync(1, tick -> answer(fleet.stats(jobId, caller)))
+                .takeWhile(reading -> !(reading instanceof StatsReading.NotFound)
+                        && !(reading instanceof StatsReading.Ended ended && ended.status().state().isFinal()))
+                .filter(reading -> reading instanceof StatsReading.Sampled)
+                .map(reading -> StatsMapping.toProto(((StatsReading.Sampled) reading).status(),
+                        ((StatsReading.Sampled) reading).sample(), host))
+                .mapMaterializedValue(cancellable -> NotUsed.notUsed());
+        return first.concatLazy(rest);
+    }
+
+    private Duration minStatsInterval() {
+        return minStatsInterval;
+    }
+
+    private static CompletionStage<StatsSample> firstSample(String jobId, StatsReading reading, String host) {
+        return switch (reading) {
+            case StatsReading.Sampled sampled -> CompletableFuture.completedFuture(
+                    StatsMapping.toProto(sampled.status(), sampled.sample(), host));
+            case StatsReading.NotFound notFound -> CompletableFuture.failedFuture(notFound(notFound.jobId()));
+            case StatsReading.Ended ended -> CompletableFuture.failedFuture(ApiErrors.refusal(
+                    Status.Code.FAILED_PRECONDITION, ended.status().state().isFinal()
+                            ? "job " + jobId + " has ended (" + ended.status().state() + "): it has no live usage; its final usage is in Status"
+                            : "job " + jobId + " is " + ended.status().state() + ": its cgroup cannot be read yet; ask again"));
+        };
     }
 }

@@ -55,6 +55,8 @@ public final class RundCli implements Runnable {
             new Subcommand("rm", RmCommand::new),
             new Subcommand("update", UpdateCommand::new),
             new Subcommand("nodes", NodesCommand::new),
+            new Subcommand("stats", StatsCommand::new),
+            new Subcommand("top", TopCommand::new),
             new Subcommand("doctor", DoctorCommand::new),
             new Subcommand("version", VersionCommand::new),
             new Subcommand("run", RunCommand::new),

@@ -224,6 +224,27 @@ public final class RundClient implements AutoCloseable {
         }
     }
 
+    private static final MethodDescriptor<io.rund.proto.v1.StatsRequest, io.rund.proto.v1.StatsSample> STATS =
+            MethodDescriptor.<io.rund.proto.v1.StatsRequest, io.rund.proto.v1.StatsSample>newBuilder()
+                    .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
+                    .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Stats"))
+                    .setRequestMarshaller(ProtoUtils.marshaller(io.rund.proto.v1.StatsRequest.getDefaultInstance()))
+                    .setResponseMarshaller(ProtoUtils.marshaller(io.rund.proto.v1.StatsSample.getDefaultInstance()))
+                    .build();
+
+    /**
+     * The job's live usage: one sample, or one per interval until the job ends; errors surface as
+     * StatusRuntimeException from the iterator. The first sample (or the failure) is awaited here.
+     */
+    public Iterator<io.rund.proto.v1.StatsSample> stats(io.rund.proto.v1.StatsRequest request) {
+        return withKeyExchangeFallback(() -> {
+            Iterator<io.rund.proto.v1.StatsSample> samples =
+                    ClientCalls.blockingServerStreamingCall(channel, STATS, CallOptions.DEFAULT, request);
+            samples.hasNext();
+            return samples;
+        });
+    }
+
     @Override
     public void close() {
         channel.shutdownNow();

@@ -50,6 +50,11 @@ final class ServeCommand implements Callable<Integer> {
                     + "(rund.api.insecure-example-keys, env RUND_INSECURE_EXAMPLE_KEYS).")
     boolean insecureExampleKeys;
 
+    @Option(names = "--metrics-addr", paramLabel = "HOST:PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (config rund.metrics.address, env RUND_METRICS_ADDR;"
+                    + " default: none). Loopback only unless rund.metrics.allow-non-loopback is set.")
+    String metricsAddress;
+
     @Option(names = "--config", paramLabel = "FILE",
             description = "HOCON file layered over rund's defaults: it names only the settings it changes (env RUND_CONFIG)."
                     + " RUND_* environment variables override it, and these flags override both.")
@@ -64,6 +69,6 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         return Server.run(new Server.Options(cli.out(), Optional.ofNullable(config), address, ca, certs, keys,
-                keyPassphraseFile, insecureExampleKeys, Optional.ofNullable(printConfig).map(format -> format == PrintFormat.json)));
+                keyPassphraseFile, insecureExampleKeys, Optional.ofNullable(printConfig).map(format -> format == PrintFormat.json), metricsAddress));
     }
 }

@@ -39,7 +39,7 @@ final class Server {
      */
     record Options(PrintStream out, Optional<Path> configFile, String address, Path ca, List<Path> certs,
                    List<Path> keys, Path keyPassphraseFile, boolean insecureExampleKeys,
-                   Optional<Boolean> printConfigAsJson) {}
+                   Optional<Boolean> printConfigAsJson, String metricsAddress) {}
 
     static int run(Options options) throws Exception {
         Config config = withFlags(effectiveConfig(options.configFile()), options);
@@ -114,6 +114,9 @@ final class Server {
         if (options.keyPassphraseFile() != null) {
             flags = flags.withValue("rund.api.key-passphrase-file",
                     ConfigValueFactory.fromAnyRef(options.keyPassphraseFile().toString(), "--key-passphrase-file"));
+        }
+        if (options.metricsAddress() != null) {
+            flags = flags.withValue("rund.metrics.address", ConfigValueFactory.fromAnyRef(options.metricsAddress(), "--metrics-addr"));
         }
         if (options.insecureExampleKeys()) {
             flags = flags.withValue("rund.api.insecure-example-keys", ConfigValueFactory.fromAnyRef(true, "--insecure-example-keys"));

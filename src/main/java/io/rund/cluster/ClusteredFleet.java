@@ -356,6 +356,19 @@ final class ClusteredFleet implements Fleet {
         return result;
     }
 
+    @Override
+    public CompletionStage<StatsReading> stats(String jobId, Set<String> caller) {
+        Optional<Directory.Peer> owner = owner(jobId);
+        if (owner.isEmpty()) {
+            return local.stats(jobId, caller);
+        }
+        return this.<NodeGateway.StatsReply>ask(owner.get(), replyTo -> new NodeGateway.GetStats(jobId, caller, replyTo), askTimeout)
+                .thenCompose(reply -> reply.failure() != null ? failedAnswer(reply.failure())
+                        : reply.status() == null ? done(new StatsReading.NotFound(reply.jobId()))
+                        : reply.sample() == null ? done(new StatsReading.Ended(reply.status()))
+                        : done(new StatsReading.Sampled(reply.status(), reply.sample())));
+    }
+
     private static <T> CompletionStage<T> done(T value) {
         return CompletableFuture.completedFuture(value);
     }

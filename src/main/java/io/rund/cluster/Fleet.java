@@ -38,4 +38,6 @@ public interface Fleet {
 
     /** Changes a running job's limits ({@link io.rund.cgroup.LimitChange}); answers with those then in force. */
     CompletionStage<JobRegistry.UpdateResult> update(String jobId, Set<String> caller, io.rund.cgroup.LimitChange change);
+    /** One sample of the job's live usage, read from its cgroup on its host (off the actors). */
+    CompletionStage<StatsReading> stats(String jobId, Set<String> caller);
 }

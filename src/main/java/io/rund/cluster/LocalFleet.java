@@ -30,6 +30,9 @@ public final class LocalFleet implements Fleet {
     private final Duration askTimeout;
     private final String hostName;
     private final int defaultPageSize;
+    /** Where cgroup files are read for Stats: never on an actor's thread. */
+    private final java.util.concurrent.Executor blockingIo;
+    private final io.rund.cgroup.UsageSampler sampler;
 
     /** {@code hostName}: this node's name in a cluster, empty standalone. */
     public LocalFleet(ActorRef<JobRegistry.Command> registry, ActorSystem<?> engine, Duration askTimeout, String hostName) {
@@ -38,6 +41,8 @@ public final class LocalFleet implements Fleet {
         this.askTimeout = askTimeout;
         this.hostName = hostName;
         this.defaultPageSize = engine.settings().config().getInt("rund.jobs.list-page-size");
+        this.blockingIo = engine.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.fromConfig("rund.blocking-dispatcher"));
+        this.sampler = new io.rund.cgroup.UsageSampler(java.time.Clock.systemUTC());
     }
 
     public Duration askTimeout() {
@@ -102,6 +107,43 @@ public final class LocalFleet implements Fleet {
     @Override
     public String hostOf(String jobId) {
         return hostName;
+    }
+
+    /**
+     * The registry says where the job's cgroup is (after authorizing); its files are read on Pekko's blocking-IO
+     * dispatcher. A cgroup gone between the two (the job just ended) answers with the job's status now.
+     */
+    @Override
+    public CompletionStage<StatsReading> stats(String jobId, Set<String> caller) {
+        return this.<io.rund.job.CgroupLookup>ask(replyTo -> new JobRegistry.LocateCgroup(jobId, caller, replyTo), askTimeout)
+                .thenCompose(lookup -> switch (lookup) {
+                    case io.rund.job.CgroupLookup.NotFound notFound ->
+                            java.util.concurrent.CompletableFuture.<StatsReading>completedFuture(new StatsReading.NotFound(notFound.jobId()));
+                    case io.rund.job.CgroupLookup.Ended ended ->
+                            java.util.concurrent.CompletableFuture.<StatsReading>completedFuture(new StatsReading.Ended(ended.status()));
+                    case io.rund.job.CgroupLookup.Live live -> read(live).thenCompose(sample -> sample.isPresent()
+                            ? java.util.concurrent.CompletableFuture.<StatsReading>completedFuture(new StatsReading.Sampled(live.status(), sample.get()))
+                            : status(jobId, caller).thenApply(result -> switch (result) {
+                                case JobRegistry.StatusReport report -> new StatsReading.Ended(report.status());
+                                case JobRegistry.JobNotFound notFound -> new StatsReading.NotFound(notFound.jobId());
+                            }));
+                });
+    }
+
+    /** The sample, or empty if the cgroup is gone (or not made yet); on the blocking-IO dispatcher. */
+    private CompletionStage<Optional<io.rund.cgroup.UsageSample>> read(io.rund.job.CgroupLookup.Live live) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return Optional.of(sampler.sample(live.cgroup()));
+            } catch (io.rund.cgroup.UsageSampler.CgroupGoneException gone) {
+                return Optional.empty();
+            } catch (io.rund.cgroup.CgroupException e) {
+                if (!live.cgroup().exists()) {
+                    return Optional.empty(); // removed while its files were read
+                }
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, blockingIo);
     }
 
     private <R> CompletionStage<R> ask(Function<ActorRef<R>, JobRegistry.Command> message, Duration timeout) {

@@ -64,6 +64,8 @@ public final class NodeGateway {
     public record UpdateReply(String jobId, io.rund.cgroup.Limits inForce, long oomKills, JobError error, String failure)
             implements NodeMessage {}
 
+    public record GetStats(String jobId, Set<String> caller, ActorRef<StatsReply> replyTo) implements Command {}
+
     /** A started job ({@code jobId} and {@code status}), a refusal ({@code error}), or a failure ({@code failure}). */
     public record StartReply(String jobId, JobStatus status, JobError error, String failure) implements NodeMessage {}
 
@@ -79,6 +81,10 @@ public final class NodeGateway {
 
     /** The log as a stream ref, or (null) no such job for this caller. */
     public record LogReply(String jobId, SourceRef<LogFrame> log, String failure) implements NodeMessage {}
+
+    /** A sample ({@code status} and {@code sample}), the job ended (status, no sample), or not found (neither). */
+    public record StatsReply(String jobId, JobStatus status, io.rund.cgroup.UsageSample sample, String failure)
+            implements NodeMessage {}
 
     /** A {@link LogQuery} as it crosses: where to start (one of offset, last lines, since), follow, the streams. */
     public record WireQuery(Long offset, Long lastLines, Instant since, boolean follow, Set<LogStream> streams) {
@@ -139,6 +145,12 @@ public final class NodeGateway {
                                 case JobRegistry.UpdateRefused refused -> new UpdateReply(m.jobId(), null, 0, refused.error(), null);
                                 case JobRegistry.JobNotFound notFound -> new UpdateReply(m.jobId(), null, 0, null, null);
                             }, failure -> new UpdateReply(m.jobId(), null, 0, null, failure)))
+                    .onMessage(GetStats.class, m -> reply(local.stats(m.jobId(), m.caller()), m.replyTo(),
+                            reading -> switch (reading) {
+                                case StatsReading.Sampled sampled -> new StatsReply(m.jobId(), sampled.status(), sampled.sample(), null);
+                                case StatsReading.Ended ended -> new StatsReply(m.jobId(), ended.status(), null, null);
+                                case StatsReading.NotFound notFound -> new StatsReply(m.jobId(), null, null, null);
+                            }, failure -> new StatsReply(m.jobId(), null, null, failure)))
                     .build();
         });
     }

@@ -310,6 +310,8 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 .onMessage(JobUpdated.class, this::onJobUpdated)
                 .onMessage(AnswerFinalStatus.class, this::onAnswerFinalStatus)
                 .onMessage(JobTerminated.class, this::onJobTerminated)
+                .onMessage(LocateCgroup.class, this::onLocateCgroup)
+                .onMessage(GetFigures.class, this::onGetFigures)
                 .build();
     }
 
@@ -324,6 +326,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         }
         if (refusal.isPresent()) {
             start.replyTo().tell(new StartRejected(refusal.get()));
+            publishTransition(Optional.empty(), Optional.empty(), true);
             return this;
         }
         String id = JobIds.mint(runtime.settings().nodeIndex());
@@ -334,6 +337,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         jobs.put(id, new Entry(actor, owner, initial));
         activeJobs++;
         tenants.started(id, owner, charge, now).forEach(this::forget);
+        publishTransition(Optional.empty(), Optional.of(initial), false);
         return this;
     }
 
@@ -592,6 +596,9 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
             return replyIfAllEnded();
         }
         Entry updatedEntry = status.state() == JobState.EXITED ? finished(entry, status) : entry.with(status);
+        if (entry.status().state() != status.state()) {
+            publishTransition(Optional.of(entry.status().state()), Optional.of(status), false);
+        }
         if (status.state().isFinal() && !entry.status().state().isFinal()) {
             activeJobs--;
             tenants.ended(status.id(), Tenants.finishedChargeOf(updatedEntry.status(), !updatedEntry.argsOnDisk()));
@@ -669,5 +676,58 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     private Optional<Entry> visible(String jobId, Set<String> caller) {
         Entry entry = jobs.get(jobId);
         return entry != null && authorizer.mayAccess(entry.owner(), caller) ? Optional.of(entry) : Optional.empty();
+    }
+
+    // ---- live usage (issue 14: Stats and metrics): the registry only says where to read; the asker reads ----
+
+    /** Where job {@code jobId}'s live usage can be read, if {@code caller} may see it ({@link CgroupLookup}). */
+    public record LocateCgroup(String jobId, Set<String> caller, ActorRef<CgroupLookup> replyTo) implements Command {}
+
+    /** The metrics endpoint's figures: jobs by state, and at most {@code maxLive} live jobs' cgroups, oldest first. */
+    public record GetFigures(int maxLive, ActorRef<JobFigures> replyTo) implements Command {}
+
+    /**
+     * Published on the actor system's event stream for the metrics: a job's status changed ({@code previous} empty
+     * for a new job), or a start was refused ({@code refused}). Local only, never sent across nodes.
+     */
+    public record JobTransition(Optional<JobState> previous, Optional<JobStatus> status, boolean refused,
+                                Instant observedAt) implements org.apache.pekko.actor.NoSerializationVerificationNeeded {}
+
+    private Behavior<Command> onLocateCgroup(LocateCgroup locate) {
+        Optional<Entry> entry = visible(locate.jobId(), locate.caller());
+        if (entry.isEmpty()) {
+            locate.replyTo().tell(new CgroupLookup.NotFound(locate.jobId()));
+        } else if (entry.get().status().state().isFinal()) {
+            locate.replyTo().tell(new CgroupLookup.Ended(entry.get().status()));
+        } else {
+            locate.replyTo().tell(new CgroupLookup.Live(entry.get().status(), runtime.cgroups().existing(locate.jobId())));
+        }
+        return this;
+    }
+
+    private Behavior<Command> onGetFigures(GetFigures get) {
+        Map<JobState, Integer> byState = new java.util.EnumMap<>(JobState.class);
+        for (JobState state : JobState.values()) {
+            byState.put(state, 0);
+        }
+        List<CgroupLookup.Live> live = new ArrayList<>();
+        int liveJobs = 0;
+        for (var job : jobs.entrySet()) {
+            JobState state = job.getValue().status().state();
+            byState.merge(state, 1, Integer::sum);
+            if (!state.isFinal()) {
+                liveJobs++;
+                if (live.size() < get.maxLive()) {
+                    live.add(new CgroupLookup.Live(job.getValue().status(), runtime.cgroups().existing(job.getKey())));
+                }
+            }
+        }
+        get.replyTo().tell(new JobFigures(byState, liveJobs, live));
+        return this;
+    }
+
+    private void publishTransition(Optional<JobState> previous, Optional<JobStatus> status, boolean refused) {
+        getContext().getSystem().eventStream().tell(new org.apache.pekko.actor.typed.eventstream.EventStream.Publish<>(
+                new JobTransition(previous, status, refused, runtime.clock().instant())));
     }
 }

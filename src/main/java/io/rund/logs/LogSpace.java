@@ -397,4 +397,9 @@ public final class LogSpace {
             }
         }
     }
+
+    /** Concurrent followers of all logs now (the metrics' rund_log_followers). */
+    public int followers() {
+        return followersByIdentity.values().stream().mapToInt(Integer::intValue).sum();
+    }
 }

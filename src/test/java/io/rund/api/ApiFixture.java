@@ -184,4 +184,9 @@ public final class ApiFixture implements BeforeAllCallback, AfterAllCallback {
             return children.filter(Files::isDirectory).count();
         }
     }
+
+    /** The rund this fixture started (its metrics port, say). */
+    public Rund rund() {
+        return rund;
+    }
 }

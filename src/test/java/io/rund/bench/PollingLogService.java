@@ -110,6 +110,12 @@ final class PollingLogService implements JobControllerPowerApi {
     }
 
     @Override
+    public org.apache.pekko.stream.javadsl.Source<io.rund.proto.v1.StatsSample, org.apache.pekko.NotUsed> stats(
+            io.rund.proto.v1.StatsRequest in, Metadata metadata) {
+        return rund.stats(in, metadata);
+    }
+
+    @Override
     public Source<LogChunk, NotUsed> logs(LogsRequest in, Metadata metadata) {
         CompletionStage<Source<LogChunk, NotUsed>> opened = AskPattern.<JobRegistry.Command, JobRegistry.LogResult>ask(registry,
                         replyTo -> new JobRegistry.OpenLog(in.getJobId(), ADMIN, replyTo), ASK_TIMEOUT, system.scheduler())

@@ -334,4 +334,23 @@ final class ClusterFleetTest {
         }
         throw new AssertionError("timed out after " + timeout.toSeconds() + "s waiting for " + what, last);
     }
+
+    @Test
+    void statsOfAJobOnAnotherNodeAreReadOnItsOwner() {
+        String id = cluster.client(1, "alice").start(StartRequest.newBuilder().setCommand("/bin/sleep").addArgs("300")
+                .setHost("node2").build()).getJobId();
+        java.util.Iterator<io.rund.proto.v1.StatsSample> samples = cluster.client(3, "alice").stats(
+                io.rund.proto.v1.StatsRequest.newBuilder().setJobId(id).build());
+        io.rund.proto.v1.StatsSample sample = samples.next();
+        assertEquals(id, sample.getJobId());
+        assertEquals("node2", sample.getHost(), "the sample names the node whose cgroup was read");
+        assertTrue(sample.hasTime());
+        StatusRuntimeException hidden = assertThrows(StatusRuntimeException.class, () -> cluster.client(1, "carol")
+                .stats(io.rund.proto.v1.StatsRequest.newBuilder().setJobId(id).build()).next());
+        assertEquals(Status.Code.NOT_FOUND, hidden.getStatus().getCode(), "authorized by the owner like every RPC");
+        cluster.client(2, "alice").stop(StopRequest.newBuilder().setJobId(id).build());
+        StatusRuntimeException ended = assertThrows(StatusRuntimeException.class, () -> cluster.client(1, "alice")
+                .stats(io.rund.proto.v1.StatsRequest.newBuilder().setJobId(id).build()).next());
+        assertEquals(Status.Code.FAILED_PRECONDITION, ended.getStatus().getCode());
+    }
 }
