@@ -115,4 +115,22 @@ final class AuditedJobService implements JobControllerPowerApi {
                     failure == null ? jobIdOf.apply(response) : requestedJobId, command, args, outcome, reason));
         });
     }
+
+    @Override
+    public CompletionStage<io.rund.proto.v1.SignalResponse> signal(io.rund.proto.v1.SignalRequest in, Metadata metadata) {
+        return audited("Signal", metadata, null, List.of(), response -> in.getJobId(), in.getJobId(),
+                () -> service.signal(in, metadata));
+    }
+
+    @Override
+    public CompletionStage<io.rund.proto.v1.PauseResponse> pause(io.rund.proto.v1.PauseRequest in, Metadata metadata) {
+        return audited("Pause", metadata, null, List.of(), response -> in.getJobId(), in.getJobId(),
+                () -> service.pause(in, metadata));
+    }
+
+    @Override
+    public CompletionStage<io.rund.proto.v1.ResumeResponse> resume(io.rund.proto.v1.ResumeRequest in, Metadata metadata) {
+        return audited("Resume", metadata, null, List.of(), response -> in.getJobId(), in.getJobId(),
+                () -> service.resume(in, metadata));
+    }
 }

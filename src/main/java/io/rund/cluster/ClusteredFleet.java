@@ -356,4 +356,18 @@ final class ClusteredFleet implements Fleet {
     private static String quote(String text) {
         return "\"" + (text.length() > 64 ? text.substring(0, 64) + "..." : text) + "\"";
     }
+
+    @Override
+    public CompletionStage<JobRegistry.ControlResult> control(String jobId, Set<String> caller, io.rund.job.JobControl control) {
+        Optional<Directory.Peer> owner = owner(jobId);
+        if (owner.isEmpty()) {
+            return local.control(jobId, caller, control);
+        }
+        return this.<NodeGateway.ControlReply>ask(owner.get(), replyTo -> new NodeGateway.Control(jobId, caller, control, replyTo),
+                        askTimeout.plus(control.extraWait()))
+                .thenCompose(reply -> reply.failure() != null ? failedAnswer(reply.failure())
+                        : reply.status() != null ? done(new JobRegistry.StatusReport(reply.status()))
+                        : reply.error() != null ? done(new JobRegistry.ControlRefused(reply.error()))
+                        : done(new JobRegistry.JobNotFound(jobId)));
+    }
 }

@@ -35,4 +35,10 @@ public interface Fleet {
 
     /** The name of the host that owns {@code jobId} (a canonical id); empty standalone. */
     String hostOf(String jobId);
+
+    /**
+     * Job control (signal, pause, resume, stop with a grace period or forced) of the job, on its host; the answer may
+     * take {@link io.rund.job.JobControl#extraWait} longer than other requests (a Stop answers once the job ended).
+     */
+    CompletionStage<JobRegistry.ControlResult> control(String jobId, Set<String> caller, io.rund.job.JobControl control);
 }

@@ -107,4 +107,9 @@ public final class LocalFleet implements Fleet {
     private <R> CompletionStage<R> ask(Function<ActorRef<R>, JobRegistry.Command> message, Duration timeout) {
         return AskPattern.ask(registry, message, timeout, engine.scheduler());
     }
+
+    @Override
+    public CompletionStage<JobRegistry.ControlResult> control(String jobId, Set<String> caller, io.rund.job.JobControl control) {
+        return ask(replyTo -> new JobRegistry.ControlJob(jobId, caller, control, replyTo), askTimeout.plus(control.extraWait()));
+    }
 }

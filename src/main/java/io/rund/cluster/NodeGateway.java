@@ -57,6 +57,10 @@ public final class NodeGateway {
     public record OpenLog(String jobId, Set<String> caller, WireQuery query, String follower, ActorRef<LogReply> replyTo)
             implements Command {}
 
+    /** Job control of one of this node's jobs; see {@link io.rund.job.JobControl}. */
+    public record Control(String jobId, Set<String> caller, io.rund.job.JobControl control, ActorRef<ControlReply> replyTo)
+            implements Command {}
+
     /** A started job ({@code jobId} and {@code status}), a refusal ({@code error}), or a failure ({@code failure}). */
     public record StartReply(String jobId, JobStatus status, JobError error, String failure) implements NodeMessage {}
 
@@ -72,6 +76,9 @@ public final class NodeGateway {
 
     /** The log as a stream ref, or (null) no such job for this caller. */
     public record LogReply(String jobId, SourceRef<LogFrame> log, String failure) implements NodeMessage {}
+
+    /** The job's status after the control, a refusal ({@code error}), not found (neither), or a failure. */
+    public record ControlReply(String jobId, JobStatus status, JobError error, String failure) implements NodeMessage {}
 
     /** A {@link LogQuery} as it crosses: where to start (one of offset, last lines, since), follow, the streams. */
     public record WireQuery(Long offset, Long lastLines, Instant since, boolean follow, Set<LogStream> streams) {
@@ -126,6 +133,12 @@ public final class NodeGateway {
                                 case LogOpening.Opened opened -> new LogReply(m.jobId(), LogRelay.offer(opened.records(), materializer), null);
                                 case LogOpening.NotFound notFound -> new LogReply(m.jobId(), null, null);
                             }, failure -> new LogReply(m.jobId(), null, failure)))
+                    .onMessage(Control.class, m -> reply(local.control(m.jobId(), m.caller(), m.control()), m.replyTo(),
+                            result -> switch (result) {
+                                case JobRegistry.StatusReport report -> new ControlReply(m.jobId(), report.status(), null, null);
+                                case JobRegistry.ControlRefused refused -> new ControlReply(m.jobId(), null, refused.error(), null);
+                                case JobRegistry.JobNotFound notFound -> new ControlReply(m.jobId(), null, null, null);
+                            }, failure -> new ControlReply(m.jobId(), null, null, failure)))
                     .build();
         });
     }

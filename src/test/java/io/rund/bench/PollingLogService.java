@@ -105,6 +105,21 @@ final class PollingLogService implements JobControllerPowerApi {
     }
 
     @Override
+    public CompletionStage<io.rund.proto.v1.SignalResponse> signal(io.rund.proto.v1.SignalRequest in, Metadata metadata) {
+        return rund.signal(in, metadata);
+    }
+
+    @Override
+    public CompletionStage<io.rund.proto.v1.PauseResponse> pause(io.rund.proto.v1.PauseRequest in, Metadata metadata) {
+        return rund.pause(in, metadata);
+    }
+
+    @Override
+    public CompletionStage<io.rund.proto.v1.ResumeResponse> resume(io.rund.proto.v1.ResumeRequest in, Metadata metadata) {
+        return rund.resume(in, metadata);
+    }
+
+    @Override
     public Source<LogChunk, NotUsed> logs(LogsRequest in, Metadata metadata) {
         CompletionStage<Source<LogChunk, NotUsed>> opened = AskPattern.<JobRegistry.Command, JobRegistry.LogResult>ask(registry,
                         replyTo -> new JobRegistry.OpenLog(in.getJobId(), ADMIN, replyTo), ASK_TIMEOUT, system.scheduler())
