@@ -116,6 +116,9 @@ public final class CliTraining {
         mustSucceed("list", "--json");
         String sleeper = mustSucceed("start", "-e", "TRAINING=1", "-C", "/", "--", "sleep", "1000").strip();
         mustSucceed("status", sleeper);
+        run("pause", sleeper); // job control: not checked, a host without the cgroup freezer refuses it
+        run("resume", sleeper);
+        run("kill", "-s", "CONT", sleeper);
         mustSucceed("stop", sleeper);
         mustSucceed("run", "--", "sh", "-c", "echo out; echo err >&2");
         // Failures as users meet them: exit codes other than 0 are the point here.
