@@ -95,6 +95,7 @@ public final class DaemonConfig {
                 throw new IllegalArgumentException("rund.stats.min-interval must be above 0");
             }
             io.rund.metrics.MetricsSettings.fromConfig(rund.getConfig("metrics"));
+            io.rund.api.ControlSettings.fromConfig(rund);
         } catch (ConfigException e) {
             throw new InvalidSettingException(describe(root, e));
         } catch (IllegalArgumentException e) {

@@ -125,5 +125,20 @@ final class AuditedJobService implements JobControllerPowerApi {
     @Override
     public Source<io.rund.proto.v1.StatsSample, NotUsed> stats(io.rund.proto.v1.StatsRequest in, Metadata metadata) {
         return service.stats(in, metadata); // reads only: not audited
+    public CompletionStage<io.rund.proto.v1.SignalResponse> signal(io.rund.proto.v1.SignalRequest in, Metadata metadata) {
+        return audited("Signal", metadata, null, List.of(), response -> in.getJobId(), in.getJobId(),
+                () -> service.signal(in, metadata));
+    }
+
+    @Override
+    public CompletionStage<io.rund.proto.v1.PauseResponse> pause(io.rund.proto.v1.PauseRequest in, Metadata metadata) {
+        return audited("Pause", metadata, null, List.of(), response -> in.getJobId(), in.getJobId(),
+                () -> service.pause(in, metadata));
+    }
+
+    @Override
+    public CompletionStage<io.rund.proto.v1.ResumeResponse> resume(io.rund.proto.v1.ResumeRequest in, Metadata metadata) {
+        return audited("Resume", metadata, null, List.of(), response -> in.getJobId(), in.getJobId(),
+                () -> service.resume(in, metadata));
     }
 }

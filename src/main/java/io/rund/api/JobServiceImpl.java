@@ -82,6 +82,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     private final Duration askTimeout;
     private final long maxListReplyBytes;
     private final Duration minStatsInterval;
+    private final ControlSettings control;
 
     /**
      * The service over {@code fleet}: this host's jobs alone, or a cluster's ({@link io.rund.cluster.Fleets}).
@@ -96,6 +97,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
             throw new IllegalArgumentException(MAX_LIST_REPLY_BYTES + " must be > 0, was " + maxListReplyBytes);
         }
         this.minStatsInterval = system.settings().config().getDuration(MIN_STATS_INTERVAL);
+        this.control = ControlSettings.fromConfig(system.settings().config().getConfig("rund"));
     }
 
     @Override
@@ -104,6 +106,9 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         JobSpec spec;
         try {
             spec = ProtoMapping.fromProto(in);
+            if (in.hasTimeout()) {
+                spec = spec.withTimeout(timeout(in.getTimeout()));
+            }
         } catch (InvalidRequestException e) {
             return CompletableFuture.failedFuture(failure(e.error()));
         }
@@ -121,6 +126,16 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     @Override
     public CompletionStage<StopResponse> stop(StopRequest in, Metadata metadata) {
         Set<String> caller = PeerIdentityHeader.read(metadata);
+        if (in.hasGracePeriod() || in.getForce()) {
+            io.rund.job.JobControl asked;
+            try {
+                asked = stopControl(in);
+            } catch (InvalidRequestException e) {
+                return CompletableFuture.failedFuture(failure(e.error()));
+            }
+            return withValidId(in.getJobId(), jobId -> controlled(jobId, caller, asked))
+                    .thenApply(status -> StopResponse.newBuilder().setStatus(toProto(status)).build());
+        }
         return withValidId(in.getJobId(), jobId -> answer(fleet.stop(jobId, caller))
                 .thenCompose(result -> statusOrNotFound(result))
                 .thenApply(status -> StopResponse.newBuilder().setStatus(toProto(status)).build()));
@@ -318,7 +333,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     /** The job's status in proto form, naming its host in a cluster. */
     private io.rund.proto.v1.JobStatus toProto(JobStatus status) {
         String host = fleet.hostOf(status.id());
-        io.rund.proto.v1.JobStatus proto = ProtoMapping.toProto(status);
+        io.rund.proto.v1.JobStatus proto = ProtoMapping.toProto(status); // with job control's part (frozen_for, deadline)
         return host.isEmpty() ? proto : proto.toBuilder().setHost(host).build();
     }
 
@@ -400,5 +415,67 @@ public final class JobServiceImpl implements JobControllerPowerApi {
                             ? "job " + jobId + " has ended (" + ended.status().state() + "): it has no live usage; its final usage is in Status"
                             : "job " + jobId + " is " + ended.status().state() + ": its cgroup cannot be read yet; ask again"));
         };
+    // ---- job control: Signal, Pause, Resume, Stop's grace period and force, Start's timeout ----
+
+    @Override
+    public CompletionStage<io.rund.proto.v1.SignalResponse> signal(io.rund.proto.v1.SignalRequest in, Metadata metadata) {
+        Set<String> caller = PeerIdentityHeader.read(metadata);
+        java.util.OptionalInt signal = io.rund.linux.Signals.parse(in.getSignal());
+        if (signal.isEmpty()) {
+            return CompletableFuture.failedFuture(failure(JobError.invalid("signal", ClientText.quote(in.getSignal())
+                    + " is not a signal: give a name (HUP, SIGTERM, RTMIN+1) or a number from 1 to 64")));
+        }
+        return withValidId(in.getJobId(), jobId -> controlled(jobId, caller,
+                        io.rund.job.JobControl.signal(signal.getAsInt(), in.getAll())))
+                .thenApply(status -> io.rund.proto.v1.SignalResponse.newBuilder().setStatus(toProto(status)).build());
+    }
+
+    @Override
+    public CompletionStage<io.rund.proto.v1.PauseResponse> pause(io.rund.proto.v1.PauseRequest in, Metadata metadata) {
+        Set<String> caller = PeerIdentityHeader.read(metadata);
+        return withValidId(in.getJobId(), jobId -> controlled(jobId, caller, io.rund.job.JobControl.pause()))
+                .thenApply(status -> io.rund.proto.v1.PauseResponse.newBuilder().setStatus(toProto(status)).build());
+    }
+
+    @Override
+    public CompletionStage<io.rund.proto.v1.ResumeResponse> resume(io.rund.proto.v1.ResumeRequest in, Metadata metadata) {
+        Set<String> caller = PeerIdentityHeader.read(metadata);
+        return withValidId(in.getJobId(), jobId -> controlled(jobId, caller, io.rund.job.JobControl.resume()))
+                .thenApply(status -> io.rund.proto.v1.ResumeResponse.newBuilder().setStatus(toProto(status)).build());
+    }
+
+    private CompletionStage<JobStatus> controlled(String jobId, Set<String> caller, io.rund.job.JobControl asked) {
+        return answer(fleet.control(jobId, caller, asked))
+                .thenCompose(result -> switch (result) {
+                    case JobRegistry.StatusReport report -> CompletableFuture.completedFuture(report.status());
+                    case JobRegistry.ControlRefused refused -> CompletableFuture.<JobStatus>failedFuture(failure(refused.error()));
+                    case JobRegistry.JobNotFound notFound -> CompletableFuture.<JobStatus>failedFuture(notFound(notFound.jobId()));
+                });
+    }
+
+    /** Stop with its own grace period, or forced; INVALID_ARGUMENT for a grace period out of bounds, or with force. */
+    private io.rund.job.JobControl stopControl(StopRequest in) throws InvalidRequestException {
+        if (!in.hasGracePeriod()) {
+            return io.rund.job.JobControl.stop(null, true);
+        }
+        if (in.getForce()) {
+            throw new InvalidRequestException(JobError.invalid("grace_period",
+                    "must be absent with force (a forced Stop kills at once)"));
+        }
+        Duration grace = ProtoMapping.fromProto(in.getGracePeriod(), "grace_period");
+        if (grace.isNegative() || grace.compareTo(control.maxStopGracePeriod()) > 0) {
+            throw new InvalidRequestException(JobError.invalid("grace_period", "must be from 0 to "
+                    + control.maxStopGracePeriod().toSeconds() + "s (rund.control.max-stop-grace-period), was " + grace));
+        }
+        return io.rund.job.JobControl.stop(grace, false);
+    }
+
+    private Duration timeout(com.google.protobuf.Duration proto) throws InvalidRequestException {
+        Duration timeout = ProtoMapping.fromProto(proto, "timeout");
+        if (timeout.isNegative() || timeout.isZero() || timeout.compareTo(control.maxTimeout()) > 0) {
+            throw new InvalidRequestException(JobError.invalid("timeout", "must be above 0 and at most "
+                    + control.maxTimeout().toSeconds() + "s (rund.control.max-timeout), was " + timeout));
+        }
+        return timeout;
     }
 }

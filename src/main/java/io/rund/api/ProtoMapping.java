@@ -116,7 +116,7 @@ final class ProtoMapping {
         if (status.outputHeld() != null) {
             proto.setOutputHeld(status.outputHeld());
         }
-        return proto.build();
+        return withControl(proto.build(), status, Instant.now());
     }
 
     static io.rund.proto.v1.JobState toProto(JobState state) {
@@ -126,6 +126,7 @@ final class ProtoMapping {
             case STOPPING -> io.rund.proto.v1.JobState.JOB_STATE_STOPPING;
             case EXITED -> io.rund.proto.v1.JobState.JOB_STATE_EXITED;
             case FAILED_TO_START -> io.rund.proto.v1.JobState.JOB_STATE_FAILED_TO_START;
+            case FROZEN -> io.rund.proto.v1.JobState.JOB_STATE_FROZEN;
         };
     }
 
@@ -139,6 +140,7 @@ final class ProtoMapping {
                 case JOB_STATE_STOPPING -> JobState.STOPPING;
                 case JOB_STATE_EXITED -> JobState.EXITED;
                 case JOB_STATE_FAILED_TO_START -> JobState.FAILED_TO_START;
+                case JOB_STATE_FROZEN -> JobState.FROZEN;
                 case JOB_STATE_UNSPECIFIED, UNRECOGNIZED -> throw new InvalidRequestException(JobError.invalid(
                         "states[" + i + "]", "not a job state: use STARTING, RUNNING, STOPPING, EXITED or FAILED_TO_START"));
             });
@@ -249,5 +251,35 @@ final class ProtoMapping {
             proto.addIo(device);
         }
         return proto.build();
+    /** A proto Duration as a Java one; INVALID_ARGUMENT naming {@code field} if its seconds and nanos disagree or are out of range. */
+    static java.time.Duration fromProto(com.google.protobuf.Duration duration, String field) throws InvalidRequestException {
+        long seconds = duration.getSeconds();
+        int nanos = duration.getNanos();
+        if (nanos <= -1_000_000_000 || nanos >= 1_000_000_000 || (seconds > 0 && nanos < 0) || (seconds < 0 && nanos > 0)) {
+            throw new InvalidRequestException(JobError.invalid(field, "is not a valid duration (seconds " + seconds
+                    + ", nanos " + nanos + ")"));
+        }
+        return java.time.Duration.ofSeconds(seconds, nanos);
+    }
+
+    static com.google.protobuf.Duration toProto(java.time.Duration duration) {
+        return com.google.protobuf.Duration.newBuilder().setSeconds(duration.getSeconds()).setNanos(duration.getNano()).build();
+    }
+
+    /** Job control's part of a status: time frozen (as of now), the deadline, whether it ended the job. */
+    static io.rund.proto.v1.JobStatus withControl(io.rund.proto.v1.JobStatus proto, JobStatus status, Instant now) {
+        io.rund.job.JobControlState control = status.control();
+        java.time.Duration frozenFor = control.frozenFor(now);
+        if (frozenFor.isZero() && control.deadline() == null && !control.endedByDeadline()) {
+            return proto;
+        }
+        io.rund.proto.v1.JobStatus.Builder builder = proto.toBuilder().setEndedByDeadline(control.endedByDeadline());
+        if (!frozenFor.isZero()) {
+            builder.setFrozenFor(toProto(frozenFor));
+        }
+        if (control.deadline() != null) {
+            builder.setDeadline(toProto(control.deadline()));
+        }
+        return builder.build();
     }
 }

@@ -117,6 +117,9 @@ public final class CliTraining {
         String sleeper = mustSucceed("start", "-e", "TRAINING=1", "-C", "/", "--", "sleep", "1000").strip();
         mustSucceed("status", sleeper);
         run("update", "--pids-max", "64", sleeper); // refused where the host lacks the pids controller: both paths train
+        run("pause", sleeper); // job control: not checked, a host without the cgroup freezer refuses it
+        run("resume", sleeper);
+        run("kill", "-s", "CONT", sleeper);
         mustSucceed("stop", sleeper);
         mustSucceed("run", "--", "sh", "-c", "echo out; echo err >&2");
         // Failures as users meet them: exit codes other than 0 are the point here.

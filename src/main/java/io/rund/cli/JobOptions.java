@@ -29,6 +29,10 @@ public final class JobOptions {
             description = "The command and its arguments; put them after -- when an argument starts with '-'.")
     List<String> commandLine = new ArrayList<>();
 
+    @Option(names = "--timeout", paramLabel = "DURATION",
+            description = "Stop the job (SIGTERM, grace period, SIGKILL) once it has run this long, like 2s, 500ms or 1m30s.")
+    String timeout;
+
     public StartRequest.Builder toProto() throws CliException {
         StartRequest.Builder request = StartRequest.newBuilder()
                 .setCommand(commandLine.getFirst())
@@ -50,6 +54,9 @@ public final class JobOptions {
         }
         if (user != null) {
             request.setUser(user);
+        }
+        if (timeout != null) {
+            request.setTimeout(DurationText.toProto(DurationText.parse("--timeout", timeout)));
         }
         return request;
     }

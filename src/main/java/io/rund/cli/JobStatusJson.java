@@ -72,6 +72,10 @@ public final class JobStatusJson {
         }
         return json.name("failure").value(s.getFailure().isEmpty() ? null : s.getFailure())
                 .name("outputHeld").value(s.getOutputHeld().isEmpty() ? null : s.getOutputHeld())
+                .name("frozenForMillis").value(s.hasFrozenFor()
+                        ? s.getFrozenFor().getSeconds() * 1000 + s.getFrozenFor().getNanos() / 1_000_000 : 0L)
+                .name("deadline").value(s.hasDeadline() ? time(s.getDeadline()) : null)
+                .name("endedByDeadline").value(s.getEndedByDeadline())
                 .endObject();
     }
 

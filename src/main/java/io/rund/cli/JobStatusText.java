@@ -71,6 +71,10 @@ final class JobStatusText {
         field(lines, "Exit code", job.hasExitCode() ? Integer.toString(job.getExitCode().getValue()) : null);
         field(lines, "Signal", job.hasSignal() ? signal(job) : null);
         field(lines, "Failure", job.getFailure().isEmpty() ? null : job.getFailure());
+        field(lines, "Deadline", job.hasDeadline() ? time(job.getDeadline())
+                + (job.getEndedByDeadline() ? " (ended the job)" : "") : null);
+        field(lines, "Frozen for", job.hasFrozenFor() ? DurationText.format(java.time.Duration.ofSeconds(
+                job.getFrozenFor().getSeconds(), job.getFrozenFor().getNanos())) : null);
         if (wide && job.hasUsage()) {
             Accounting usage = job.getUsage();
             field(lines, "CPU", "%.3f s (user %.3f s, system %.3f s)".formatted(seconds(usage.getCpuUsageMicros()),

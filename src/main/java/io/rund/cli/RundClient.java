@@ -82,6 +82,12 @@ public final class RundClient implements AutoCloseable {
             unary("Nodes", io.rund.proto.v1.NodesRequest.getDefaultInstance(), io.rund.proto.v1.NodesResponse.getDefaultInstance());
     private static final MethodDescriptor<io.rund.proto.v1.UpdateRequest, io.rund.proto.v1.UpdateResponse> UPDATE =
             unary("Update", io.rund.proto.v1.UpdateRequest.getDefaultInstance(), io.rund.proto.v1.UpdateResponse.getDefaultInstance());
+    private static final MethodDescriptor<io.rund.proto.v1.SignalRequest, io.rund.proto.v1.SignalResponse> SIGNAL =
+            unary("Signal", io.rund.proto.v1.SignalRequest.getDefaultInstance(), io.rund.proto.v1.SignalResponse.getDefaultInstance());
+    private static final MethodDescriptor<io.rund.proto.v1.PauseRequest, io.rund.proto.v1.PauseResponse> PAUSE =
+            unary("Pause", io.rund.proto.v1.PauseRequest.getDefaultInstance(), io.rund.proto.v1.PauseResponse.getDefaultInstance());
+    private static final MethodDescriptor<io.rund.proto.v1.ResumeRequest, io.rund.proto.v1.ResumeResponse> RESUME =
+            unary("Resume", io.rund.proto.v1.ResumeRequest.getDefaultInstance(), io.rund.proto.v1.ResumeResponse.getDefaultInstance());
     private static final MethodDescriptor<LogsRequest, LogChunk> LOGS = MethodDescriptor.<LogsRequest, LogChunk>newBuilder()
             .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
             .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Logs"))
@@ -146,6 +152,24 @@ public final class RundClient implements AutoCloseable {
 
     public StopResponse stop(StopRequest request) {
         return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, STOP, unaryOptions(), request));
+    }
+
+    /** Stop with its own grace period: the call may take {@code extraWait} longer than {@link #UNARY_DEADLINE}. */
+    public StopResponse stop(StopRequest request, Duration extraWait) {
+        CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(UNARY_DEADLINE.plus(extraWait).toMillis(), TimeUnit.MILLISECONDS);
+        return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, STOP, options, request));
+    }
+
+    public io.rund.proto.v1.SignalResponse signal(io.rund.proto.v1.SignalRequest request) {
+        return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, SIGNAL, unaryOptions(), request));
+    }
+
+    public io.rund.proto.v1.PauseResponse pause(io.rund.proto.v1.PauseRequest request) {
+        return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, PAUSE, unaryOptions(), request));
+    }
+
+    public io.rund.proto.v1.ResumeResponse resume(io.rund.proto.v1.ResumeRequest request) {
+        return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, RESUME, unaryOptions(), request));
     }
 
     public StatusResponse status(StatusRequest request) {

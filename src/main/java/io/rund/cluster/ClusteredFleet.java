@@ -392,5 +392,16 @@ final class ClusteredFleet implements Fleet {
                         : reply.error() != null ? done(new JobRegistry.UpdateRefused(reply.error()))
                         : reply.inForce() == null ? done(new JobRegistry.JobNotFound(jobId))
                         : done(new JobRegistry.LimitsUpdated(jobId, reply.inForce(), reply.oomKills())));
+    public CompletionStage<JobRegistry.ControlResult> control(String jobId, Set<String> caller, io.rund.job.JobControl control) {
+        Optional<Directory.Peer> owner = owner(jobId);
+        if (owner.isEmpty()) {
+            return local.control(jobId, caller, control);
+        }
+        return this.<NodeGateway.ControlReply>ask(owner.get(), replyTo -> new NodeGateway.Control(jobId, caller, control, replyTo),
+                        askTimeout.plus(control.extraWait()))
+                .thenCompose(reply -> reply.failure() != null ? failedAnswer(reply.failure())
+                        : reply.status() != null ? done(new JobRegistry.StatusReport(reply.status()))
+                        : reply.error() != null ? done(new JobRegistry.ControlRefused(reply.error()))
+                        : done(new JobRegistry.JobNotFound(jobId)));
     }
 }

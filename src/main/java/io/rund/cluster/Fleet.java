@@ -40,4 +40,9 @@ public interface Fleet {
     CompletionStage<JobRegistry.UpdateResult> update(String jobId, Set<String> caller, io.rund.cgroup.LimitChange change);
     /** One sample of the job's live usage, read from its cgroup on its host (off the actors). */
     CompletionStage<StatsReading> stats(String jobId, Set<String> caller);
+    /**
+     * Job control (signal, pause, resume, stop with a grace period or forced) of the job, on its host; the answer may
+     * take {@link io.rund.job.JobControl#extraWait} longer than other requests (a Stop answers once the job ended).
+     */
+    CompletionStage<JobRegistry.ControlResult> control(String jobId, Set<String> caller, io.rund.job.JobControl control);
 }

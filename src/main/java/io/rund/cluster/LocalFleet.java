@@ -153,5 +153,7 @@ public final class LocalFleet implements Fleet {
     @Override
     public CompletionStage<JobRegistry.UpdateResult> update(String jobId, Set<String> caller, io.rund.cgroup.LimitChange change) {
         return ask(replyTo -> new JobRegistry.UpdateLimits(jobId, caller, change, replyTo), askTimeout);
+    public CompletionStage<JobRegistry.ControlResult> control(String jobId, Set<String> caller, io.rund.job.JobControl control) {
+        return ask(replyTo -> new JobRegistry.ControlJob(jobId, caller, control, replyTo), askTimeout.plus(control.extraWait()));
     }
 }

@@ -66,6 +66,10 @@ public final class NodeGateway {
 
     public record GetStats(String jobId, Set<String> caller, ActorRef<StatsReply> replyTo) implements Command {}
 
+    /** Job control of one of this node's jobs; see {@link io.rund.job.JobControl}. */
+    public record Control(String jobId, Set<String> caller, io.rund.job.JobControl control, ActorRef<ControlReply> replyTo)
+            implements Command {}
+
     /** A started job ({@code jobId} and {@code status}), a refusal ({@code error}), or a failure ({@code failure}). */
     public record StartReply(String jobId, JobStatus status, JobError error, String failure) implements NodeMessage {}
 
@@ -85,6 +89,8 @@ public final class NodeGateway {
     /** A sample ({@code status} and {@code sample}), the job ended (status, no sample), or not found (neither). */
     public record StatsReply(String jobId, JobStatus status, io.rund.cgroup.UsageSample sample, String failure)
             implements NodeMessage {}
+    /** The job's status after the control, a refusal ({@code error}), not found (neither), or a failure. */
+    public record ControlReply(String jobId, JobStatus status, JobError error, String failure) implements NodeMessage {}
 
     /** A {@link LogQuery} as it crosses: where to start (one of offset, last lines, since), follow, the streams. */
     public record WireQuery(Long offset, Long lastLines, Instant since, boolean follow, Set<LogStream> streams) {
@@ -151,6 +157,12 @@ public final class NodeGateway {
                                 case StatsReading.Ended ended -> new StatsReply(m.jobId(), ended.status(), null, null);
                                 case StatsReading.NotFound notFound -> new StatsReply(m.jobId(), null, null, null);
                             }, failure -> new StatsReply(m.jobId(), null, null, failure)))
+                    .onMessage(Control.class, m -> reply(local.control(m.jobId(), m.caller(), m.control()), m.replyTo(),
+                            result -> switch (result) {
+                                case JobRegistry.StatusReport report -> new ControlReply(m.jobId(), report.status(), null, null);
+                                case JobRegistry.ControlRefused refused -> new ControlReply(m.jobId(), null, refused.error(), null);
+                                case JobRegistry.JobNotFound notFound -> new ControlReply(m.jobId(), null, null, null);
+                            }, failure -> new ControlReply(m.jobId(), null, null, failure)))
                     .build();
         });
     }

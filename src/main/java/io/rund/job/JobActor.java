@@ -61,6 +61,18 @@ public final class JobActor {
 
     public record OpenLog(ActorRef<JobRegistry.LogResult> replyTo) implements Command {}
 
+    /** Job control (signal, pause, resume, stop with a grace or forced, a new deadline); see {@link JobControl}. */
+    public record Control(JobControl control, ActorRef<JobRegistry.ControlResult> replyTo) implements Command {}
+
+    /** The job's processes are frozen (Pause) since {@code at}, or freezing failed ({@code error}). */
+    private record Paused(Instant at, String error, ActorRef<JobRegistry.ControlResult> replyTo) implements Command {}
+
+    /** The job's processes are thawed (Resume) since {@code at}, or thawing failed ({@code error}). */
+    private record Resumed(Instant at, String error, ActorRef<JobRegistry.ControlResult> replyTo) implements Command {}
+
+    /** The job's deadline has passed: it is stopped (grace, then kill). */
+    private record DeadlineExpired() implements Command {}
+
     /** The registry no longer keeps this finished job: delete its log, tell {@code whenDeleted}, and stop. */
     public record Forget(ActorRef<JobRegistry.JobDeleted> whenDeleted) implements Command {}
 
@@ -108,11 +120,13 @@ public final class JobActor {
     private static final Duration EMPTY_WAIT = Duration.ofSeconds(5);
     private static final Object GRACE_TIMER = "grace";
     private static final Object EMPTY_TIMER = "empty";
+    private static final Object DEADLINE_TIMER = "deadline";
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JobActor.class);
 
     static JobStatus initialStatus(String id, JobSpec spec, Instant now) {
         return new JobStatus(id, spec.command(), spec.args(), JobState.STARTING, null, null, null, null,
-                false, false, false, now, null, null, null, null, null);
+                false, false, false, now, null, null, null, null, null,
+                JobControlState.NONE.withDeadline(spec.timeout() == null ? null : now.plus(spec.timeout())));
     }
 
     /**
@@ -166,6 +180,22 @@ public final class JobActor {
     private JobIdentity identity;
     /** An adopted job's Stop in progress (its record's {@link JobRecord#stopKillAt()}): carried on once adopted. */
     private Instant carriedStopKillAt;
+    /** Callers of a job-control Stop, answered with the final status as {@link #stopWaiters} are. */
+    private final List<ActorRef<JobRegistry.ControlResult>> controlStopWaiters = new ArrayList<>();
+    /** A pidfd of the job's main process, our own (the exit watcher closes its one): Signal's target; -1: none. */
+    private int mainPidfd = -1;
+    /** The Stop's grace period when a client gave one (null: the configured one), or kill at once ({@link #stopForce}). */
+    private Duration stopGrace;
+    private boolean stopForce;
+    /** The deadline ended the job: its final status says so. */
+    private boolean stopByDeadline;
+    /**
+     * Job-control work on the cgroup (freeze, thaw, signals, the Stop's SIGTERM) runs off the actor, one piece after
+     * another in the order asked, so that a Signal to every process never thaws a job a Pause froze meanwhile.
+     */
+    private CompletableFuture<?> controlChain = CompletableFuture.completedFuture(null);
+    /** Whether the job is frozen by a Pause; read and written only by the pieces of {@link #controlChain}. */
+    private final java.util.concurrent.atomic.AtomicBoolean pausedByRequest = new java.util.concurrent.atomic.AtomicBoolean();
 
     private JobActor(ActorContext<Command> context, TimerScheduler<Command> timers, JobStatus initial,
                      JobRuntime runtime, ActorRef<JobRegistry.Command> registry) {
@@ -220,6 +250,7 @@ public final class JobActor {
                             LOG.error("Job {}: cannot kill pid {}: {}", id, kept.pid(), e.getMessage());
                         }
                     }
+                    pausedByRequest.set(JobControlOps.frozen(cgroup)); // a daemon earlier paused it: FROZEN here too
                     try {
                         LogStore reopened = runtime.reopenLog(id, record.owner());
                         return new JobLauncher.Launch(cgroup, reopened, new SpawnedProcess(kept.pid(), kept.pidfd(),
@@ -247,6 +278,13 @@ public final class JobActor {
                     logWaiters.add(open.replyTo()); // answered once the log exists
                     return Behaviors.same();
                 })
+                .onMessage(Control.class, control -> {
+                    if (control.control().kind() != JobControl.Kind.STOP) {
+                        return refuse(control);
+                    }
+                    acceptStop(control); // acted on once the job runs, as Stop
+                    return starting(startReplyTo, logWaiters, true);
+                })
                 .onAnyMessage(this::unexpected)
                 .build();
     }
@@ -262,6 +300,7 @@ public final class JobActor {
                 Fds.close(launch.process().pidfd());
                 self.tell(new ProcessExited(launch.exitedWhileAway().get()));
             } else {
+                mainPidfd = JobControlOps.openPidfd(launch.process().pid(), status.id()); // before the watch can reap it
                 runtime.exits().watch(launch.process().pid(), launch.process().pidfd(), exit -> self.tell(new ProcessExited(exit)));
             }
         } catch (io.rund.linux.LinuxException e) {
@@ -274,6 +313,10 @@ public final class JobActor {
         // The job is running: its spawn is done, its exit watched (the point a durable record says "running").
         update(with(JobState.RUNNING, launch.process().pid(), launch.uid(),
                 launch.startedAt() != null ? launch.startedAt() : runtime.clock().instant()));
+        if (pausedByRequest.get()) { // adopted frozen
+            update(status.withState(JobState.FROZEN).withControl(status.control().frozenAt(runtime.clock().instant())));
+        }
+        startDeadlineTimer();
         if (carriedStopKillAt != null) {
             logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.LogAvailable(status.id(), log)));
             return resumeStop(carriedStopKillAt);
@@ -289,11 +332,12 @@ public final class JobActor {
         context.getLog().info("Job {} failed to start: {}", status.id(), error);
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.FAILED_TO_START, null, null, null, null,
                 false, false, false, status.createdAt(), null, runtime.clock().instant(), null, error.toString(),
-                null);
+                null, status.control());
         // A final status (the point a durable record says "failed to start").
         registry.tell(new JobRegistry.JobUpdated(status));
         startReplyTo.tell(new JobRegistry.StartRejected(error));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
+        controlStopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         logWaiters.forEach(waiter -> waiter.tell(new JobRegistry.JobNotFound(status.id())));
         return Behaviors.stopped();
     }
@@ -309,6 +353,12 @@ public final class JobActor {
                 })
                 .onMessage(ProcessExited.class, exited -> beginEnding(exited.exit(), false, outputEnded))
                 .onMessage(OutputClosed.class, closed -> running(true))
+                .onMessage(Control.class, control -> onControlWhileRunning(control, outputEnded))
+                .onMessage(DeadlineExpired.class, expired -> {
+                    context.getLog().info("Job {} reached its deadline {}; stopping it", status.id(), status.control().deadline());
+                    stopByDeadline = true;
+                    return beginStop(outputEnded);
+                })
                 .onSignal(PostStop.class, signal -> onPostStop()));
     }
 
@@ -316,10 +366,22 @@ public final class JobActor {
 
     /** SIGTERM to every process of the job, off the actor's thread; the grace period starts once it was sent. */
     private Behavior<Command> beginStop(boolean outputEnded) {
+        timers.cancel(DEADLINE_TIMER);
         update(withStopping());
         Cgroup target = cgroup;
         String id = status.id();
-        context.pipeToSelf(CompletableFuture.supplyAsync(() -> signalAll(target, id), runtime.blocking()),
+        boolean force = stopForce;
+        context.pipeToSelf(serially(() -> {
+                    boolean killedInstead;
+                    if (force) {
+                        killQuietly(target, id);
+                        killedInstead = true;
+                    } else {
+                        killedInstead = signalAll(target, id); // thaws a paused job, so that SIGTERM lands
+                    }
+                    pausedByRequest.set(false);
+                    return killedInstead;
+                }),
                 (killedInstead, failure) -> new TerminationSent(failure != null || killedInstead));
         return stopping(outputEnded);
     }
@@ -334,12 +396,14 @@ public final class JobActor {
                 })
                 .onMessage(ProcessExited.class, exited -> beginEnding(exited.exit(), true, outputEnded))
                 .onMessage(OutputClosed.class, closed -> stopping(true))
+                .onMessage(Control.class, this::onControlWhileStopping)
+                .onMessage(DeadlineExpired.class, expired -> Behaviors.same()) // stopping already
                 .onSignal(PostStop.class, signal -> onPostStop()));
     }
 
     private Behavior<Command> onTerminationSent(TerminationSent sent) {
         if (!sent.killedInstead()) {
-            Duration grace = runtime.settings().stopGracePeriod();
+            Duration grace = stopGrace != null ? stopGrace : runtime.settings().stopGracePeriod();
             timers.startSingleTimer(GRACE_TIMER, new GraceExpired(), grace);
             recordStop(runtime.clock().instant().plus(grace));
         }
@@ -407,6 +471,7 @@ public final class JobActor {
 
     private Behavior<Command> beginEnding(ProcessExit exit, boolean stoppedByRequest, boolean outputEnded) {
         timers.cancel(GRACE_TIMER);
+        timers.cancel(DEADLINE_TIMER);
         Ending ending = new Ending(exit, stoppedByRequest, outputEnded);
         checkCgroup();
         return whileLive(Behaviors.receive(Command.class)
@@ -431,6 +496,21 @@ public final class JobActor {
                     }
                     return Behaviors.same();
                 })
+                .onMessage(Control.class, control -> {
+                    if (control.control().kind() != JobControl.Kind.STOP) {
+                        control.replyTo().tell(new JobRegistry.ControlRefused(JobError.precondition("job_id", "job "
+                                + status.id() + "'s process has exited and the job is ending; it cannot be "
+                                + (control.control().kind() == JobControl.Kind.SIGNAL ? "signalled" : "paused, resumed or changed"))));
+                        return Behaviors.same();
+                    }
+                    controlStopWaiters.add(control.replyTo()); // ending anyway: as Stop above
+                    ending.discardHeldOutput = true;
+                    if (ending.cgroupEnded != null && !ending.outputEnded) {
+                        output.discardUnwritable();
+                    }
+                    return Behaviors.same();
+                })
+                .onMessage(DeadlineExpired.class, expired -> Behaviors.same()) // it ends anyway
                 .onMessage(TerminationSent.class, sent -> Behaviors.same()) // the stop's SIGTERM, sent as it exited
                 .onMessage(GraceExpired.class, expired -> Behaviors.same()) // fired just before it was cancelled
                 .onSignal(PostStop.class, signal -> {
@@ -572,7 +652,7 @@ public final class JobActor {
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
                 status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(), ending.cgroupEnded.oomKilled(),
                 ending.stoppedByRequest, status.createdAt(), status.startedAt(), exit.at(), ending.cgroupEnded.usage(),
-                null, status.outputHeld());
+                null, status.outputHeld(), endControl(exit.at()));
         // The durable record says so, with its exit and accounting; once it is written, the keeper may forget the job
         // (until then a crash of the daemon leaves the exit with the keeper, for the next daemon).
         String id = status.id();
@@ -580,6 +660,9 @@ public final class JobActor {
         registry.tell(new JobRegistry.JobUpdated(status));
         stopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         stopWaiters.clear();
+        controlStopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
+        controlStopWaiters.clear();
+        closeMainPidfd();
         context.getLog().debug("Job {} ended: {}", status.id(), exit.describe());
         // What an ended job keeps is small: its arguments are in its record (and the registry's entry), its cgroup is
         // gone and its output pump done with; only the log stays, for readers until the job is removed.
@@ -614,6 +697,16 @@ public final class JobActor {
                 })
                 .onMessage(CgroupEmptied.class, emptied -> Behaviors.same())
                 .onMessage(EmptyOverdue.class, overdue -> Behaviors.same())
+                .onMessage(Control.class, control -> {
+                    if (control.control().kind() == JobControl.Kind.STOP) {
+                        registry.tell(new JobRegistry.AnswerFinalControl(status.id(), control.replyTo()));
+                        return Behaviors.same();
+                    }
+                    return refuse(control);
+                })
+                .onMessage(Paused.class, paused -> replyAfterControl(paused.replyTo(), paused.error()))
+                .onMessage(Resumed.class, resumed -> replyAfterControl(resumed.replyTo(), resumed.error()))
+                .onMessage(DeadlineExpired.class, expired -> Behaviors.same())
                 .onSignal(PostStop.class, signal -> onPostStop())
                 .onAnyMessage(this::unexpected)
                 .build();
@@ -654,6 +747,8 @@ public final class JobActor {
                 .onMessage(OutputResumed.class, this::onOutputResumed)
                 .onMessage(OutputDiscarded.class, this::onOutputDiscarded)
                 .onMessage(OpenLog.class, this::onOpenLog)
+                .onMessage(Paused.class, this::onPaused)
+                .onMessage(Resumed.class, this::onResumed)
                 .onAnyMessage(this::unexpected)
                 .build();
     }
@@ -685,6 +780,7 @@ public final class JobActor {
     }
 
     private Behavior<Command> onPostStop() {
+        closeMainPidfd();
         if (log != null) {
             try {
                 if (status.state().isFinal()) {
@@ -771,12 +867,13 @@ public final class JobActor {
 
     private JobStatus with(JobState state, int pid, int uid, Instant startedAt) {
         return new JobStatus(status.id(), status.command(), status.args(), state, pid, uid, null, null,
-                false, false, false, status.createdAt(), startedAt, null, null, null, status.outputHeld());
+                false, false, false, status.createdAt(), startedAt, null, null, null, status.outputHeld(), status.control());
     }
 
     private JobStatus withStopping() {
         return new JobStatus(status.id(), status.command(), status.args(), JobState.STOPPING, status.pid(), status.uid(), null, null,
-                false, false, true, status.createdAt(), status.startedAt(), null, null, null, status.outputHeld());
+                false, false, true, status.createdAt(), status.startedAt(), null, null, null, status.outputHeld(),
+                status.control().thawedAt(runtime.clock().instant())); // Stop thaws a paused job
     }
 
     private static void killQuietly(Cgroup cgroup, String jobId) {
@@ -797,5 +894,197 @@ public final class JobActor {
         }
         LOG.error("Launching a job failed unexpectedly", cause);
         return JobError.unavailable("internal error while starting the job: " + cause);
+    }
+
+    // ---- job control: signal, pause/resume, stop with a grace or forced, the deadline ----
+
+    private Behavior<Command> onControlWhileRunning(Control control, boolean outputEnded) {
+        JobControl asked = control.control();
+        switch (asked.kind()) {
+            case SIGNAL -> signal(control);
+            case PAUSE -> {
+                if (status.state() == JobState.FROZEN) {
+                    return refuse(control);
+                }
+                Cgroup target = cgroup;
+                context.pipeToSelf(serially(() -> {
+                    try {
+                        target.freeze();
+                        pausedByRequest.set(true);
+                        return (String) null;
+                    } catch (CgroupException e) {
+                        return e.getMessage();
+                    }
+                }), (error, failure) -> new Paused(runtime.clock().instant(),
+                        failure != null ? failure.toString() : error, control.replyTo()));
+            }
+            case RESUME -> {
+                if (status.state() != JobState.FROZEN) {
+                    return refuse(control);
+                }
+                Cgroup target = cgroup;
+                context.pipeToSelf(serially(() -> {
+                    try {
+                        target.thaw();
+                        pausedByRequest.set(false);
+                        return (String) null;
+                    } catch (CgroupException e) {
+                        return e.getMessage();
+                    }
+                }), (error, failure) -> new Resumed(runtime.clock().instant(),
+                        failure != null ? failure.toString() : error, control.replyTo()));
+            }
+            case STOP -> {
+                acceptStop(control);
+                return beginStop(outputEnded);
+            }
+            case SET_DEADLINE -> {
+                update(status.withControl(status.control().withDeadline(asked.deadline())));
+                timers.cancel(DEADLINE_TIMER);
+                startDeadlineTimer();
+                runtime.records().started(status); // an adopting daemon keeps the new deadline
+                control.replyTo().tell(new JobRegistry.StatusReport(status));
+            }
+        }
+        return Behaviors.same();
+    }
+
+    private Behavior<Command> onControlWhileStopping(Control control) {
+        JobControl asked = control.control();
+        switch (asked.kind()) {
+            case SIGNAL -> signal(control); // a stopping job may still be signalled (SIGKILL before its grace ends, say)
+            case STOP -> {
+                controlStopWaiters.add(control.replyTo()); // already stopping: wait for the end with the others
+                if (asked.force() && !stopForce) {
+                    stopForce = true;
+                    Cgroup target = cgroup;
+                    String id = status.id();
+                    serially(() -> {
+                        killQuietly(target, id);
+                        return null;
+                    });
+                }
+            }
+            default -> {
+                return refuse(control);
+            }
+        }
+        return Behaviors.same();
+    }
+
+    /** A Stop through job control: its grace period (or force) is this Stop's; answered with the final status. */
+    private void acceptStop(Control control) {
+        controlStopWaiters.add(control.replyTo());
+        stopGrace = control.control().grace();
+        stopForce = control.control().force();
+    }
+
+    /**
+     * Sends the signal off the actor and answers once it was sent, with the status the job had when asked; refused
+     * if no process was there to receive it (the job is ending).
+     */
+    private void signal(Control control) {
+        JobControl asked = control.control();
+        JobStatus asOfNow = status;
+        Cgroup target = cgroup;
+        int pidfd = mainPidfd;
+        String id = status.id();
+        serially(() -> {
+            try {
+                return asked.all() ? JobControlOps.signalEvery(target, asked.signal(), pausedByRequest.get()) > 0
+                        : JobControlOps.signalMain(pidfd, asked.signal());
+            } catch (IOException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }).whenComplete((sent, failure) -> control.replyTo().tell(
+                failure != null ? new JobRegistry.ControlRefused(JobError.unavailable("cannot send "
+                        + io.rund.linux.Signals.name(asked.signal()) + " to job " + id + ": " + failure.getMessage()))
+                        : sent ? new JobRegistry.StatusReport(asOfNow)
+                        : new JobRegistry.ControlRefused(JobError.precondition("job_id", "job " + id
+                        + " has no process left to signal: it is ending"))));
+    }
+
+    private Behavior<Command> onPaused(Paused paused) {
+        if (paused.error() == null && status.state() == JobState.RUNNING) {
+            update(status.withState(JobState.FROZEN).withControl(status.control().frozenAt(paused.at())));
+            context.getLog().info("Job {} is paused (frozen)", status.id());
+        }
+        return replyAfterControl(paused.replyTo(), paused.error());
+    }
+
+    private Behavior<Command> onResumed(Resumed resumed) {
+        if (resumed.error() == null && status.state() == JobState.FROZEN) {
+            update(status.withState(JobState.RUNNING).withControl(status.control().thawedAt(resumed.at())));
+            context.getLog().info("Job {} is resumed (thawed)", status.id());
+        }
+        return replyAfterControl(resumed.replyTo(), resumed.error());
+    }
+
+    private Behavior<Command> replyAfterControl(ActorRef<JobRegistry.ControlResult> replyTo, String error) {
+        replyTo.tell(error != null
+                ? new JobRegistry.ControlRefused(JobError.unavailable("job " + status.id() + ": " + error))
+                : new JobRegistry.StatusReport(status));
+        return Behaviors.same();
+    }
+
+    private Behavior<Command> refuse(Control control) {
+        control.replyTo().tell(new JobRegistry.ControlRefused(refusal(status.id(), status.state(), control.control())));
+        return Behaviors.same();
+    }
+
+    /** Why a job in {@code state} refuses {@code control}: FAILED_PRECONDITION naming the state and what to do. */
+    static JobError refusal(String jobId, JobState state, JobControl control) {
+        String verb = switch (control.kind()) {
+            case SIGNAL -> "signal it";
+            case PAUSE -> "pause it";
+            case RESUME -> "resume it";
+            case STOP -> "stop it";
+            case SET_DEADLINE -> "change its deadline";
+        };
+        String hint = switch (state) {
+            case STARTING -> "; try again once it runs";
+            case FROZEN -> control.kind() == JobControl.Kind.PAUSE ? " already" : "";
+            case RUNNING -> control.kind() == JobControl.Kind.RESUME ? ", not FROZEN: there is nothing to resume" : "";
+            case STOPPING -> ": it is ending";
+            case EXITED, FAILED_TO_START -> ": it has ended";
+        };
+        return JobError.precondition("job_id", "job " + jobId + " is " + state + hint + "; cannot " + verb);
+    }
+
+    private void startDeadlineTimer() {
+        Instant deadline = status.control().deadline();
+        if (deadline == null) {
+            return;
+        }
+        Duration left = Duration.between(runtime.clock().instant(), deadline);
+        if (left.isNegative() || left.isZero()) {
+            context.getSelf().tell(new DeadlineExpired()); // passed while no daemon ran, say
+        } else {
+            timers.startSingleTimer(DEADLINE_TIMER, new DeadlineExpired(), left);
+        }
+    }
+
+    /** The control part of the final status: the last freeze (if any) ends at the exit. */
+    private JobControlState endControl(Instant at) {
+        JobControlState control = status.control().thawedAt(at);
+        return stopByDeadline ? control.markedEndedByDeadline() : control;
+    }
+
+    /** Closes our pidfd of the main process once no control work that may use it is left. */
+    private void closeMainPidfd() {
+        if (mainPidfd < 0) {
+            return;
+        }
+        int pidfd = mainPidfd;
+        mainPidfd = -1;
+        controlChain.whenComplete((result, failure) -> JobControlOps.closeQuietly(pidfd));
+    }
+
+    /** Runs {@code work} on the job dispatcher after every control work asked before it (whether that failed or not). */
+    private <T> CompletableFuture<T> serially(java.util.function.Supplier<T> work) {
+        CompletableFuture<T> next = controlChain.handle((result, failure) -> null)
+                .thenApplyAsync(ignored -> work.get(), runtime.blocking());
+        controlChain = next;
+        return next;
     }
 }

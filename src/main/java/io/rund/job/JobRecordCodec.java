@@ -74,6 +74,10 @@ final class JobRecordCodec {
     private static final int OUTPUT_HELD = 31;
     /** Added after version 1 shipped (older daemons skip it): when a Stop in progress kills the job. */
     private static final int STOP_KILL_AT = 32;
+    /** Job control (added later; older daemons skip them): the deadline, time frozen (ms), ended by deadline (1). */
+    private static final int DEADLINE = 40;
+    private static final int FROZEN_FOR_MILLIS = 41;
+    private static final int ENDED_BY_DEADLINE = 42;
 
     private static final int CORE_DUMPED = 1;
     private static final int OOM_KILLED = 2;
@@ -152,6 +156,15 @@ final class JobRecordCodec {
             fields.put(OUTPUT_HELD, out -> writeString(out, status.outputHeld()));
         }
         putInstant(fields, STOP_KILL_AT, stopKillAt);
+        JobControlState control = status.control();
+        putInstant(fields, DEADLINE, control.deadline());
+        long frozenMillis = control.frozenFor(Instant.now()).toMillis();
+        if (frozenMillis > 0) {
+            fields.put(FROZEN_FOR_MILLIS, out -> out.writeLong(frozenMillis));
+        }
+        if (control.endedByDeadline()) {
+            fields.put(ENDED_BY_DEADLINE, out -> out.writeByte(1));
+        }
         return fields.bytes();
     }
 
@@ -226,7 +239,10 @@ final class JobRecordCodec {
                 optional(fields, ENDED_AT).map(JobRecordCodec::readInstant).orElse(null),
                 optional(fields, USAGE).map(JobRecordCodec::readAccounting).orElse(null),
                 optional(fields, FAILURE).map(JobRecordCodec::readString).orElse(null),
-                optional(fields, OUTPUT_HELD).map(JobRecordCodec::readString).orElse(null));
+                optional(fields, OUTPUT_HELD).map(JobRecordCodec::readString).orElse(null),
+                new JobControlState(optional(fields, DEADLINE).map(JobRecordCodec::readInstant).orElse(null),
+                        java.time.Duration.ofMillis(optional(fields, FROZEN_FOR_MILLIS).map(ByteBuffer::getLong).orElse(0L)),
+                        null, optional(fields, ENDED_BY_DEADLINE).map(b -> b.get() == 1).orElse(false)));
         Instant stopKillAt = optional(fields, STOP_KILL_AT).map(JobRecordCodec::readInstant).orElse(null);
         return new JobRecord(new JobSpec(command, args, env, cwd, user, limits), owner, labels, status, stopKillAt);
     }

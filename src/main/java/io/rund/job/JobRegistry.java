@@ -83,6 +83,16 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     /** Daemon shutdown: stop every job (grace, then kill) and reply once all have ended. */
     public record StopAll(ActorRef<AllStopped> replyTo) implements Command {}
 
+    /**
+     * Job control of a job that runs (signal, pause, resume, stop with a grace or forced, a new deadline); refused
+     * with {@link ControlRefused} naming the state where the job's state forbids it. A Stop answers once the job ended.
+     */
+    public record ControlJob(String jobId, Set<String> caller, JobControl control, ActorRef<ControlResult> replyTo)
+            implements Command {}
+
+    /** From an ended job actor asked for job control (a Stop): the registry answers with the final status. */
+    record AnswerFinalControl(String jobId, ActorRef<ControlResult> replyTo) implements Command {}
+
     /** Sent by a job actor on every change of its status. */
     record JobUpdated(JobStatus status) implements Command {}
 
@@ -106,12 +116,12 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     public sealed interface LogResult {}
 
-    public record StatusReport(JobStatus status) implements StatusResult {}
+    public record StatusReport(JobStatus status) implements StatusResult, ControlResult {}
 
     public record LogAvailable(String jobId, LogStore log) implements LogResult {}
 
     /** No such job, or one the caller may not see: the two are indistinguishable on purpose. */
-    public record JobNotFound(String jobId) implements StatusResult, LogResult, DeleteResult, UpdateResult {}
+    public record JobNotFound(String jobId) implements StatusResult, LogResult, DeleteResult, UpdateResult, ControlResult {}
 
     /**
      * A page of jobs, and the id after which the next page starts if there may be more (the page may be short, even
@@ -138,6 +148,11 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     public record LimitsUpdated(String jobId, io.rund.cgroup.Limits inForce, long oomKills) implements UpdateResult {}
 
     public record UpdateRefused(JobError error) implements UpdateResult {}
+    /** The answer to {@link ControlJob}: the job's status after it ({@link StatusReport}), not found, or refused. */
+    public sealed interface ControlResult {}
+
+    /** The job's state forbids the request (FAILED_PRECONDITION, naming the state). */
+    public record ControlRefused(JobError error) implements ControlResult {}
 
     /**
      * One job; {@code actor} is null for a job restored from its record until it is first needed ({@link #actorOf}).
@@ -312,6 +327,16 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 .onMessage(JobTerminated.class, this::onJobTerminated)
                 .onMessage(LocateCgroup.class, this::onLocateCgroup)
                 .onMessage(GetFigures.class, this::onGetFigures)
+                .onMessage(ControlJob.class, this::onControlJob)
+                .onMessage(AnswerFinalControl.class, answer -> {
+                    Entry entry = jobs.get(answer.jobId());
+                    if (entry != null) {
+                        answerFinalStatus(entry, answer.replyTo());
+                    } else {
+                        answer.replyTo().tell(new JobNotFound(answer.jobId()));
+                    }
+                    return this;
+                })
                 .build();
     }
 
@@ -664,7 +689,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
             return this;
         }
         JobState state = entry.get().status().state();
-        if (state != JobState.RUNNING) {
+        if (state != JobState.RUNNING && state != JobState.FROZEN) {
             update.replyTo().tell(new UpdateRefused(JobError.precondition("job_id", "job " + update.jobId() + " is "
                     + state + (state == JobState.STARTING ? ": change its limits once it runs" : "; only a running job's limits can change"))));
             return this;
@@ -729,5 +754,43 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     private void publishTransition(Optional<JobState> previous, Optional<JobStatus> status, boolean refused) {
         getContext().getSystem().eventStream().tell(new org.apache.pekko.actor.typed.eventstream.EventStream.Publish<>(
                 new JobTransition(previous, status, refused, runtime.clock().instant())));
+    /**
+     * Job control goes to the job's actor, which knows its state; a job that has ended refuses it here, except a
+     * Stop, which answers with the final status as Stop does.
+     */
+    private Behavior<Command> onControlJob(ControlJob control) {
+        visible(control.jobId(), control.caller()).ifPresentOrElse(
+                entry -> {
+                    if (!entry.status().state().isFinal()) {
+                        entry.actor().tell(new JobActor.Control(control.control(), control.replyTo()));
+                    } else if (control.control().kind() == JobControl.Kind.STOP) {
+                        answerFinalStatus(entry, control.replyTo());
+                    } else {
+                        control.replyTo().tell(new ControlRefused(JobActor.refusal(entry.status().id(), entry.status().state(),
+                                control.control())));
+                    }
+                },
+                () -> control.replyTo().tell(new JobNotFound(control.jobId())));
+        return this;
+    }
+
+    /** As {@link #answerStatus}, for a job-control asker. */
+    private void answerFinalStatus(Entry entry, ActorRef<ControlResult> replyTo) {
+        if (!entry.argsOnDisk()) {
+            replyTo.tell(new StatusReport(entry.status()));
+            return;
+        }
+        String id = entry.status().id();
+        withArgs(List.of(entry)).whenComplete((statuses, failure) -> replyTo.tell(
+                failure == null && !statuses.isEmpty() ? new StatusReport(statuses.getFirst()) : new JobNotFound(id)));
+    }
+
+    /**
+     * Sets (or, with null, removes) the deadline of a job that runs: it is stopped (grace, then kill) once it passes.
+     * For the Update call to come; answered with the job's status, or refused once the job is stopping or has ended.
+     */
+    public static ControlJob setDeadline(String jobId, Set<String> caller, java.time.Instant deadline,
+                                         ActorRef<ControlResult> replyTo) {
+        return new ControlJob(jobId, caller, JobControl.setDeadline(deadline), replyTo);
     }
 }

@@ -5,6 +5,7 @@ import io.rund.cgroup.Limits;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,7 +20,8 @@ public record JobSpec(
         Map<String, String> environment,
         Optional<Path> workingDirectory,
         Optional<String> user,
-        Limits limits) {
+        Limits limits,
+        Duration timeout) {
 
     /** Cap on argv plus environment, in bytes; well under the kernel's ARG_MAX (a quarter of the 8 MiB stack). */
     public static final int MAX_ARGV_ENV_BYTES = 1 << 20;
@@ -29,24 +31,30 @@ public record JobSpec(
         environment = Map.copyOf(environment);
     }
 
+    /** A spec without a timeout ({@code timeout} null: the job may run for ever). */
+    public JobSpec(String command, List<String> args, Map<String, String> environment, Optional<Path> workingDirectory,
+                   Optional<String> user, Limits limits) {
+        this(command, args, environment, workingDirectory, user, limits, null);
+    }
+
     public static JobSpec of(String command, String... args) {
         return new JobSpec(command, List.of(args), Map.of(), Optional.empty(), Optional.empty(), Limits.none());
     }
 
     public JobSpec withWorkingDirectory(Path dir) {
-        return new JobSpec(command, args, environment, Optional.of(dir), user, limits);
+        return new JobSpec(command, args, environment, Optional.of(dir), user, limits, timeout);
     }
 
     public JobSpec withEnvironment(Map<String, String> env) {
-        return new JobSpec(command, args, env, workingDirectory, user, limits);
+        return new JobSpec(command, args, env, workingDirectory, user, limits, timeout);
     }
 
     public JobSpec withUser(String name) {
-        return new JobSpec(command, args, environment, workingDirectory, Optional.of(name), limits);
+        return new JobSpec(command, args, environment, workingDirectory, Optional.of(name), limits, timeout);
     }
 
     public JobSpec withLimits(Limits newLimits) {
-        return new JobSpec(command, args, environment, workingDirectory, user, newLimits);
+        return new JobSpec(command, args, environment, workingDirectory, user, newLimits, timeout);
     }
 
     /** The first problem with this spec, naming the field, or empty when it may be run. */
@@ -96,5 +104,10 @@ public record JobSpec(
 
     private static long utf8Length(String s) {
         return s.getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    /** This spec with {@code newTimeout} (null: none): the job is stopped once it has run that long. */
+    public JobSpec withTimeout(Duration newTimeout) {
+        return new JobSpec(command, args, environment, workingDirectory, user, limits, newTimeout);
     }
 }

@@ -30,22 +30,35 @@ public record JobStatus(
         Instant endedAt,
         Accounting usage,
         String failure,
-        String outputHeld) {
+        String outputHeld,
+        JobControlState control) {
 
     public JobStatus {
         args = List.copyOf(args);
+        if (control == null) {
+            control = JobControlState.NONE;
+        }
+    }
+
+    /** A status with no deadline, never frozen ({@link JobControlState#NONE}). */
+    public JobStatus(String id, String command, List<String> args, JobState state, Integer pid, Integer uid,
+                     Integer exitCode, Integer signal, boolean coreDumped, boolean oomKilled, boolean stoppedByRequest,
+                     Instant createdAt, Instant startedAt, Instant endedAt, Accounting usage, String failure,
+                     String outputHeld) {
+        this(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest, createdAt,
+                startedAt, endedAt, usage, failure, outputHeld, JobControlState.NONE);
     }
 
     /** This status with {@code outputHeld} (null: output flows). */
     public JobStatus withOutputHeld(String why) {
         return new JobStatus(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
-                createdAt, startedAt, endedAt, usage, failure, why);
+                createdAt, startedAt, endedAt, usage, failure, why, control);
     }
 
     /** This status with {@code newArgs} as its arguments (a finished job's are kept in its record, not in memory). */
     public JobStatus withArgs(List<String> newArgs) {
         return new JobStatus(id, command, newArgs, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
-                createdAt, startedAt, endedAt, usage, failure, outputHeld);
+                createdAt, startedAt, endedAt, usage, failure, outputHeld, control);
     }
 
     /** Exit code as a shell reports it: the code itself, or 128 + signal for a job killed by a signal. */
@@ -54,5 +67,17 @@ public record JobStatus(
             return Optional.of(exitCode);
         }
         return signal == null ? Optional.empty() : Optional.of(128 + signal);
+    }
+
+    /** This status with {@code newControl} (its deadline, time frozen, whether the deadline ended it). */
+    public JobStatus withControl(JobControlState newControl) {
+        return new JobStatus(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
+                createdAt, startedAt, endedAt, usage, failure, outputHeld, newControl);
+    }
+
+    /** This status in {@code newState}, everything else kept (FROZEN and back). */
+    public JobStatus withState(JobState newState) {
+        return new JobStatus(id, command, args, newState, pid, uid, exitCode, signal, coreDumped, oomKilled,
+                stoppedByRequest, createdAt, startedAt, endedAt, usage, failure, outputHeld, control);
     }
 }

@@ -44,4 +44,39 @@ public final class Signals {
         return Libc.callTolerating(Libc.ESRCH, "kill", pid + ", " + name(signal),
                 state -> (int) Libc.KILL.invokeExact(state, pid, signal)) == 0;
     }
+
+    /**
+     * The signal {@code text} names: a number (1-64), or a name with or without "SIG", in any case ("HUP", "SIGhup",
+     * "RTMIN+2", "SIGRTMAX-1"); empty if it names none Linux has.
+     */
+    public static java.util.OptionalInt parse(String text) {
+        String name = text.strip().toUpperCase(java.util.Locale.ROOT);
+        if (!name.isEmpty() && name.chars().allMatch(Character::isDigit)) {
+            if (name.length() > 2) {
+                return java.util.OptionalInt.empty();
+            }
+            int number = Integer.parseInt(name);
+            boolean defined = (number > 0 && number < NAMES.length) || (number >= SIGRTMIN && number <= SIGRTMAX);
+            return defined ? java.util.OptionalInt.of(number) : java.util.OptionalInt.empty();
+        }
+        if (!name.startsWith("SIG")) {
+            name = "SIG" + name;
+        }
+        for (int signal = 1; signal < NAMES.length; signal++) {
+            if (NAMES[signal].equals(name)) {
+                return java.util.OptionalInt.of(signal);
+            }
+        }
+        java.util.regex.Matcher realTime = java.util.regex.Pattern.compile("SIGRT(MIN|MAX)(?:([+-])(\\d{1,2}))?").matcher(name);
+        if (realTime.matches()) {
+            int offset = realTime.group(3) == null ? 0 : Integer.parseInt(realTime.group(3));
+            boolean fromMin = realTime.group(1).equals("MIN");
+            if (realTime.group(2) != null && realTime.group(2).equals(fromMin ? "-" : "+")) {
+                return java.util.OptionalInt.empty();
+            }
+            int signal = fromMin ? SIGRTMIN + offset : SIGRTMAX - offset;
+            return signal >= SIGRTMIN && signal <= SIGRTMAX ? java.util.OptionalInt.of(signal) : java.util.OptionalInt.empty();
+        }
+        return java.util.OptionalInt.empty();
+    }
 }

@@ -113,6 +113,18 @@ final class PollingLogService implements JobControllerPowerApi {
     public org.apache.pekko.stream.javadsl.Source<io.rund.proto.v1.StatsSample, org.apache.pekko.NotUsed> stats(
             io.rund.proto.v1.StatsRequest in, Metadata metadata) {
         return rund.stats(in, metadata);
+    public CompletionStage<io.rund.proto.v1.SignalResponse> signal(io.rund.proto.v1.SignalRequest in, Metadata metadata) {
+        return rund.signal(in, metadata);
+    }
+
+    @Override
+    public CompletionStage<io.rund.proto.v1.PauseResponse> pause(io.rund.proto.v1.PauseRequest in, Metadata metadata) {
+        return rund.pause(in, metadata);
+    }
+
+    @Override
+    public CompletionStage<io.rund.proto.v1.ResumeResponse> resume(io.rund.proto.v1.ResumeRequest in, Metadata metadata) {
+        return rund.resume(in, metadata);
     }
 
     @Override

@@ -20,7 +20,8 @@ class RundClientTest {
     void theServiceNameIsTheProtoFilesAndHasTheMethodsCalled() {
         Descriptors.ServiceDescriptor service = RundProto.getDescriptor().findServiceByName("JobController");
         assertEquals(service.getFullName(), RundClient.SERVICE);
-        assertEquals(List.of("Start", "Stop", "Status", "Logs", "List", "Delete", "Nodes", "Update", "Stats"),
+        assertEquals(List.of("Start", "Stop", "Status", "Logs", "List", "Delete", "Nodes", "Update", "Stats", "Signal", "Pause",
+                        "Resume"),
                 service.getMethods().stream().map(Descriptors.MethodDescriptor::getName).toList());
     }
 

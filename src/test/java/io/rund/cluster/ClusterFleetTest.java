@@ -319,6 +319,37 @@ final class ClusterFleetTest {
         return fail("still answered " + within.toSeconds() + "s after the loss");
     }
 
+    @Test
+    void signalPauseAndResumeFromAnotherNodeReachTheJobOnItsOwner() throws Exception {
+        String id = cluster.client(1, "alice").start(StartRequest.newBuilder().setCommand("/bin/sleep").addArgs("300")
+                .setHost("node3").build()).getJobId();
+        JobStatus paused = cluster.client(2, "alice").pause(io.rund.proto.v1.PauseRequest.newBuilder().setJobId(id).build())
+                .getStatus();
+        assertEquals(JobState.JOB_STATE_FROZEN, paused.getState(), "paused via node2");
+        assertEquals("node3", paused.getHost());
+        assertEquals(JobState.JOB_STATE_FROZEN, cluster.client(3, "alice").status(StatusRequest.newBuilder().setJobId(id).build())
+                .getStatus().getState(), "the owner itself has it frozen");
+        StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> cluster.client(1, "alice")
+                .pause(io.rund.proto.v1.PauseRequest.newBuilder().setJobId(id).build()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, refused.getStatus().getCode(), "a refusal crosses as itself");
+        assertTrue(refused.getStatus().getDescription().contains("is FROZEN already"), refused.getStatus().getDescription());
+        assertEquals(Status.Code.NOT_FOUND, assertThrows(StatusRuntimeException.class, () -> cluster.client(2, "carol")
+                .signal(io.rund.proto.v1.SignalRequest.newBuilder().setJobId(id).setSignal("KILL").build())).getStatus().getCode(),
+                "authorized by the owner's registry");
+
+        JobStatus resumed = cluster.client(1, "alice").resume(io.rund.proto.v1.ResumeRequest.newBuilder().setJobId(id).build())
+                .getStatus();
+        assertEquals(JobState.JOB_STATE_RUNNING, resumed.getState(), "resumed via node1");
+        assertTrue(resumed.hasFrozenFor(), "the time frozen crosses: " + resumed);
+
+        cluster.client(2, "alice").signal(io.rund.proto.v1.SignalRequest.newBuilder().setJobId(id).setSignal("SIGKILL").build());
+        JobStatus ended = cluster.client(1, "alice").status(StatusRequest.newBuilder().setJobId(id).setWaitForEnd(true).build())
+                .getStatus();
+        assertEquals(JobState.JOB_STATE_EXITED, ended.getState());
+        assertEquals(9, ended.getSignal().getValue(), "the signal sent via node2 killed it on node3");
+        assertFalse(ended.getStoppedByRequest(), "a signal is not a Stop");
+    }
+
     private static void await(String what, Duration timeout, Callable<Boolean> condition) throws Exception {
         Instant until = Instant.now().plus(timeout);
         Exception last = null;
