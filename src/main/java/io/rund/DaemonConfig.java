@@ -91,6 +91,8 @@ public final class DaemonConfig {
             root.getBoolean("rund.api.insecure-example-keys");
             AuditSettings.fromConfig(rund);
             ClusterSettings.fromConfig(rund);
+            io.rund.job.LabelSettings.fromConfig(rund);
+            io.rund.job.EventSettings.fromConfig(rund);
         } catch (ConfigException e) {
             throw new InvalidSettingException(describe(root, e));
         } catch (IllegalArgumentException e) {

@@ -81,6 +81,11 @@ final class AuditedJobService implements JobControllerPowerApi {
         return service.logs(in, metadata);
     }
 
+    @Override
+    public Source<io.rund.proto.v1.JobEvent, NotUsed> watch(io.rund.proto.v1.WatchRequest in, Metadata metadata) {
+        return service.watch(in, metadata); // reads only: not audited
+    }
+
     private interface Call<R> {
         CompletionStage<R> run();
     }

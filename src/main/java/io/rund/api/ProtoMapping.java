@@ -53,7 +53,7 @@ final class ProtoMapping {
         }
         Optional<String> user = request.getUser().isEmpty() ? Optional.empty() : Optional.of(request.getUser());
         return new JobSpec(request.getCommand(), request.getArgsList(), request.getEnvMap(), workingDirectory, user,
-                fromProto(request.getLimits()));
+                fromProto(request.getLimits()), request.getLabelsMap());
     }
 
     static Limits fromProto(io.rund.proto.v1.Limits limits) {
@@ -115,6 +115,7 @@ final class ProtoMapping {
         if (status.outputHeld() != null) {
             proto.setOutputHeld(status.outputHeld());
         }
+        proto.putAllLabels(status.labels());
         return proto.build();
     }
 
@@ -227,5 +228,34 @@ final class ProtoMapping {
 
     private static OptionalLong optional(boolean present, Int64Value value) {
         return present ? OptionalLong.of(value.getValue()) : OptionalLong.empty();
+    }
+
+    /** A job event as Watch sends it; {@code host} names its node in a cluster (empty standalone). */
+    static io.rund.proto.v1.JobEvent toProto(io.rund.job.JobEvent event, String host) {
+        io.rund.proto.v1.JobStatus status = toProto(event.status());
+        return io.rund.proto.v1.JobEvent.newBuilder()
+                .setSequence(event.sequence())
+                .setType(toProto(event.type()))
+                .setJobId(event.jobId())
+                .setStatus(host.isEmpty() ? status : status.toBuilder().setHost(host).build())
+                .setTime(toProto(event.time()))
+                .setDetail(event.detail())
+                .setHost(host)
+                .build();
+    }
+
+    static io.rund.proto.v1.JobEventType toProto(io.rund.job.JobEventType type) {
+        return switch (type) {
+            case STARTED -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_STARTED;
+            case STOPPING -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_STOPPING;
+            case EXITED -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_EXITED;
+            case FAILED_TO_START -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_FAILED_TO_START;
+            case REMOVED -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_REMOVED;
+            case OOM_KILL -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_OOM_KILL;
+            case PIDS_MAX -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_PIDS_MAX;
+            case FROZEN -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_FROZEN;
+            case THAWED -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_THAWED;
+            case DEADLINE -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_DEADLINE;
+        };
     }
 }

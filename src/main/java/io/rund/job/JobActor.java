@@ -112,7 +112,7 @@ public final class JobActor {
 
     static JobStatus initialStatus(String id, JobSpec spec, Instant now) {
         return new JobStatus(id, spec.command(), spec.args(), JobState.STARTING, null, null, null, null,
-                false, false, false, now, null, null, null, null, null);
+                false, false, false, now, null, null, null, null, null, spec.labels());
     }
 
     /**
@@ -289,7 +289,7 @@ public final class JobActor {
         context.getLog().info("Job {} failed to start: {}", status.id(), error);
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.FAILED_TO_START, null, null, null, null,
                 false, false, false, status.createdAt(), null, runtime.clock().instant(), null, error.toString(),
-                null);
+                null, status.labels());
         // A final status (the point a durable record says "failed to start").
         registry.tell(new JobRegistry.JobUpdated(status));
         startReplyTo.tell(new JobRegistry.StartRejected(error));
@@ -572,7 +572,7 @@ public final class JobActor {
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
                 status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(), ending.cgroupEnded.oomKilled(),
                 ending.stoppedByRequest, status.createdAt(), status.startedAt(), exit.at(), ending.cgroupEnded.usage(),
-                null, status.outputHeld());
+                null, status.outputHeld(), status.labels());
         // The durable record says so, with its exit and accounting; once it is written, the keeper may forget the job
         // (until then a crash of the daemon leaves the exit with the keeper, for the next daemon).
         String id = status.id();
@@ -771,12 +771,12 @@ public final class JobActor {
 
     private JobStatus with(JobState state, int pid, int uid, Instant startedAt) {
         return new JobStatus(status.id(), status.command(), status.args(), state, pid, uid, null, null,
-                false, false, false, status.createdAt(), startedAt, null, null, null, status.outputHeld());
+                false, false, false, status.createdAt(), startedAt, null, null, null, status.outputHeld(), status.labels());
     }
 
     private JobStatus withStopping() {
         return new JobStatus(status.id(), status.command(), status.args(), JobState.STOPPING, status.pid(), status.uid(), null, null,
-                false, false, true, status.createdAt(), status.startedAt(), null, null, null, status.outputHeld());
+                false, false, true, status.createdAt(), status.startedAt(), null, null, null, status.outputHeld(), status.labels());
     }
 
     private static void killQuietly(Cgroup cgroup, String jobId) {

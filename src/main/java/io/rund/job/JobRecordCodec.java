@@ -220,9 +220,9 @@ final class JobRecordCodec {
                 optional(fields, ENDED_AT).map(JobRecordCodec::readInstant).orElse(null),
                 optional(fields, USAGE).map(JobRecordCodec::readAccounting).orElse(null),
                 optional(fields, FAILURE).map(JobRecordCodec::readString).orElse(null),
-                optional(fields, OUTPUT_HELD).map(JobRecordCodec::readString).orElse(null));
+                optional(fields, OUTPUT_HELD).map(JobRecordCodec::readString).orElse(null), labels);
         Instant stopKillAt = optional(fields, STOP_KILL_AT).map(JobRecordCodec::readInstant).orElse(null);
-        return new JobRecord(new JobSpec(command, args, env, cwd, user, limits), owner, labels, status, stopKillAt);
+        return new JobRecord(new JobSpec(command, args, env, cwd, user, limits, labels), owner, labels, status, stopKillAt);
     }
 
     private static ByteBuffer required(Map<Integer, ByteBuffer> fields, int tag, String name) throws CorruptRecordException {

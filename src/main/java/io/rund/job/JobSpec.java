@@ -19,7 +19,8 @@ public record JobSpec(
         Map<String, String> environment,
         Optional<Path> workingDirectory,
         Optional<String> user,
-        Limits limits) {
+        Limits limits,
+        Map<String, String> labels) {
 
     /** Cap on argv plus environment, in bytes; well under the kernel's ARG_MAX (a quarter of the 8 MiB stack). */
     public static final int MAX_ARGV_ENV_BYTES = 1 << 20;
@@ -27,6 +28,13 @@ public record JobSpec(
     public JobSpec {
         args = List.copyOf(args);
         environment = Map.copyOf(environment);
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
+    }
+
+    /** A spec without labels. */
+    public JobSpec(String command, List<String> args, Map<String, String> environment, Optional<Path> workingDirectory,
+                   Optional<String> user, Limits limits) {
+        this(command, args, environment, workingDirectory, user, limits, Map.of());
     }
 
     public static JobSpec of(String command, String... args) {
@@ -34,19 +42,23 @@ public record JobSpec(
     }
 
     public JobSpec withWorkingDirectory(Path dir) {
-        return new JobSpec(command, args, environment, Optional.of(dir), user, limits);
+        return new JobSpec(command, args, environment, Optional.of(dir), user, limits, labels);
     }
 
     public JobSpec withEnvironment(Map<String, String> env) {
-        return new JobSpec(command, args, env, workingDirectory, user, limits);
+        return new JobSpec(command, args, env, workingDirectory, user, limits, labels);
     }
 
     public JobSpec withUser(String name) {
-        return new JobSpec(command, args, environment, workingDirectory, Optional.of(name), limits);
+        return new JobSpec(command, args, environment, workingDirectory, Optional.of(name), limits, labels);
     }
 
     public JobSpec withLimits(Limits newLimits) {
-        return new JobSpec(command, args, environment, workingDirectory, user, newLimits);
+        return new JobSpec(command, args, environment, workingDirectory, user, newLimits, labels);
+    }
+
+    public JobSpec withLabels(Map<String, String> newLabels) {
+        return new JobSpec(command, args, environment, workingDirectory, user, limits, newLabels);
     }
 
     /** The first problem with this spec, naming the field, or empty when it may be run. */
@@ -84,6 +96,10 @@ public record JobSpec(
         }
         if (user.isPresent() && user.get().isBlank()) {
             return Optional.of(JobError.invalid("user", "must not be blank"));
+        }
+        Optional<JobError> badLabel = Labels.validate(labels);
+        if (badLabel.isPresent()) {
+            return badLabel;
         }
         try {
             // Values only: devices are resolved when the job's cgroup is made.

@@ -4,6 +4,7 @@ import io.rund.cgroup.Accounting;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -30,22 +31,39 @@ public record JobStatus(
         Instant endedAt,
         Accounting usage,
         String failure,
-        String outputHeld) {
+        String outputHeld,
+        Map<String, String> labels) {
 
     public JobStatus {
         args = List.copyOf(args);
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
+    }
+
+    /** A status without labels. */
+    public JobStatus(String id, String command, List<String> args, JobState state, Integer pid, Integer uid,
+                     Integer exitCode, Integer signal, boolean coreDumped, boolean oomKilled, boolean stoppedByRequest,
+                     Instant createdAt, Instant startedAt, Instant endedAt, Accounting usage, String failure,
+                     String outputHeld) {
+        this(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest, createdAt,
+                startedAt, endedAt, usage, failure, outputHeld, Map.of());
+    }
+
+    /** This status with {@code newLabels} (the job's, from its spec; they never change). */
+    public JobStatus withLabels(Map<String, String> newLabels) {
+        return new JobStatus(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
+                createdAt, startedAt, endedAt, usage, failure, outputHeld, newLabels);
     }
 
     /** This status with {@code outputHeld} (null: output flows). */
     public JobStatus withOutputHeld(String why) {
         return new JobStatus(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
-                createdAt, startedAt, endedAt, usage, failure, why);
+                createdAt, startedAt, endedAt, usage, failure, why, labels);
     }
 
     /** This status with {@code newArgs} as its arguments (a finished job's are kept in its record, not in memory). */
     public JobStatus withArgs(List<String> newArgs) {
         return new JobStatus(id, command, newArgs, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
-                createdAt, startedAt, endedAt, usage, failure, outputHeld);
+                createdAt, startedAt, endedAt, usage, failure, outputHeld, labels);
     }
 
     /** Exit code as a shell reports it: the code itself, or 128 + signal for a job killed by a signal. */

@@ -105,6 +105,11 @@ final class PollingLogService implements JobControllerPowerApi {
     }
 
     @Override
+    public Source<io.rund.proto.v1.JobEvent, NotUsed> watch(io.rund.proto.v1.WatchRequest in, Metadata metadata) {
+        return rund.watch(in, metadata);
+    }
+
+    @Override
     public Source<LogChunk, NotUsed> logs(LogsRequest in, Metadata metadata) {
         CompletionStage<Source<LogChunk, NotUsed>> opened = AskPattern.<JobRegistry.Command, JobRegistry.LogResult>ask(registry,
                         replyTo -> new JobRegistry.OpenLog(in.getJobId(), ADMIN, replyTo), ASK_TIMEOUT, system.scheduler())

@@ -20,7 +20,7 @@ class RundClientTest {
     void theServiceNameIsTheProtoFilesAndHasTheMethodsCalled() {
         Descriptors.ServiceDescriptor service = RundProto.getDescriptor().findServiceByName("JobController");
         assertEquals(service.getFullName(), RundClient.SERVICE);
-        assertEquals(List.of("Start", "Stop", "Status", "Logs", "List", "Delete", "Nodes"),
+        assertEquals(List.of("Start", "Stop", "Status", "Logs", "List", "Delete", "Nodes", "Watch"),
                 service.getMethods().stream().map(Descriptors.MethodDescriptor::getName).toList());
     }
 
