@@ -72,6 +72,7 @@ public final class JobStatusJson {
         }
         return json.name("failure").value(s.getFailure().isEmpty() ? null : s.getFailure())
                 .name("outputHeld").value(s.getOutputHeld().isEmpty() ? null : s.getOutputHeld())
+                .name("labels").labels(s.getLabelsMap())
                 .endObject();
     }
 
@@ -98,5 +99,10 @@ public final class JobStatusJson {
 
     private static String time(Timestamp t) {
         return Instant.ofEpochSecond(t.getSeconds(), t.getNanos()).toString();
+    }
+
+    /** {@code status} as a value inside a bigger object (a Watch event's). */
+    static JsonWriter writeTo(JsonWriter json, JobStatus status) {
+        return write(json, status);
     }
 }

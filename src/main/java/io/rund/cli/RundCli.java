@@ -54,6 +54,7 @@ public final class RundCli implements Runnable {
             new Subcommand("list", ListCommand::new),
             new Subcommand("rm", RmCommand::new),
             new Subcommand("nodes", NodesCommand::new),
+            new Subcommand("watch", WatchCommand::new),
             new Subcommand("doctor", DoctorCommand::new),
             new Subcommand("version", VersionCommand::new),
             new Subcommand("run", RunCommand::new),
