@@ -96,6 +96,8 @@ public final class DaemonConfig {
             }
             io.rund.metrics.MetricsSettings.fromConfig(rund.getConfig("metrics"));
             io.rund.api.ControlSettings.fromConfig(rund);
+            io.rund.job.LabelSettings.fromConfig(rund);
+            io.rund.job.EventSettings.fromConfig(rund);
         } catch (ConfigException e) {
             throw new InvalidSettingException(describe(root, e));
         } catch (IllegalArgumentException e) {

@@ -4,6 +4,7 @@ import io.rund.job.JobIdentities;
 import io.rund.job.JobRecord;
 import io.rund.job.JobRecords;
 import io.rund.job.JobRegistry;
+import io.rund.job.EventSettings;
 import io.rund.job.JobRuntime;
 import io.rund.job.JobSettings;
 import io.rund.cgroup.CgroupManager;
@@ -61,7 +62,8 @@ final class Guardian {
             Executor blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(BLOCKING_DISPATCHER));
             JobRuntime runtime = new JobRuntime(settings, cgroups, exits, output, logs, identities, spawner, records,
                     blocking, Clock.systemUTC());
-            ActorRef<JobRegistry.Command> jobs = context.spawn(JobRegistry.create(runtime, restored, adopted), "jobs");
+            EventSettings events = EventSettings.fromConfig(context.getSystem().settings().config().getConfig("rund"));
+            ActorRef<JobRegistry.Command> jobs = context.spawn(JobRegistry.create(runtime, restored, adopted, events), "jobs");
             context.watch(jobs);
             registry.complete(jobs);
             return Behaviors.receive(Void.class)

@@ -56,6 +56,8 @@ final class ApiErrors {
     // rund's own reasons beyond JobError.Reason and the code names.
     static final String JOB_NOT_FOUND = "JOB_NOT_FOUND";
     static final String OFFSET_DROPPED = "OFFSET_DROPPED";
+    /** A Watch asked for events its host no longer keeps (or another daemon's): OUT_OF_RANGE with the oldest kept. */
+    static final String EVENTS_DROPPED = "EVENTS_DROPPED";
     static final String TOO_MANY_FOLLOWERS = "TOO_MANY_FOLLOWERS";
     static final String REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE";
     static final String NO_ANSWER = "NO_ANSWER";

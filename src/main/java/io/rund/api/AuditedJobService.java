@@ -87,6 +87,11 @@ final class AuditedJobService implements JobControllerPowerApi {
         return service.logs(in, metadata);
     }
 
+    @Override
+    public Source<io.rund.proto.v1.JobEvent, NotUsed> watch(io.rund.proto.v1.WatchRequest in, Metadata metadata) {
+        return service.watch(in, metadata); // reads only: not audited
+    }
+
     private interface Call<R> {
         CompletionStage<R> run();
     }
@@ -125,6 +130,9 @@ final class AuditedJobService implements JobControllerPowerApi {
     @Override
     public Source<io.rund.proto.v1.StatsSample, NotUsed> stats(io.rund.proto.v1.StatsRequest in, Metadata metadata) {
         return service.stats(in, metadata); // reads only: not audited
+    }
+
+    @Override
     public CompletionStage<io.rund.proto.v1.SignalResponse> signal(io.rund.proto.v1.SignalRequest in, Metadata metadata) {
         return audited("Signal", metadata, null, List.of(), response -> in.getJobId(), in.getJobId(),
                 () -> service.signal(in, metadata));

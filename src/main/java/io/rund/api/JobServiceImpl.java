@@ -14,6 +14,13 @@ import io.rund.job.JobRegistry;
 import io.rund.job.JobSpec;
 import io.rund.job.JobState;
 import io.rund.job.JobStatus;
+import io.rund.job.EventWindowExceededException;
+import io.rund.job.LabelSelector;
+import io.rund.job.LabelSettings;
+import io.rund.job.Labels;
+import io.rund.cluster.EventOpening;
+import io.rund.proto.v1.JobEvent;
+import io.rund.proto.v1.WatchRequest;
 import io.rund.logs.FollowerLimitException;
 import io.rund.logs.LogQuery;
 import io.rund.logs.LogSpace;
@@ -83,6 +90,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     private final long maxListReplyBytes;
     private final Duration minStatsInterval;
     private final ControlSettings control;
+    private final LabelSettings labelSettings;
 
     /**
      * The service over {@code fleet}: this host's jobs alone, or a cluster's ({@link io.rund.cluster.Fleets}).
@@ -98,6 +106,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         }
         this.minStatsInterval = system.settings().config().getDuration(MIN_STATS_INTERVAL);
         this.control = ControlSettings.fromConfig(system.settings().config().getConfig("rund"));
+        this.labelSettings = LabelSettings.fromConfig(system.settings().config().getConfig("rund"));
     }
 
     @Override
@@ -111,6 +120,12 @@ public final class JobServiceImpl implements JobControllerPowerApi {
             }
         } catch (InvalidRequestException e) {
             return CompletableFuture.failedFuture(failure(e.error()));
+        }
+        Map<String, String> labels = spec.labels();
+        Optional<JobError> tooManyLabels = Labels.validate(labels)
+                .or(() -> Labels.validateCaps(labels, labelSettings.maxCount(), labelSettings.maxBytes()));
+        if (tooManyLabels.isPresent()) {
+            return CompletableFuture.failedFuture(failure(tooManyLabels.get()));
         }
         Optional<String> host = in.getHost().isEmpty() ? Optional.empty() : Optional.of(in.getHost());
         return answer(fleet.start(spec, caller, host))
@@ -145,7 +160,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     public CompletionStage<StatusResponse> status(StatusRequest in, Metadata metadata) {
         Set<String> caller = PeerIdentityHeader.read(metadata);
         return withValidId(in.getJobId(), jobId -> (in.getWaitForEnd()
-                        ? endStatus(jobId, caller)
+                        ? endStatus(jobId, caller, GrpcDeadline.of(metadata))
                         : currentStatus(jobId, caller))
                 .thenApply(status -> StatusResponse.newBuilder().setStatus(toProto(status)).build()));
     }
@@ -159,13 +174,15 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         Set<String> caller = PeerIdentityHeader.read(metadata);
         Set<JobState> states;
         Optional<String> after;
+        LabelSelector selector;
         try {
             states = ProtoMapping.fromProto(in.getStatesList());
             after = pageToken(in.getPageToken());
+            selector = selector(LABEL_SELECTOR_FIELD, in.getLabelSelector());
         } catch (InvalidRequestException e) {
             return CompletableFuture.failedFuture(failure(e.error()));
         }
-        return answer(fleet.list(caller, states, after, in.getPageSize()))
+        return answer(fleet.list(caller, states, after, in.getPageSize(), selector))
                 .thenApply(this::listResponse);
     }
 
@@ -303,15 +320,20 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     }
 
     /**
-     * The job's status once it has ended, or the status it has when the registry's wait is over: shorter than
-     * the ask by {@link #AWAIT_END_MARGIN}, so that a long wait answers with a status rather than UNAVAILABLE.
+     * The job's status once it has ended. The wait holds no thread (the registry answers when the job's final status
+     * arrives) and is bounded only by the client's deadline (grpc-timeout): it answers, with the status the job has
+     * then, {@link #AWAIT_END_MARGIN} before that deadline, so the client gets a status rather than DEADLINE_EXCEEDED.
+     * Without a deadline it waits as long as the job runs, in waits of {@link #FINAL_STATUS_WAIT} each.
      */
-    private CompletionStage<JobStatus> endStatus(String jobId, Set<String> caller) {
-        Duration atMost = askTimeout.compareTo(AWAIT_END_MARGIN.multipliedBy(2)) > 0
-                ? askTimeout.minus(AWAIT_END_MARGIN)
-                : askTimeout.dividedBy(2);
+    private CompletionStage<JobStatus> endStatus(String jobId, Set<String> caller, Optional<Duration> deadline) {
+        Duration atMost = deadline.map(left -> left.compareTo(AWAIT_END_MARGIN.multipliedBy(2)) > 0
+                        ? left.minus(AWAIT_END_MARGIN) : left.dividedBy(2))
+                .orElse(FINAL_STATUS_WAIT);
         return answer(fleet.awaitEnd(jobId, caller, atMost))
-                .thenCompose(JobServiceImpl::statusOrNotFound);
+                .thenCompose(JobServiceImpl::statusOrNotFound)
+                .thenCompose(status -> status.state().isFinal() || deadline.isPresent()
+                        ? CompletableFuture.completedFuture(status)
+                        : endStatus(jobId, caller, deadline));
     }
 
     /**
@@ -415,6 +437,8 @@ public final class JobServiceImpl implements JobControllerPowerApi {
                             ? "job " + jobId + " has ended (" + ended.status().state() + "): it has no live usage; its final usage is in Status"
                             : "job " + jobId + " is " + ended.status().state() + ": its cgroup cannot be read yet; ask again"));
         };
+    }
+
     // ---- job control: Signal, Pause, Resume, Stop's grace period and force, Start's timeout ----
 
     @Override
@@ -477,5 +501,55 @@ public final class JobServiceImpl implements JobControllerPowerApi {
                     + control.maxTimeout().toSeconds() + "s (rund.control.max-timeout), was " + timeout));
         }
         return timeout;
+    }
+
+    private static final String LABEL_SELECTOR_FIELD = "label_selector";
+
+    /** The selector {@code text} states (empty: any labels), or INVALID_ARGUMENT naming the field and position. */
+    private static LabelSelector selector(String field, String text) throws InvalidRequestException {
+        try {
+            return LabelSelector.parse(text);
+        } catch (LabelSelector.InvalidSelectorException e) {
+            throw new InvalidRequestException(JobError.invalid(field, e.getMessage() + " in " + ClientText.quote(text)));
+        }
+    }
+
+    /**
+     * The job's events (or every visible job's, or a selector's) as they happen, after the sequence the client names.
+     * The stream reads the host's journal only as the client asks for more (HTTP/2 flow control); a client that falls
+     * behind the journal's ring gets OUT_OF_RANGE with the oldest sequence kept, as one resuming too late does.
+     */
+    @Override
+    public Source<JobEvent, NotUsed> watch(WatchRequest in, Metadata metadata) {
+        Set<String> caller = PeerIdentityHeader.read(metadata);
+        Optional<String> jobId;
+        LabelSelector selector;
+        try {
+            jobId = in.getJobId().isEmpty() ? Optional.empty() : Optional.of(JobIds.canonical(in.getJobId()));
+            selector = selector(LABEL_SELECTOR_FIELD, in.getLabelSelector());
+        } catch (InvalidRequestException e) {
+            return Source.failed(failure(e.error()));
+        }
+        Optional<Long> after = in.hasAfterSequence() ? Optional.of(in.getAfterSequence().getValue()) : Optional.empty();
+        if (after.isPresent() && after.get() < 0) {
+            return Source.failed(ApiErrors.invalidField("after_sequence", "must be below 2^63, was "
+                    + Long.toUnsignedString(after.get())));
+        }
+        CompletionStage<Source<JobEvent, NotUsed>> opened = answer(fleet.watch(caller, jobId, selector, after))
+                .thenApply(opening -> switch (opening) {
+                    case EventOpening.Opened events -> events.events()
+                            .map(event -> ProtoMapping.toProto(event, events.host()))
+                            .mapError(EventWindowExceededException.class, JobServiceImpl::windowExceeded)
+                            .mapError(HostUnreachableException.class, ApiErrors::hostUnreachable);
+                    case EventOpening.NotFound notFound -> Source.<JobEvent>failed(notFound(notFound.jobId()));
+                });
+        return Source.completionStageSource(opened).mapMaterializedValue(ignored -> NotUsed.notUsed());
+    }
+
+    private static GrpcServiceException windowExceeded(EventWindowExceededException e) {
+        String oldest = Long.toString(e.oldestRetained());
+        return ApiErrors.refusal(Status.Code.OUT_OF_RANGE, ApiErrors.EVENTS_DROPPED,
+                Map.of(ApiErrors.FIELD, "after_sequence", ApiErrors.RETAINED_FROM, oldest), e.getMessage(),
+                Map.of(RETAINED_FROM_KEY, oldest));
     }
 }

@@ -53,7 +53,7 @@ final class ProtoMapping {
         }
         Optional<String> user = request.getUser().isEmpty() ? Optional.empty() : Optional.of(request.getUser());
         return new JobSpec(request.getCommand(), request.getArgsList(), request.getEnvMap(), workingDirectory, user,
-                fromProto(request.getLimits()));
+                fromProto(request.getLimits()), request.getLabelsMap());
     }
 
     static Limits fromProto(io.rund.proto.v1.Limits limits) {
@@ -116,6 +116,7 @@ final class ProtoMapping {
         if (status.outputHeld() != null) {
             proto.setOutputHeld(status.outputHeld());
         }
+        proto.putAllLabels(status.labels());
         return withControl(proto.build(), status, Instant.now());
     }
 
@@ -251,6 +252,8 @@ final class ProtoMapping {
             proto.addIo(device);
         }
         return proto.build();
+    }
+
     /** A proto Duration as a Java one; INVALID_ARGUMENT naming {@code field} if its seconds and nanos disagree or are out of range. */
     static java.time.Duration fromProto(com.google.protobuf.Duration duration, String field) throws InvalidRequestException {
         long seconds = duration.getSeconds();
@@ -281,5 +284,34 @@ final class ProtoMapping {
             builder.setDeadline(toProto(control.deadline()));
         }
         return builder.build();
+    }
+
+    /** A job event as Watch sends it; {@code host} names its node in a cluster (empty standalone). */
+    static io.rund.proto.v1.JobEvent toProto(io.rund.job.JobEvent event, String host) {
+        io.rund.proto.v1.JobStatus status = toProto(event.status());
+        return io.rund.proto.v1.JobEvent.newBuilder()
+                .setSequence(event.sequence())
+                .setType(toProto(event.type()))
+                .setJobId(event.jobId())
+                .setStatus(host.isEmpty() ? status : status.toBuilder().setHost(host).build())
+                .setTime(toProto(event.time()))
+                .setDetail(event.detail())
+                .setHost(host)
+                .build();
+    }
+
+    static io.rund.proto.v1.JobEventType toProto(io.rund.job.JobEventType type) {
+        return switch (type) {
+            case STARTED -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_STARTED;
+            case STOPPING -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_STOPPING;
+            case EXITED -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_EXITED;
+            case FAILED_TO_START -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_FAILED_TO_START;
+            case REMOVED -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_REMOVED;
+            case OOM_KILL -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_OOM_KILL;
+            case PIDS_MAX -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_PIDS_MAX;
+            case FROZEN -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_FROZEN;
+            case THAWED -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_THAWED;
+            case DEADLINE -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_DEADLINE;
+        };
     }
 }

@@ -25,6 +25,10 @@ public final class JobOptions {
             description = "In a cluster: the node to run the job on (as `rund nodes` names it; default: a reachable node with few running jobs).")
     String host;
 
+    @Option(names = {"-l", "--label"}, paramLabel = "KEY=VALUE",
+            description = "Label the job (Kubernetes label syntax; list and watch select by labels). Repeatable.")
+    List<String> labels = new ArrayList<>();
+
     @Parameters(arity = "1..*", paramLabel = "CMD [ARGS...]",
             description = "The command and its arguments; put them after -- when an argument starts with '-'.")
     List<String> commandLine = new ArrayList<>();
@@ -58,6 +62,7 @@ public final class JobOptions {
         if (timeout != null) {
             request.setTimeout(DurationText.toProto(DurationText.parse("--timeout", timeout)));
         }
+        request.putAllLabels(LabelOptions.parse(labels));
         return request;
     }
 }

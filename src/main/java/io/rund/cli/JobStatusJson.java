@@ -76,6 +76,7 @@ public final class JobStatusJson {
                         ? s.getFrozenFor().getSeconds() * 1000 + s.getFrozenFor().getNanos() / 1_000_000 : 0L)
                 .name("deadline").value(s.hasDeadline() ? time(s.getDeadline()) : null)
                 .name("endedByDeadline").value(s.getEndedByDeadline())
+                .name("labels").labels(s.getLabelsMap())
                 .endObject();
     }
 
@@ -102,5 +103,10 @@ public final class JobStatusJson {
 
     private static String time(Timestamp t) {
         return Instant.ofEpochSecond(t.getSeconds(), t.getNanos()).toString();
+    }
+
+    /** {@code status} as a value inside a bigger object (a Watch event's). */
+    static JsonWriter writeTo(JsonWriter json, JobStatus status) {
+        return write(json, status);
     }
 }

@@ -78,6 +78,13 @@ public final class JsonWriter {
         return value((String) null);
     }
 
+    /** An object of {@code labels}, keys sorted (so that output is stable). */
+    public JsonWriter labels(java.util.Map<String, String> labels) {
+        beginObject();
+        new java.util.TreeMap<>(labels).forEach((key, value) -> name(key).value(value));
+        return endObject();
+    }
+
     public JsonWriter strings(List<String> values) {
         beginArray();
         values.forEach(this::value);

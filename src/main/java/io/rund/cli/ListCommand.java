@@ -38,12 +38,21 @@ final class ListCommand implements Callable<Integer> {
                     + "Repeat it for several.")
     List<String> states = new ArrayList<>();
 
+    @Option(names = {"-l", "--label"}, paramLabel = "KEY=VALUE",
+            description = "Only jobs with this label. Repeatable: all must hold.")
+    List<String> labels = new ArrayList<>();
+
+    @Option(names = "--selector", paramLabel = "EXPR",
+            description = "Only jobs this Kubernetes label selector selects: k=v, k!=v, 'k in (a,b)', 'k notin (a)', k, !k; "
+                    + "comma means and.")
+    String selector;
+
     @Mixin
     ConnectionOptions connection;
 
     @Override
     public Integer call() throws CliException {
-        ListRequest.Builder request = ListRequest.newBuilder();
+        ListRequest.Builder request = ListRequest.newBuilder().setLabelSelector(LabelOptions.selector(labels, selector));
         for (String state : states) {
             request.addStates(state(state));
         }

@@ -60,6 +60,7 @@ public final class RundCli implements Runnable {
             new Subcommand("kill", KillCommand::new),
             new Subcommand("pause", PauseCommand::new),
             new Subcommand("resume", ResumeCommand::new),
+            new Subcommand("watch", WatchCommand::new),
             new Subcommand("doctor", DoctorCommand::new),
             new Subcommand("version", VersionCommand::new),
             new Subcommand("run", RunCommand::new),

@@ -95,6 +95,10 @@ public final class RundClient implements AutoCloseable {
             .setResponseMarshaller(new LogChunkMarshaller())
             .build();
 
+    private static final MethodDescriptor<io.rund.proto.v1.WatchRequest, io.rund.proto.v1.JobEvent> WATCH = method("Watch",
+            MethodDescriptor.MethodType.SERVER_STREAMING, io.rund.proto.v1.WatchRequest.getDefaultInstance(),
+            io.rund.proto.v1.JobEvent.getDefaultInstance());
+
     private final Supplier<ManagedChannel> channels;
     private final KeyShareSocketFactory sockets;
     private final HostPort address;
@@ -204,6 +208,31 @@ public final class RundClient implements AutoCloseable {
             chunks.hasNext();
             return chunks;
         });
+    }
+
+    /**
+     * Job events as they happen (the stream never ends by itself: close the client, or cancel through
+     * {@link #newWatchCall}); errors surface as StatusRuntimeException from the iterator.
+     */
+    public Iterator<io.rund.proto.v1.JobEvent> watch(io.rund.proto.v1.WatchRequest request) {
+        return ClientCalls.blockingServerStreamingCall(channel, WATCH, CallOptions.DEFAULT, request);
+    }
+
+    /** As {@link #watch(io.rund.proto.v1.WatchRequest)}, ending with DEADLINE_EXCEEDED after {@code deadline}. */
+    public Iterator<io.rund.proto.v1.JobEvent> watch(io.rund.proto.v1.WatchRequest request, Duration deadline) {
+        return ClientCalls.blockingServerStreamingCall(channel, WATCH,
+                CallOptions.DEFAULT.withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS), request);
+    }
+
+    /** A new Watch call to drive with its own listener (and to cancel after some events). */
+    public ClientCall<io.rund.proto.v1.WatchRequest, io.rund.proto.v1.JobEvent> newWatchCall(CallOptions options) {
+        return channel.newCall(WATCH, options);
+    }
+
+    /** Status with a deadline of the caller's: for wait_for_end, which waits as long as the job runs. */
+    public StatusResponse status(StatusRequest request, Duration deadline) {
+        CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
+        return withKeyExchangeFallback(() -> ClientCalls.blockingUnaryCall(channel, STATUS, options, request));
     }
 
     /**

@@ -5,6 +5,7 @@ import io.rund.job.JobIds;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSpec;
 import io.rund.job.JobState;
+import io.rund.job.LabelSelector;
 import io.rund.job.JobStatus;
 import io.rund.logs.LogQuery;
 import io.rund.logs.LogRecord;
@@ -201,18 +202,20 @@ final class ClusteredFleet implements Fleet {
      * misses none of its jobs. The token is a job id, valid on every node.
      */
     @Override
-    public CompletionStage<FleetPage> list(Set<String> caller, Set<JobState> states, Optional<String> after, int pageSize) {
+    public CompletionStage<FleetPage> list(Set<String> caller, Set<JobState> states, Optional<String> after, int pageSize,
+                                           LabelSelector selector) {
         Directory now = directory;
         List<String> unreachable = new ArrayList<>();
         List<CompletableFuture<Optional<FleetPage>>> pages = new ArrayList<>();
-        pages.add(local.list(caller, states, after, pageSize).thenApply(Optional::of).toCompletableFuture());
+        pages.add(local.list(caller, states, after, pageSize, selector).thenApply(Optional::of).toCompletableFuture());
         for (Directory.Peer peer : now.others()) {
             if (!now.reachable(peer.index())) {
                 unreachable.add(peer.name());
                 continue;
             }
             pages.add(this.<NodeGateway.PageReply>ask(peer,
-                            replyTo -> new NodeGateway.ListJobs(caller, states, after.orElse(null), pageSize, replyTo), askTimeout)
+                            replyTo -> new NodeGateway.ListJobs(caller, states, after.orElse(null), pageSize, replyTo,
+                                    selector.text()), askTimeout)
                     .thenApply(reply -> reply.failure() != null ? Optional.<FleetPage>empty()
                             : Optional.of(new FleetPage(reply.jobs(), Optional.ofNullable(reply.resumeAfter()), List.of())))
                     .toCompletableFuture()
@@ -277,7 +280,7 @@ final class ClusteredFleet implements Fleet {
      * end to end): a stream ref's receiving stage must belong to the system that crosses the wire, or the owner's
      * answers go to an address it cannot reach (measured: RemoteStreamCompleted went to dead letters).
      */
-    private Source<LogRecord, NotUsed> inClusterSystem(Source<LogRecord, NotUsed> records) {
+    private <T> Source<T, NotUsed> inClusterSystem(Source<T, NotUsed> records) {
         Materializer materializer = Materializer.matFromSystem(node.system());
         return Source.fromPublisher(records.runWith(Sink.asPublisher(AsPublisher.WITHOUT_FANOUT), materializer));
     }
@@ -392,6 +395,9 @@ final class ClusteredFleet implements Fleet {
                         : reply.error() != null ? done(new JobRegistry.UpdateRefused(reply.error()))
                         : reply.inForce() == null ? done(new JobRegistry.JobNotFound(jobId))
                         : done(new JobRegistry.LimitsUpdated(jobId, reply.inForce(), reply.oomKills())));
+    }
+
+    @Override
     public CompletionStage<JobRegistry.ControlResult> control(String jobId, Set<String> caller, io.rund.job.JobControl control) {
         Optional<Directory.Peer> owner = owner(jobId);
         if (owner.isEmpty()) {
@@ -403,5 +409,26 @@ final class ClusteredFleet implements Fleet {
                         : reply.status() != null ? done(new JobRegistry.StatusReport(reply.status()))
                         : reply.error() != null ? done(new JobRegistry.ControlRefused(reply.error()))
                         : done(new JobRegistry.JobNotFound(jobId)));
+    }
+
+    /**
+     * One job's events come from its host (relayed with back-pressure; its loss fails the stream naming it). A watch of
+     * every job, or of a selector, is answered by this node alone with its own jobs' events and sequences: a client
+     * that wants the whole cluster's watches each node (README, "Watch").
+     */
+    @Override
+    public CompletionStage<EventOpening> watch(Set<String> caller, Optional<String> jobId, LabelSelector selector,
+                                               Optional<Long> after) {
+        Optional<Directory.Peer> owner = jobId.flatMap(this::owner);
+        if (owner.isEmpty()) {
+            return local.watch(caller, jobId, selector, after);
+        }
+        Directory.Peer peer = owner.get();
+        return this.<NodeGateway.EventsReply>ask(peer, replyTo -> new NodeGateway.OpenEvents(jobId.get(), caller,
+                        selector.text(), after.orElse(null), replyTo), askTimeout)
+                .thenCompose(reply -> reply.failure() != null ? failedAnswer(reply.failure())
+                        : reply.events() == null ? done(new EventOpening.NotFound(jobId.get()))
+                        : done(new EventOpening.Opened(inClusterSystem(EventRelay.receive(reply.events(), peer.name())),
+                                peer.name())));
     }
 }

@@ -3,6 +3,7 @@ package io.rund.cluster;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSpec;
 import io.rund.job.JobState;
+import io.rund.job.LabelSelector;
 import io.rund.logs.LogQuery;
 
 import java.time.Duration;
@@ -25,13 +26,23 @@ public interface Fleet {
 
     CompletionStage<JobRegistry.StatusResult> awaitEnd(String jobId, Set<String> caller, Duration atMost);
 
-    CompletionStage<FleetPage> list(Set<String> caller, Set<JobState> states, Optional<String> after, int pageSize);
+    /** One page of the jobs {@code caller} may see in {@code states} (empty: any) whose labels {@code selector} selects. */
+    CompletionStage<FleetPage> list(Set<String> caller, Set<JobState> states, Optional<String> after, int pageSize,
+                                    LabelSelector selector);
 
     CompletionStage<JobRegistry.DeleteResult> delete(String jobId, Set<String> caller);
 
     CompletionStage<LogOpening> follow(String jobId, Set<String> caller, LogQuery query, String follower);
 
     CompletionStage<List<NodeInfo>> nodes();
+
+    /**
+     * The events of job {@code jobId} (absent: of every job the caller may see on the answering host) that
+     * {@code selector} selects, after sequence {@code after} (absent: from now on). In a cluster, a job's events come
+     * from its host; a watch of all jobs sees the answering node's.
+     */
+    CompletionStage<EventOpening> watch(Set<String> caller, Optional<String> jobId, LabelSelector selector,
+                                        Optional<Long> after);
 
     /** The name of the host that owns {@code jobId} (a canonical id); empty standalone. */
     String hostOf(String jobId);

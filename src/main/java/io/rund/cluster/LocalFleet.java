@@ -3,6 +3,9 @@ package io.rund.cluster;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSpec;
 import io.rund.job.JobState;
+import io.rund.job.LabelSelector;
+import io.rund.job.EventWindowExceededException;
+import org.apache.pekko.stream.javadsl.Source;
 import io.rund.logs.LogQuery;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -75,8 +78,10 @@ public final class LocalFleet implements Fleet {
     }
 
     @Override
-    public CompletionStage<FleetPage> list(Set<String> caller, Set<JobState> states, Optional<String> after, int pageSize) {
-        return this.<JobRegistry.JobPage>ask(replyTo -> new JobRegistry.ListJobs(caller, states, after, pageSize, replyTo), askTimeout)
+    public CompletionStage<FleetPage> list(Set<String> caller, Set<JobState> states, Optional<String> after, int pageSize,
+                                           LabelSelector selector) {
+        return this.<JobRegistry.JobPage>ask(replyTo -> new JobRegistry.ListJobs(caller, states, after, pageSize, replyTo,
+                        selector), askTimeout)
                 .thenApply(page -> new FleetPage(page.jobs(), page.resumeAfter(), List.of()));
     }
 
@@ -91,6 +96,22 @@ public final class LocalFleet implements Fleet {
                 .thenApply(result -> switch (result) {
                     case JobRegistry.LogAvailable available -> new LogOpening.Opened(available.log().follow(query, follower));
                     case JobRegistry.JobNotFound notFound -> new LogOpening.NotFound(notFound.jobId());
+                });
+    }
+
+    @Override
+    public CompletionStage<EventOpening> watch(Set<String> caller, Optional<String> jobId, LabelSelector selector,
+                                               Optional<Long> after) {
+        return this.<JobRegistry.EventsResult>ask(replyTo -> new JobRegistry.OpenEvents(caller, jobId, selector, replyTo), askTimeout)
+                .thenApply(result -> switch (result) {
+                    case JobRegistry.EventsAvailable available -> {
+                        try {
+                            yield new EventOpening.Opened(available.journal().follow(after, available.wanted()), hostName);
+                        } catch (EventWindowExceededException e) {
+                            yield new EventOpening.Opened(Source.failed(e), hostName);
+                        }
+                    }
+                    case JobRegistry.JobNotFound notFound -> new EventOpening.NotFound(notFound.jobId());
                 });
     }
 
@@ -153,6 +174,9 @@ public final class LocalFleet implements Fleet {
     @Override
     public CompletionStage<JobRegistry.UpdateResult> update(String jobId, Set<String> caller, io.rund.cgroup.LimitChange change) {
         return ask(replyTo -> new JobRegistry.UpdateLimits(jobId, caller, change, replyTo), askTimeout);
+    }
+
+    @Override
     public CompletionStage<JobRegistry.ControlResult> control(String jobId, Set<String> caller, io.rund.job.JobControl control) {
         return ask(replyTo -> new JobRegistry.ControlJob(jobId, caller, control, replyTo), askTimeout.plus(control.extraWait()));
     }

@@ -4,6 +4,7 @@ import io.rund.job.JobError;
 import io.rund.job.JobRegistry;
 import io.rund.job.JobSpec;
 import io.rund.job.JobState;
+import io.rund.job.LabelSelector;
 import io.rund.job.JobStatus;
 import io.rund.logs.LogQuery;
 import io.rund.logs.LogStart;
@@ -47,8 +48,9 @@ public final class NodeGateway {
 
     public record AwaitEnd(String jobId, Set<String> caller, Duration atMost, ActorRef<StatusReply> replyTo) implements Command {}
 
-    public record ListJobs(Set<String> caller, Set<JobState> states, String after, int pageSize, ActorRef<PageReply> replyTo)
-            implements Command {}
+    /** {@code selector}: a label selector's text (null or empty: any labels), parsed again on the job's host. */
+    public record ListJobs(Set<String> caller, Set<JobState> states, String after, int pageSize, ActorRef<PageReply> replyTo,
+                           String selector) implements Command {}
 
     public record Delete(String jobId, Set<String> caller, ActorRef<DeleteReply> replyTo) implements Command {}
 
@@ -128,7 +130,8 @@ public final class NodeGateway {
                             result -> statusReply(m.jobId(), result), failure -> new StatusReply(m.jobId(), null, failure)))
                     .onMessage(AwaitEnd.class, m -> reply(local.awaitEnd(m.jobId(), m.caller(), m.atMost()), m.replyTo(),
                             result -> statusReply(m.jobId(), result), failure -> new StatusReply(m.jobId(), null, failure)))
-                    .onMessage(ListJobs.class, m -> reply(local.list(m.caller(), m.states(), Optional.ofNullable(m.after()), m.pageSize()),
+                    .onMessage(ListJobs.class, m -> reply(withSelector(m.selector(), selector ->
+                                    local.list(m.caller(), m.states(), Optional.ofNullable(m.after()), m.pageSize(), selector)),
                             m.replyTo(), page -> new PageReply(page.jobs(), page.resumeAfter().orElse(null), null),
                             failure -> new PageReply(List.of(), null, failure)))
                     .onMessage(Delete.class, m -> reply(local.delete(m.jobId(), m.caller()), m.replyTo(),
@@ -163,8 +166,25 @@ public final class NodeGateway {
                                 case JobRegistry.ControlRefused refused -> new ControlReply(m.jobId(), null, refused.error(), null);
                                 case JobRegistry.JobNotFound notFound -> new ControlReply(m.jobId(), null, null, null);
                             }, failure -> new ControlReply(m.jobId(), null, null, failure)))
+                    .onMessage(OpenEvents.class, m -> reply(withSelector(m.selector(), selector ->
+                                    local.watch(m.caller(), Optional.of(m.jobId()), selector, Optional.ofNullable(m.after()))),
+                            m.replyTo(),
+                            opening -> switch (opening) {
+                                case EventOpening.Opened opened -> new EventsReply(m.jobId(), EventRelay.offer(opened.events(), materializer), null);
+                                case EventOpening.NotFound notFound -> new EventsReply(m.jobId(), null, null);
+                            }, failure -> new EventsReply(m.jobId(), null, failure)))
                     .build();
         });
+    }
+
+    /** {@code call} with the selector {@code text} states; one that does not parse (the API checked it) fails it. */
+    private static <T> CompletionStage<T> withSelector(String text,
+                                                       java.util.function.Function<LabelSelector, CompletionStage<T>> call) {
+        try {
+            return call.apply(text == null ? LabelSelector.everything() : LabelSelector.parse(text));
+        } catch (LabelSelector.InvalidSelectorException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(new IllegalArgumentException("label selector " + e.getMessage()));
+        }
     }
 
     private static StatusReply statusReply(String jobId, JobRegistry.StatusResult result) {
@@ -183,4 +203,11 @@ public final class NodeGateway {
                 : failed.apply("the node did not answer: " + error.getMessage())));
         return Behaviors.same();
     }
+
+    /** Opens the events of job {@code jobId} on its host, after sequence {@code after} (null: from now on). */
+    public record OpenEvents(String jobId, Set<String> caller, String selector, Long after, ActorRef<EventsReply> replyTo)
+            implements Command {}
+
+    /** The job's events as a stream ref, or (null) no such job for this caller. */
+    public record EventsReply(String jobId, SourceRef<EventFrame> events, String failure) implements NodeMessage {}
 }

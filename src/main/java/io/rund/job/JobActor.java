@@ -126,7 +126,7 @@ public final class JobActor {
     static JobStatus initialStatus(String id, JobSpec spec, Instant now) {
         return new JobStatus(id, spec.command(), spec.args(), JobState.STARTING, null, null, null, null,
                 false, false, false, now, null, null, null, null, null,
-                JobControlState.NONE.withDeadline(spec.timeout() == null ? null : now.plus(spec.timeout())));
+                JobControlState.NONE.withDeadline(spec.timeout() == null ? null : now.plus(spec.timeout())), spec.labels());
     }
 
     /**
@@ -332,7 +332,7 @@ public final class JobActor {
         context.getLog().info("Job {} failed to start: {}", status.id(), error);
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.FAILED_TO_START, null, null, null, null,
                 false, false, false, status.createdAt(), null, runtime.clock().instant(), null, error.toString(),
-                null, status.control());
+                null, status.control(), status.labels());
         // A final status (the point a durable record says "failed to start").
         registry.tell(new JobRegistry.JobUpdated(status));
         startReplyTo.tell(new JobRegistry.StartRejected(error));
@@ -652,7 +652,7 @@ public final class JobActor {
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
                 status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(), ending.cgroupEnded.oomKilled(),
                 ending.stoppedByRequest, status.createdAt(), status.startedAt(), exit.at(), ending.cgroupEnded.usage(),
-                null, status.outputHeld(), endControl(exit.at()));
+                null, status.outputHeld(), endControl(exit.at()), status.labels());
         // The durable record says so, with its exit and accounting; once it is written, the keeper may forget the job
         // (until then a crash of the daemon leaves the exit with the keeper, for the next daemon).
         String id = status.id();
@@ -867,13 +867,13 @@ public final class JobActor {
 
     private JobStatus with(JobState state, int pid, int uid, Instant startedAt) {
         return new JobStatus(status.id(), status.command(), status.args(), state, pid, uid, null, null,
-                false, false, false, status.createdAt(), startedAt, null, null, null, status.outputHeld(), status.control());
+                false, false, false, status.createdAt(), startedAt, null, null, null, status.outputHeld(), status.control(), status.labels());
     }
 
     private JobStatus withStopping() {
         return new JobStatus(status.id(), status.command(), status.args(), JobState.STOPPING, status.pid(), status.uid(), null, null,
                 false, false, true, status.createdAt(), status.startedAt(), null, null, null, status.outputHeld(),
-                status.control().thawedAt(runtime.clock().instant())); // Stop thaws a paused job
+                status.control().thawedAt(runtime.clock().instant()), status.labels()); // Stop thaws a paused job
     }
 
     private static void killQuietly(Cgroup cgroup, String jobId) {

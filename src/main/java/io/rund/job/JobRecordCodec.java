@@ -242,9 +242,9 @@ final class JobRecordCodec {
                 optional(fields, OUTPUT_HELD).map(JobRecordCodec::readString).orElse(null),
                 new JobControlState(optional(fields, DEADLINE).map(JobRecordCodec::readInstant).orElse(null),
                         java.time.Duration.ofMillis(optional(fields, FROZEN_FOR_MILLIS).map(ByteBuffer::getLong).orElse(0L)),
-                        null, optional(fields, ENDED_BY_DEADLINE).map(b -> b.get() == 1).orElse(false)));
+                        null, optional(fields, ENDED_BY_DEADLINE).map(b -> b.get() == 1).orElse(false)), labels);
         Instant stopKillAt = optional(fields, STOP_KILL_AT).map(JobRecordCodec::readInstant).orElse(null);
-        return new JobRecord(new JobSpec(command, args, env, cwd, user, limits), owner, labels, status, stopKillAt);
+        return new JobRecord(new JobSpec(command, args, env, cwd, user, limits, labels), owner, labels, status, stopKillAt);
     }
 
     private static ByteBuffer required(Map<Integer, ByteBuffer> fields, int tag, String name) throws CorruptRecordException {

@@ -136,7 +136,7 @@ public final class JobRecords implements AutoCloseable {
      * to disk). A failure is returned to the caller: the job must then not run.
      */
     void created(JobSpec spec, Set<String> owner, JobStatus initial) throws IOException {
-        byte[] fields = JobRecordCodec.specFields(spec, owner, Map.of(), initial.id());
+        byte[] fields = JobRecordCodec.specFields(spec, owner, spec.labels(), initial.id());
         specFields.put(initial.id(), fields);
         try (FileChannel file = FileChannel.open(fileOf(initial.id()), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             writeFully(file, JobRecordCodec.encode(fields, initial));
@@ -311,7 +311,7 @@ public final class JobRecords implements AutoCloseable {
         String when = status.state() == JobState.STARTING ? "was starting" : "ran";
         return new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(), status.uid(),
                 null, null, false, false, status.stoppedByRequest(), status.createdAt(), status.startedAt(), now, null,
-                END_NOT_OBSERVED.formatted(when), status.outputHeld(), status.control().thawedAt(now));
+                END_NOT_OBSERVED.formatted(when), status.outputHeld(), status.control().thawedAt(now), status.labels());
     }
 
     /**

@@ -58,10 +58,17 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
      * in one of {@code states} (empty: any), at most {@code pageSize} (0: the configured default).
      */
     public record ListJobs(Set<String> caller, Set<JobState> states, Optional<String> after, int pageSize,
-                           ActorRef<JobPage> replyTo) implements Command {
+                           ActorRef<JobPage> replyTo, LabelSelector selector) implements Command {
 
         public ListJobs {
             states = states.isEmpty() ? EnumSet.allOf(JobState.class) : EnumSet.copyOf(states);
+            selector = selector == null ? LabelSelector.everything() : selector;
+        }
+
+        /** Any labels. */
+        public ListJobs(Set<String> caller, Set<JobState> states, Optional<String> after, int pageSize,
+                        ActorRef<JobPage> replyTo) {
+            this(caller, states, after, pageSize, replyTo, LabelSelector.everything());
         }
 
         /** The first page of every job {@code caller} may see, of the default size. */
@@ -121,7 +128,8 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     public record LogAvailable(String jobId, LogStore log) implements LogResult {}
 
     /** No such job, or one the caller may not see: the two are indistinguishable on purpose. */
-    public record JobNotFound(String jobId) implements StatusResult, LogResult, DeleteResult, UpdateResult, ControlResult {}
+    public record JobNotFound(String jobId) implements StatusResult, LogResult, DeleteResult, UpdateResult, ControlResult,
+            EventsResult {}
 
     /**
      * A page of jobs, and the id after which the next page starts if there may be more (the page may be short, even
@@ -153,6 +161,24 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     /** The job's state forbids the request (FAILED_PRECONDITION, naming the state). */
     public record ControlRefused(JobError error) implements ControlResult {}
+
+    /**
+     * Tells every watcher that {@code type} happened to job {@code jobId} now (with its status as the registry holds
+     * it): the one call another part of rund makes to publish an event. Ignored for a job the registry no longer has.
+     */
+    public record PublishEvent(String jobId, JobEventType type, String detail) implements Command {}
+
+    /**
+     * Opens the event journal for {@code caller}: events of job {@code jobId} only (absent: of every job), of jobs
+     * {@code selector} selects, and only of jobs the caller may see. A job id the caller may not see is JobNotFound.
+     */
+    public record OpenEvents(Set<String> caller, Optional<String> jobId, LabelSelector selector,
+                             ActorRef<EventsResult> replyTo) implements Command {}
+
+    public sealed interface EventsResult {}
+
+    /** The journal, and the filter the caller's stream applies to it (authorization included). */
+    public record EventsAvailable(EventJournal journal, java.util.function.Predicate<JobEvent> wanted) implements EventsResult {}
 
     /**
      * One job; {@code actor} is null for a job restored from its record until it is first needed ({@link #actorOf}).
@@ -199,8 +225,14 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     /** As {@link #create(JobRuntime, List)}, and takes over the running jobs of {@code adopted}. */
     public static Behavior<Command> create(JobRuntime runtime, List<JobRecord> restored, List<Adoption> adopted) {
+        return create(runtime, restored, adopted, EventSettings.defaults());
+    }
+
+    /** As {@link #create(JobRuntime, List, List)}, with a journal of recent events as {@code events} sets. */
+    public static Behavior<Command> create(JobRuntime runtime, List<JobRecord> restored, List<Adoption> adopted,
+                                           EventSettings events) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-            JobRegistry registry = new JobRegistry(context, timers, runtime);
+            JobRegistry registry = new JobRegistry(context, timers, runtime, events);
             registry.restore(restored);
             adopted.forEach(registry::adopt);
             return registry;
@@ -211,6 +243,8 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     private final Authorizer authorizer;
     private final Tenants tenants;
     private final Retention retention;
+    /** Recent job events for Watch streams: appended here, read by the streams. */
+    private final EventJournal events;
     private final TimerScheduler<Command> timers;
     /** Ordered by id, that is by creation: List seeks its page token here. */
     private final NavigableMap<String, Entry> jobs = new TreeMap<>();
@@ -224,8 +258,10 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     /** When the retention timer fires next, if it is set. */
     private Optional<Instant> retentionTimerAt = Optional.empty();
 
-    private JobRegistry(ActorContext<Command> context, TimerScheduler<Command> timers, JobRuntime runtime) {
+    private JobRegistry(ActorContext<Command> context, TimerScheduler<Command> timers, JobRuntime runtime,
+                        EventSettings eventSettings) {
         super(context);
+        this.events = new EventJournal(eventSettings, runtime.clock().instant(), runtime.blocking());
         this.timers = timers;
         this.runtime = runtime;
         this.authorizer = new Authorizer(runtime.settings().adminSans());
@@ -337,6 +373,8 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                     }
                     return this;
                 })
+                .onMessage(PublishEvent.class, this::onPublishEvent)
+                .onMessage(OpenEvents.class, this::onOpenEvents)
                 .build();
     }
 
@@ -406,6 +444,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         Entry entry = jobs.remove(jobId);
         tenants.forgotten(jobId);
         retention.removed(jobId);
+        publish(JobEventType.REMOVED, entry.status(), entry.owner(), why);
         actor.tell(new JobActor.Forget(whenDeleted));
         getContext().getLog().info("Removed finished job {} of {} (ended {}) and its log: {}",
                 jobId, String.join(",", new TreeSet<>(entry.owner())), entry.status().endedAt(), why);
@@ -526,7 +565,8 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
             examined++;
             lastExamined = candidate.getKey();
             Entry entry = candidate.getValue();
-            if (list.states().contains(entry.status().state()) && authorizer.mayAccess(entry.owner(), list.caller())) {
+            if (list.states().contains(entry.status().state()) && list.selector().matches(entry.status().labels())
+                    && authorizer.mayAccess(entry.owner(), list.caller())) {
                 page.add(entry);
                 readBack += entry.argsOnDiskBytes();
             }
@@ -624,6 +664,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         if (entry.status().state() != status.state()) {
             publishTransition(Optional.of(entry.status().state()), Optional.of(status), false);
         }
+        publishChange(entry.status(), status, entry.owner());
         if (status.state().isFinal() && !entry.status().state().isFinal()) {
             activeJobs--;
             tenants.ended(status.id(), Tenants.finishedChargeOf(updatedEntry.status(), !updatedEntry.argsOnDisk()));
@@ -754,6 +795,8 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     private void publishTransition(Optional<JobState> previous, Optional<JobStatus> status, boolean refused) {
         getContext().getSystem().eventStream().tell(new org.apache.pekko.actor.typed.eventstream.EventStream.Publish<>(
                 new JobTransition(previous, status, refused, runtime.clock().instant())));
+    }
+
     /**
      * Job control goes to the job's actor, which knows its state; a job that has ended refuses it here, except a
      * Stop, which answers with the final status as Stop does.
@@ -792,5 +835,58 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     public static ControlJob setDeadline(String jobId, Set<String> caller, java.time.Instant deadline,
                                          ActorRef<ControlResult> replyTo) {
         return new ControlJob(jobId, caller, JobControl.setDeadline(deadline), replyTo);
+    }
+
+    /** The events a change of a job's status from {@code before} to {@code after} makes. */
+    private void publishChange(JobStatus before, JobStatus after, Set<String> owner) {
+        if (before.state() == after.state()) {
+            return;
+        }
+        switch (after.state()) {
+            case RUNNING -> publish(before.state() == JobState.FROZEN ? JobEventType.THAWED : JobEventType.STARTED, after, owner, "");
+            case FROZEN -> publish(JobEventType.FROZEN, after, owner, "");
+            case STOPPING -> {
+                if (after.control().deadline() != null && !after.control().deadline().isAfter(runtime.clock().instant())) {
+                    publish(JobEventType.DEADLINE, after, owner, "its deadline " + after.control().deadline() + " passed");
+                }
+                publish(JobEventType.STOPPING, after, owner, "");
+            }
+            case EXITED -> {
+                if (after.oomKilled()) {
+                    publish(JobEventType.OOM_KILL, after, owner, "the kernel's OOM killer acted in the job's cgroup");
+                }
+                publish(JobEventType.EXITED, after, owner, "");
+            }
+            case FAILED_TO_START -> publish(JobEventType.FAILED_TO_START, after, owner, after.failure());
+            default -> { } // STARTING is where every job begins
+        }
+    }
+
+    /** Appends an event; its status is shown without arguments (they may be big; Status has them). */
+    private void publish(JobEventType type, JobStatus status, Set<String> owner, String detail) {
+        events.publish(type, status.args().isEmpty() ? status : status.withArgs(List.of()), owner,
+                runtime.clock().instant(), detail);
+    }
+
+    private Behavior<Command> onPublishEvent(PublishEvent event) {
+        Entry entry = jobs.get(event.jobId());
+        if (entry != null) {
+            publish(event.type(), entry.status(), entry.owner(), event.detail());
+        }
+        return this;
+    }
+
+    private Behavior<Command> onOpenEvents(OpenEvents open) {
+        if (open.jobId().isPresent() && visible(open.jobId().get(), open.caller()).isEmpty()) {
+            open.replyTo().tell(new JobNotFound(open.jobId().get()));
+            return this;
+        }
+        Set<String> caller = Set.copyOf(open.caller());
+        Optional<String> jobId = open.jobId();
+        LabelSelector selector = open.selector();
+        Authorizer mayAccess = authorizer;
+        open.replyTo().tell(new EventsAvailable(events, event -> jobId.map(event.jobId()::equals).orElse(true)
+                && selector.matches(event.status().labels()) && mayAccess.mayAccess(event.owner(), caller)));
+        return this;
     }
 }

@@ -21,7 +21,8 @@ public record JobSpec(
         Optional<Path> workingDirectory,
         Optional<String> user,
         Limits limits,
-        Duration timeout) {
+        Duration timeout,
+        Map<String, String> labels) {
 
     /** Cap on argv plus environment, in bytes; well under the kernel's ARG_MAX (a quarter of the 8 MiB stack). */
     public static final int MAX_ARGV_ENV_BYTES = 1 << 20;
@@ -29,12 +30,25 @@ public record JobSpec(
     public JobSpec {
         args = List.copyOf(args);
         environment = Map.copyOf(environment);
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
     }
 
-    /** A spec without a timeout ({@code timeout} null: the job may run for ever). */
+    /** A spec without a timeout or labels. */
     public JobSpec(String command, List<String> args, Map<String, String> environment, Optional<Path> workingDirectory,
                    Optional<String> user, Limits limits) {
-        this(command, args, environment, workingDirectory, user, limits, null);
+        this(command, args, environment, workingDirectory, user, limits, (Duration) null, Map.of());
+    }
+
+    /** A spec without labels ({@code timeout} null: the job may run for ever). */
+    public JobSpec(String command, List<String> args, Map<String, String> environment, Optional<Path> workingDirectory,
+                   Optional<String> user, Limits limits, Duration timeout) {
+        this(command, args, environment, workingDirectory, user, limits, timeout, Map.of());
+    }
+
+    /** A spec without a timeout. */
+    public JobSpec(String command, List<String> args, Map<String, String> environment, Optional<Path> workingDirectory,
+                   Optional<String> user, Limits limits, Map<String, String> labels) {
+        this(command, args, environment, workingDirectory, user, limits, (Duration) null, labels);
     }
 
     public static JobSpec of(String command, String... args) {
@@ -42,19 +56,23 @@ public record JobSpec(
     }
 
     public JobSpec withWorkingDirectory(Path dir) {
-        return new JobSpec(command, args, environment, Optional.of(dir), user, limits, timeout);
+        return new JobSpec(command, args, environment, Optional.of(dir), user, limits, timeout, labels);
     }
 
     public JobSpec withEnvironment(Map<String, String> env) {
-        return new JobSpec(command, args, env, workingDirectory, user, limits, timeout);
+        return new JobSpec(command, args, env, workingDirectory, user, limits, timeout, labels);
     }
 
     public JobSpec withUser(String name) {
-        return new JobSpec(command, args, environment, workingDirectory, Optional.of(name), limits, timeout);
+        return new JobSpec(command, args, environment, workingDirectory, Optional.of(name), limits, timeout, labels);
     }
 
     public JobSpec withLimits(Limits newLimits) {
-        return new JobSpec(command, args, environment, workingDirectory, user, newLimits, timeout);
+        return new JobSpec(command, args, environment, workingDirectory, user, newLimits, timeout, labels);
+    }
+
+    public JobSpec withLabels(Map<String, String> newLabels) {
+        return new JobSpec(command, args, environment, workingDirectory, user, limits, timeout, newLabels);
     }
 
     /** The first problem with this spec, naming the field, or empty when it may be run. */
@@ -93,6 +111,10 @@ public record JobSpec(
         if (user.isPresent() && user.get().isBlank()) {
             return Optional.of(JobError.invalid("user", "must not be blank"));
         }
+        Optional<JobError> badLabel = Labels.validate(labels);
+        if (badLabel.isPresent()) {
+            return badLabel;
+        }
         try {
             // Values only: devices are resolved when the job's cgroup is made.
             limits.validate();
@@ -108,6 +130,6 @@ public record JobSpec(
 
     /** This spec with {@code newTimeout} (null: none): the job is stopped once it has run that long. */
     public JobSpec withTimeout(Duration newTimeout) {
-        return new JobSpec(command, args, environment, workingDirectory, user, limits, newTimeout);
+        return new JobSpec(command, args, environment, workingDirectory, user, limits, newTimeout, labels);
     }
 }

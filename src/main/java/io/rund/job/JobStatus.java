@@ -4,6 +4,7 @@ import io.rund.cgroup.Accounting;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -31,34 +32,60 @@ public record JobStatus(
         Accounting usage,
         String failure,
         String outputHeld,
-        JobControlState control) {
+        JobControlState control,
+        Map<String, String> labels) {
 
     public JobStatus {
         args = List.copyOf(args);
         if (control == null) {
             control = JobControlState.NONE;
         }
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
     }
 
-    /** A status with no deadline, never frozen ({@link JobControlState#NONE}). */
+    /** A status with no deadline, never frozen ({@link JobControlState#NONE}), without labels. */
     public JobStatus(String id, String command, List<String> args, JobState state, Integer pid, Integer uid,
                      Integer exitCode, Integer signal, boolean coreDumped, boolean oomKilled, boolean stoppedByRequest,
                      Instant createdAt, Instant startedAt, Instant endedAt, Accounting usage, String failure,
                      String outputHeld) {
         this(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest, createdAt,
-                startedAt, endedAt, usage, failure, outputHeld, JobControlState.NONE);
+                startedAt, endedAt, usage, failure, outputHeld, JobControlState.NONE, Map.of());
+    }
+
+    /** A status without labels. */
+    public JobStatus(String id, String command, List<String> args, JobState state, Integer pid, Integer uid,
+                     Integer exitCode, Integer signal, boolean coreDumped, boolean oomKilled, boolean stoppedByRequest,
+                     Instant createdAt, Instant startedAt, Instant endedAt, Accounting usage, String failure,
+                     String outputHeld, JobControlState control) {
+        this(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest, createdAt,
+                startedAt, endedAt, usage, failure, outputHeld, control, Map.of());
+    }
+
+    /** A status with no deadline, never frozen. */
+    public JobStatus(String id, String command, List<String> args, JobState state, Integer pid, Integer uid,
+                     Integer exitCode, Integer signal, boolean coreDumped, boolean oomKilled, boolean stoppedByRequest,
+                     Instant createdAt, Instant startedAt, Instant endedAt, Accounting usage, String failure,
+                     String outputHeld, Map<String, String> labels) {
+        this(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest, createdAt,
+                startedAt, endedAt, usage, failure, outputHeld, JobControlState.NONE, labels);
+    }
+
+    /** This status with {@code newLabels} (the job's, from its spec; they never change). */
+    public JobStatus withLabels(Map<String, String> newLabels) {
+        return new JobStatus(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
+                createdAt, startedAt, endedAt, usage, failure, outputHeld, control, newLabels);
     }
 
     /** This status with {@code outputHeld} (null: output flows). */
     public JobStatus withOutputHeld(String why) {
         return new JobStatus(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
-                createdAt, startedAt, endedAt, usage, failure, why, control);
+                createdAt, startedAt, endedAt, usage, failure, why, control, labels);
     }
 
     /** This status with {@code newArgs} as its arguments (a finished job's are kept in its record, not in memory). */
     public JobStatus withArgs(List<String> newArgs) {
         return new JobStatus(id, command, newArgs, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
-                createdAt, startedAt, endedAt, usage, failure, outputHeld, control);
+                createdAt, startedAt, endedAt, usage, failure, outputHeld, control, labels);
     }
 
     /** Exit code as a shell reports it: the code itself, or 128 + signal for a job killed by a signal. */
@@ -72,12 +99,12 @@ public record JobStatus(
     /** This status with {@code newControl} (its deadline, time frozen, whether the deadline ended it). */
     public JobStatus withControl(JobControlState newControl) {
         return new JobStatus(id, command, args, state, pid, uid, exitCode, signal, coreDumped, oomKilled, stoppedByRequest,
-                createdAt, startedAt, endedAt, usage, failure, outputHeld, newControl);
+                createdAt, startedAt, endedAt, usage, failure, outputHeld, newControl, labels);
     }
 
     /** This status in {@code newState}, everything else kept (FROZEN and back). */
     public JobStatus withState(JobState newState) {
         return new JobStatus(id, command, args, newState, pid, uid, exitCode, signal, coreDumped, oomKilled,
-                stoppedByRequest, createdAt, startedAt, endedAt, usage, failure, outputHeld, control);
+                stoppedByRequest, createdAt, startedAt, endedAt, usage, failure, outputHeld, control, labels);
     }
 }

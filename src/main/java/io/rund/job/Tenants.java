@@ -78,7 +78,7 @@ final class Tenants {
         for (Map.Entry<String, String> variable : spec.environment().entrySet()) {
             bytes += heapBytes(variable.getKey()) + heapBytes(variable.getValue());
         }
-        return bytes;
+        return bytes + labelsBytes(spec.labels());
     }
 
     /**
@@ -86,7 +86,17 @@ final class Tenants {
      * they stay in memory ({@code argsKept}); its environment and large arguments are in its record on disk.
      */
     static long finishedChargeOf(JobStatus status, boolean argsKept) {
-        return FINISHED_OVERHEAD_BYTES + heapBytes(status.command()) + (argsKept ? argsBytes(status.args()) : 0);
+        return FINISHED_OVERHEAD_BYTES + heapBytes(status.command()) + (argsKept ? argsBytes(status.args()) : 0)
+                + labelsBytes(status.labels());
+    }
+
+    /** The heap a job's labels take as Strings (they stay in memory for List's filter). */
+    static long labelsBytes(Map<String, String> labels) {
+        long bytes = 0;
+        for (Map.Entry<String, String> label : labels.entrySet()) {
+            bytes += heapBytes(label.getKey()) + heapBytes(label.getValue());
+        }
+        return bytes;
     }
 
     /** The heap {@code args} take as Strings in a list. */

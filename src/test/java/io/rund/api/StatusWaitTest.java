@@ -33,6 +33,21 @@ class StatusWaitTest {
         }
     }
 
+    /** Longer than the server's ask timeout (the fixture's grace period plus margin), which once bounded the wait. */
+    @Test
+    void aThirtySecondJobIsWaitedForToItsEnd() throws Exception {
+        try (RundClient alice = rund.client("alice")) {
+            String id = alice.start(StartRequest.newBuilder().setCommand("sh").addArgs("-c").addArgs("sleep 30; exit 5").build())
+                    .getJobId();
+
+            JobStatus end = alice.status(StatusRequest.newBuilder().setJobId(id).setWaitForEnd(true).build(),
+                    java.time.Duration.ofMinutes(3)).getStatus();
+
+            assertEquals(JobState.JOB_STATE_EXITED, end.getState());
+            assertEquals(5, end.getExitCode().getValue());
+        }
+    }
+
     @Test
     void aJobOfSomeoneElseIsNotFound() throws Exception {
         String id;

@@ -113,6 +113,9 @@ final class PollingLogService implements JobControllerPowerApi {
     public org.apache.pekko.stream.javadsl.Source<io.rund.proto.v1.StatsSample, org.apache.pekko.NotUsed> stats(
             io.rund.proto.v1.StatsRequest in, Metadata metadata) {
         return rund.stats(in, metadata);
+    }
+
+    @Override
     public CompletionStage<io.rund.proto.v1.SignalResponse> signal(io.rund.proto.v1.SignalRequest in, Metadata metadata) {
         return rund.signal(in, metadata);
     }
@@ -125,6 +128,11 @@ final class PollingLogService implements JobControllerPowerApi {
     @Override
     public CompletionStage<io.rund.proto.v1.ResumeResponse> resume(io.rund.proto.v1.ResumeRequest in, Metadata metadata) {
         return rund.resume(in, metadata);
+    }
+
+    @Override
+    public Source<io.rund.proto.v1.JobEvent, NotUsed> watch(io.rund.proto.v1.WatchRequest in, Metadata metadata) {
+        return rund.watch(in, metadata);
     }
 
     @Override

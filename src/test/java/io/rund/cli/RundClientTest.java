@@ -21,7 +21,7 @@ class RundClientTest {
         Descriptors.ServiceDescriptor service = RundProto.getDescriptor().findServiceByName("JobController");
         assertEquals(service.getFullName(), RundClient.SERVICE);
         assertEquals(List.of("Start", "Stop", "Status", "Logs", "List", "Delete", "Nodes", "Update", "Stats", "Signal", "Pause",
-                        "Resume"),
+                        "Resume", "Watch"),
                 service.getMethods().stream().map(Descriptors.MethodDescriptor::getName).toList());
     }
 

@@ -103,6 +103,40 @@ final class ClusterFleetTest {
         }
     }
 
+    /** Labels cross to the job's host and back; every node applies a List selector; one job's events come from its host. */
+    @Test
+    void labelsSelectorsAndAJobsEventsWorkFromEveryNode() throws Exception {
+        String run = "c" + Long.toHexString(System.nanoTime());
+        String id = cluster.client(1, "alice").start(StartRequest.newBuilder().setCommand("/bin/true").putLabels("run", run)
+                .setHost("node3").build()).getJobId();
+        cluster.client(1, "alice").start(StartRequest.newBuilder().setCommand("/bin/true").putLabels("run", run + "x")
+                .setHost("node2").build());
+        for (int asker = 1; asker <= 3; asker++) {
+            var page = cluster.client(asker, "alice").list(ListRequest.newBuilder().setLabelSelector("run in (" + run + ")").build());
+            assertEquals(List.of(id), page.getJobsList().stream().map(JobStatus::getId).toList(), "selector via node" + asker);
+            assertEquals(java.util.Map.of("run", run), page.getJobs(0).getLabelsMap());
+        }
+        List<io.rund.proto.v1.JobEvent> events;
+        try (io.grpc.Context.CancellableContext watching = io.grpc.Context.current().withCancellation()) {
+            events = watching.call(() -> {
+                Iterator<io.rund.proto.v1.JobEvent> stream = cluster.client(1, "alice").watch(io.rund.proto.v1.WatchRequest.newBuilder()
+                        .setJobId(id).setAfterSequence(com.google.protobuf.UInt64Value.of(0)).build(), Duration.ofMinutes(2));
+                return List.of(stream.next(), stream.next());
+            });
+        }
+        assertEquals(List.of(io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_STARTED, io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_EXITED),
+                events.stream().map(io.rund.proto.v1.JobEvent::getType).toList());
+        events.forEach(event -> assertEquals("node3", event.getHost(), "the events are node3's"));
+        StatusRuntimeException ahead = assertThrows(StatusRuntimeException.class, () -> cluster.client(2, "alice")
+                .watch(io.rund.proto.v1.WatchRequest.newBuilder().setJobId(id)
+                        .setAfterSequence(com.google.protobuf.UInt64Value.of(events.getLast().getSequence() + 1_000_000)).build(),
+                        Duration.ofMinutes(2)).hasNext());
+        assertEquals(Status.Code.OUT_OF_RANGE, ahead.getStatus().getCode(), "the host's refusal crosses: " + ahead.getStatus());
+        StatusRuntimeException hidden = assertThrows(StatusRuntimeException.class, () -> cluster.client(2, "carol")
+                .watch(io.rund.proto.v1.WatchRequest.newBuilder().setJobId(id).build(), Duration.ofMinutes(2)).hasNext());
+        assertEquals(Status.Code.NOT_FOUND, hidden.getStatus().getCode());
+    }
+
     @Test
     void stopFromAnotherNodeEndsTheJobOnItsOwner() {
         String id = cluster.client(1, "alice").start(StartRequest.newBuilder().setCommand("/bin/sleep").addArgs("300")

@@ -30,14 +30,14 @@ class JobRecordCodecTest {
                 Map.of("A", "1", "EMPTY", ""), Optional.of(Path.of("/tmp")), Optional.of("nobody"),
                 Limits.none().withCpuMax(50_000, 200_000).withMemoryMax(1 << 30).withMemorySwapMax(0).withPidsMax(64)
                         .withIo(IoLimit.onDevice("8:0").withRbps(1 << 20).withWiops(100))
-                        .withIo(IoLimit.onWorkingDirectoryDevice().withWbps(2 << 20)));
+                        .withIo(IoLimit.onWorkingDirectoryDevice().withWbps(2 << 20)), Map.of("team", "ci", "example.com/tier", ""));
         JobStatus status = new JobStatus(ID, spec.command(), spec.args(), JobState.EXITED, 4242, 65537, null, 9, true, true,
                 true, Instant.ofEpochSecond(1_780_000_000L, 123_456_789), Instant.ofEpochSecond(1_780_000_001L, 1),
                 Instant.ofEpochSecond(1_780_000_002L, 999_999_999),
                 new Accounting(10, 6, 4, OptionalLong.of(52_428_800), OptionalLong.empty(), OptionalLong.of(7),
                         OptionalLong.empty(), OptionalLong.of(0)),
-                null, "discarded 65536 bytes");
-        return new JobRecord(spec, Set.of("DNS:alice.example", "URI:spiffe://x/alice"), Map.of("team", "ci"), status);
+                null, "discarded 65536 bytes", spec.labels());
+        return new JobRecord(spec, Set.of("DNS:alice.example", "URI:spiffe://x/alice"), spec.labels(), status);
     }
 
     @Test
