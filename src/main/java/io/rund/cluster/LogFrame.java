@@ -44,7 +44,7 @@ public sealed interface LogFrame extends NodeMessage {
     record ReadFailed(String message) implements LogFrame {}
 
     /**
-     * Consecutive output records in one frame (up to {@link LogRelay#MAX_FRAME_PAYLOAD_BYTES} of bytes, one record
+     * Consecutive output records in one frame (up to {@link LogRelay#MAX_FRAME_PAYLOAD_BYTES}, 128 KiB, of bytes, one record
      * if a single one is larger), each kept whole: its offset, stream and time. The per-message costs of crossing
      * (serializer, Artery envelope, stream-ref demand) are paid per frame rather than per record.
      */

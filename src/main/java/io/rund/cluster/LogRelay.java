@@ -23,7 +23,7 @@ import org.apache.pekko.stream.javadsl.StreamRefs;
  * Carries one follower's log records from the node that owns the job to the node the follower is connected to.
  * The owner runs its local follower into a stream ref ({@link #offer}); the follower's node reads it back
  * ({@link #receive}). Back-pressure holds end to end: the owner's follower reads only what the far side asked for,
- * at most {@code pekko.stream.materializer.stream-ref.buffer-capacity} records ahead of the consumer. The owner's
+ * at most {@code pekko.stream.materializer.stream-ref.buffer-capacity} frames ahead of the consumer. The owner's
  * expected failures travel in-band as {@link LogFrame}s and come back as the same exceptions; the loss of the
  * owner fails the far side at once with {@link HostUnreachableException}. See docs/LOGS.md, "Across nodes".
  */
@@ -34,10 +34,10 @@ public final class LogRelay {
 
     /**
      * Output bytes one {@link LogFrame.Outputs} carries at most (records of up to 64 KiB each): large enough that the
-     * per-frame costs fade, small enough that a stalled follower holds little (buffer-capacity frames on the
-     * follower's node, one batch on the owner's) and far below Artery's maximum-frame-size (4 MiB).
+     * per-frame costs fade, small enough that a stalled follower holds little (buffer-capacity frames, 8 x 128 KiB,
+     * on the follower's node, one batch on the owner's) and far below Artery's maximum-frame-size (4 MiB).
      */
-    static final int MAX_FRAME_PAYLOAD_BYTES = 256 * 1024;
+    static final int MAX_FRAME_PAYLOAD_BYTES = 128 * 1024;
 
     private LogRelay() {}
 

@@ -140,7 +140,7 @@ final class ClusterBench {
                 .comparedWith(localP50)
                 .target("≤ local + 1 ms", v -> v <= localP50.median() + MICROS_PER_MILLI);
         Figure routedP99 = new Figure(SECTION, "Start on A of a job on B, p99", "µs").comparedWith(localP99);
-        int samples = bench.plan().startSamples();
+        int samples = quick ? bench.plan().startSamples() / 2 : bench.plan().startSamples();
         bench.progress("cluster: start round trips, warming up");
         startLatencies(viaA, Math.max(samples / 2, 100));
         for (int run = 1; run <= bench.plan().repetitions(); run++) {
@@ -174,7 +174,7 @@ final class ClusterBench {
     // ---- one follower: throughput and latency ------------------------------------------------------------
 
     private List<Figure> followThroughput(RundClient viaA, RundClient viaB) throws Exception {
-        long bytes = (quick ? 100L : 400L) * MIB;
+        long bytes = (quick ? 50L : 200L) * MIB;
         String job = viaA.start(StartRequest.newBuilder().setCommand("head").addArgs("-c").addArgs(Long.toString(bytes))
                 .addArgs("/dev/urandom").setHost(NODE_B).build()).getJobId();
         awaitEnded(viaA, job);
