@@ -53,6 +53,8 @@ final class ClusterBench {
     private static final String LINE_PAUSE = "0.01";
     private static final int IDLE_FOLLOWERS = 1_000;
     private static final int FOLLOWERS_PER_CONNECTION = 100;
+    private static final int START_SAMPLE_DIVISOR = 4;
+    private static final Duration FOLLOWER_RELEASE_PAUSE = Duration.ofSeconds(10);
 
     private final BenchContext bench;
     private final boolean quick;
@@ -78,12 +80,26 @@ final class ClusterBench {
         BenchDaemon b = daemons.get(NODE_B);
         List<Figure> figures = new ArrayList<>();
         try (RundClient viaA = bench.client(a); RundClient viaB = bench.client(b)) {
-            figures.addAll(startRoundTrips(viaA));
-            figures.addAll(followThroughput(viaA, viaB));
-            figures.addAll(followLatency(viaA, viaB));
-            figures.addAll(idleFollowerHeap(viaA, a, b));
+            figures.addAll(part("routed Start", () -> startRoundTrips(viaA)));
+            figures.addAll(part("follow throughput", () -> followThroughput(viaA, viaB)));
+            figures.addAll(part("follow latency", () -> followLatency(viaA, viaB)));
+            figures.addAll(part("idle followers", () -> idleFollowerHeap(viaA, a, b)));
         }
         return figures;
+    }
+
+    private interface Part {
+        List<Figure> measure() throws Exception;
+    }
+
+    /** One part's figures, or a "not measured" row saying why: a part that fails does not lose the others. */
+    private List<Figure> part(String name, Part part) {
+        try {
+            return part.measure();
+        } catch (Exception e) {
+            bench.progress("cluster: " + name + " failed: " + e);
+            return List.of(new Figure(SECTION, name, "").note("failed: " + e));
+        }
     }
 
     /** Three daemons, each a seed of the others; returns once every node sees all three reachable. */
@@ -140,9 +156,11 @@ final class ClusterBench {
                 .comparedWith(localP50)
                 .target("≤ local + 1 ms", v -> v <= localP50.median() + MICROS_PER_MILLI);
         Figure routedP99 = new Figure(SECTION, "Start on A of a job on B, p99", "µs").comparedWith(localP99);
-        int samples = quick ? bench.plan().startSamples() / 2 : bench.plan().startSamples();
+        // A routed and a local Start per sample, through three daemons on the bench's host: a quarter of section
+        // 1's samples keeps this part to minutes even on a loaded 2-core host.
+        int samples = bench.plan().startSamples() / START_SAMPLE_DIVISOR;
         bench.progress("cluster: start round trips, warming up");
-        startLatencies(viaA, Math.max(samples / 2, 100));
+        startLatencies(viaA, samples);
         for (int run = 1; run <= bench.plan().repetitions(); run++) {
             bench.progress("cluster: start round trips, run " + run + "/" + bench.plan().repetitions());
             Samples[] s = startLatencies(viaA, samples);
@@ -298,8 +316,12 @@ final class ClusterBench {
             String job = viaA.start(StartRequest.newBuilder().setCommand("sh").addArgs("-c")
                     .addArgs("echo ready; exec sleep 3600").setHost(NODE_B).build()).getJobId();
             try {
+                // The previous run's followers are released on B once their cancellations arrive; under load that
+                // can lag behind the next run's 1,000 (the identity's follower cap), so a refused run waits once.
+                awaitFollowersReleased();
                 long[] local = heapWithFollowers(b, job, b, a);
                 localOnB.add(local[0] / 1024.0 / IDLE_FOLLOWERS);
+                awaitFollowersReleased();
                 long[] routed = heapWithFollowers(a, job, b, a);
                 routedOnB.add(routed[0] / 1024.0 / IDLE_FOLLOWERS);
                 routedOnA.add(routed[1] / 1024.0 / IDLE_FOLLOWERS);
@@ -310,6 +332,11 @@ final class ClusterBench {
         return List.of(routedOnA, routedOnB, localOnB);
     }
 
+    /** Cancelled followers release their slots on the job's host asynchronously: give them time to. */
+    private static void awaitFollowersReleased() throws InterruptedException {
+        Thread.sleep(FOLLOWER_RELEASE_PAUSE.toMillis());
+    }
+
     /** Opens IDLE_FOLLOWERS followers of {@code job} through {@code entry}; heap growth on [b, a] once all are in. */
     private long[] heapWithFollowers(BenchDaemon entry, String job, BenchDaemon b, BenchDaemon a) throws Exception {
         long bBefore = b.heapUsedAfterGcBytes();
@@ -318,6 +345,7 @@ final class ClusterBench {
         List<ClientCall<LogsRequest, LogChunk>> calls = new ArrayList<>();
         CountDownLatch attached = new CountDownLatch(IDLE_FOLLOWERS);
         AtomicLong failures = new AtomicLong();
+        AtomicReference<Status> firstFailure = new AtomicReference<>();
         try {
             for (int i = 0; i < IDLE_FOLLOWERS; i += FOLLOWERS_PER_CONNECTION) {
                 connections.add(bench.client(entry));
@@ -341,6 +369,7 @@ final class ClusterBench {
                     @Override
                     public void onClose(Status status, Metadata trailers) {
                         if (first) {
+                            firstFailure.compareAndSet(null, status);
                             failures.incrementAndGet();
                             attached.countDown();
                         }
@@ -352,7 +381,7 @@ final class ClusterBench {
             }
             if (!attached.await(HANG_GUARD.toSeconds(), TimeUnit.SECONDS) || failures.get() > 0) {
                 throw new IllegalStateException("followers not attached: " + attached.getCount() + " missing, "
-                        + failures.get() + " failed");
+                        + failures.get() + " failed, the first with " + firstFailure.get());
             }
             return new long[] {b.heapUsedAfterGcBytes() - bBefore, a.heapUsedAfterGcBytes() - aBefore};
         } finally {
