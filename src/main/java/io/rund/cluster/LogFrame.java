@@ -3,12 +3,14 @@ package io.rund.cluster;
 import io.rund.logs.LogRecord;
 import io.rund.logs.LogStream;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 
 /**
  * What a {@link LogRelay} carries from the node that owns a job to the node its follower is connected to: output
- * records, or, as the last frame, the reason the owner's follower ended early. Stream-ref failures cross between
- * nodes only as a string, so the errors a client must act on (a dropped offset, a follower cap) travel as frames.
+ * records (batched: {@link Outputs}), or, as the last frame, the reason the owner's follower ended early. Stream-ref
+ * failures cross between nodes only as a string, so the errors a client must act on (a dropped offset, a follower
+ * cap) travel as frames.
  */
 public sealed interface LogFrame extends NodeMessage {
 
@@ -40,4 +42,15 @@ public sealed interface LogFrame extends NodeMessage {
 
     /** The owner failed to read its log (an I/O error): the follower ends with this message. */
     record ReadFailed(String message) implements LogFrame {}
+
+    /**
+     * Consecutive output records in one frame (up to {@link LogRelay#MAX_FRAME_PAYLOAD_BYTES}, 128 KiB, of bytes, one record
+     * if a single one is larger), each kept whole: its offset, stream and time. The per-message costs of crossing
+     * (serializer, Artery envelope, stream-ref demand) are paid per frame rather than per record.
+     */
+    record Outputs(List<Output> records) implements LogFrame {
+        public Outputs {
+            records = List.copyOf(records);
+        }
+    }
 }

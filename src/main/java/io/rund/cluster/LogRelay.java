@@ -4,6 +4,8 @@ import io.rund.logs.FollowerLimitException;
 import io.rund.logs.LogRecord;
 import io.rund.logs.OffsetDroppedException;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.NotUsed;
@@ -21,7 +23,7 @@ import org.apache.pekko.stream.javadsl.StreamRefs;
  * Carries one follower's log records from the node that owns the job to the node the follower is connected to.
  * The owner runs its local follower into a stream ref ({@link #offer}); the follower's node reads it back
  * ({@link #receive}). Back-pressure holds end to end: the owner's follower reads only what the far side asked for,
- * at most {@code pekko.stream.materializer.stream-ref.buffer-capacity} records ahead of the consumer. The owner's
+ * at most {@code pekko.stream.materializer.stream-ref.buffer-capacity} frames ahead of the consumer. The owner's
  * expected failures travel in-band as {@link LogFrame}s and come back as the same exceptions; the loss of the
  * owner fails the far side at once with {@link HostUnreachableException}. See docs/LOGS.md, "Across nodes".
  */
@@ -29,6 +31,13 @@ public final class LogRelay {
 
     /** How much of an owner's error message crosses at most: it is read on another node, never echoed unbounded. */
     private static final int MAX_MESSAGE_CHARS = 500;
+
+    /**
+     * Output bytes one {@link LogFrame.Outputs} carries at most (records of up to 64 KiB each): large enough that the
+     * per-frame costs fade, small enough that a stalled follower holds little (buffer-capacity frames, 8 x 128 KiB,
+     * on the follower's node, one batch on the owner's) and far below Artery's maximum-frame-size (4 MiB).
+     */
+    static final int MAX_FRAME_PAYLOAD_BYTES = 128 * 1024;
 
     private LogRelay() {}
 
@@ -46,6 +55,11 @@ public final class LogRelay {
                         .match(FollowerLimitException.class, e -> new LogFrame.FollowerRefused(bounded(e.getMessage())))
                         .matchAny(e -> new LogFrame.ReadFailed(bounded(String.valueOf(e.getMessage()))))
                         .build())
+                // Batches only while the far side has not asked yet: a follower that keeps up gets each record at
+                // once, a busy one frames of up to MAX_FRAME_PAYLOAD_BYTES. The error frame, if any, joins the batch
+                // before it so nothing read ahead of an error is lost.
+                .batchWeighted(MAX_FRAME_PAYLOAD_BYTES, LogRelay::payloadBytes, FrameBatch::new, FrameBatch::add)
+                .mapConcat(FrameBatch::frames)
                 .runWith(StreamRefs.sourceRef(), clusterMaterializer);
     }
 
@@ -58,7 +72,7 @@ public final class LogRelay {
      */
     public static Source<LogRecord, NotUsed> receive(SourceRef<LogFrame> ref, CompletionStage<String> ownerLost) {
         return ref.getSource()
-                .map(LogRelay::toRecord)
+                .mapConcat(LogRelay::toRecords)
                 // The owner's stream stage died without a clean end (its node left or was removed): by then the
                 // membership layer has usually reported the loss, which names the host.
                 .mapError(RemoteStreamRefActorTerminatedException.class, e -> {
@@ -85,9 +99,10 @@ public final class LogRelay {
                 + " is unreachable from this node; its log stream ended (resume from the last offset when it is back)");
     }
 
-    private static LogRecord toRecord(LogFrame frame) throws Exception {
+    private static List<LogRecord> toRecords(LogFrame frame) throws Exception {
         return switch (frame) {
-            case LogFrame.Output output -> output.toRecord();
+            case LogFrame.Outputs outputs -> outputs.records().stream().map(LogFrame.Output::toRecord).toList();
+            case LogFrame.Output output -> List.of(output.toRecord());
             case LogFrame.OffsetDropped dropped ->
                     throw new OffsetDroppedException(dropped.requestedOffset(), dropped.firstRetainedOffset());
             case LogFrame.FollowerRefused refused -> throw new FollowerLimitException(refused.message());
@@ -98,5 +113,39 @@ public final class LogRelay {
 
     private static String bounded(String message) {
         return message.length() <= MAX_MESSAGE_CHARS ? message : message.substring(0, MAX_MESSAGE_CHARS) + "...";
+    }
+
+    private static long payloadBytes(LogFrame frame) {
+        return frame instanceof LogFrame.Output output ? output.bytes().length : 0;
+    }
+
+    /** Consecutive output frames gathered while the far side has not asked, and the error frame that may end them. */
+    private static final class FrameBatch {
+        private final List<LogFrame.Output> outputs = new ArrayList<>();
+        private LogFrame ending;
+
+        FrameBatch(LogFrame first) {
+            add(first);
+        }
+
+        FrameBatch add(LogFrame frame) {
+            if (frame instanceof LogFrame.Output output) {
+                outputs.add(output);
+            } else {
+                ending = frame;
+            }
+            return this;
+        }
+
+        List<LogFrame> frames() {
+            List<LogFrame> frames = new ArrayList<>(2);
+            if (!outputs.isEmpty()) {
+                frames.add(new LogFrame.Outputs(outputs));
+            }
+            if (ending != null) {
+                frames.add(ending);
+            }
+            return frames;
+        }
     }
 }

@@ -26,7 +26,7 @@ import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * Prints what a follower on another node costs against a local follow of the same log, in the same run: delivered
- * MB/s of a finished log (relay with rund's buffer-capacity, with 8 and 16, and with Pekko's default of 32) and the latency of paced
+ * MB/s of a finished log (relay with rund's buffer-capacity, with 4 and 16, and with Pekko's default of 32) and the latency of paced
  * small records from append to receipt (p50, p99), both followers attached to the same live log at once. Two
  * cluster systems in this JVM over Artery on loopback (plain TCP), serialize-messages off as in production.
  * Run: bin/bench-relay [MiB] (default 200).
@@ -51,7 +51,7 @@ public final class LogRelayBench {
             log.writer().seal();
             double[] local = new double[ROUNDS];
             double[] relay = new double[ROUNDS];
-            int[] otherBuffers = {8, 16, PEKKO_DEFAULT_BUFFER};
+            int[] otherBuffers = {4, 16, PEKKO_DEFAULT_BUFFER};
             double[][] relayOther = new double[otherBuffers.length][ROUNDS];
             for (int round = -1; round < ROUNDS; round++) { // round -1 warms up
                 double l = mbPerSecond(bytes, () -> log.follow(LogQuery.from(0, true)).runWith(countBytes(), nodes.nodeB));

@@ -64,7 +64,10 @@ final class RelayNodes implements AutoCloseable {
                 pekko.remote.artery.canonical.port = 0
                 pekko.cluster.jmx.enabled = off
                 pekko.loglevel = WARNING
-                """.formatted(serializeMessages ? "on" : "off")).withFallback(ConfigFactory.load());
+                # As ClusterNode sets it from rund.cluster.maximum-frame-size (Artery drops a larger message).
+                pekko.remote.artery.advanced.maximum-frame-size = ${rund.cluster.maximum-frame-size}
+                pekko.remote.artery.advanced.maximum-large-frame-size = ${rund.cluster.maximum-frame-size}
+                """.formatted(serializeMessages ? "on" : "off")).withFallback(ConfigFactory.load()).resolve();
         return ActorSystem.create(Behaviors.empty(), "rund-cluster", config);
     }
 
