@@ -283,14 +283,32 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         Set<String> caller = PeerIdentityHeader.read(metadata);
         io.rund.cgroup.LimitChange change = new io.rund.cgroup.LimitChange(ProtoMapping.fromProto(in.getLimits()),
                 Set.copyOf(in.getClearList()));
-        return withValidId(in.getJobId(), jobId -> answer(fleet.update(jobId, caller, change))
-                .thenCompose(result -> switch (result) {
-                    case JobRegistry.LimitsUpdated updated -> CompletableFuture.completedFuture(
-                            io.rund.proto.v1.UpdateResponse.newBuilder().setLimits(ProtoMapping.toProto(updated.inForce()))
-                                    .setOomKills(updated.oomKills()).build());
-                    case JobRegistry.UpdateRefused refused -> CompletableFuture.<io.rund.proto.v1.UpdateResponse>failedFuture(failure(refused.error()));
-                    case JobRegistry.JobNotFound notFound -> CompletableFuture.<io.rund.proto.v1.UpdateResponse>failedFuture(notFound(notFound.jobId()));
-                }));
+        boolean limitsAsked = !change.set().isEmpty() || !change.lifted().isEmpty();
+        Optional<Duration> timeout;
+        try {
+            timeout = in.hasTimeout() ? Optional.of(timeout(in.getTimeout())) : Optional.empty();
+        } catch (InvalidRequestException e) {
+            return CompletableFuture.failedFuture(failure(e.error()));
+        }
+        return withValidId(in.getJobId(), jobId -> {
+            // Limits first (an empty change without a timeout is refused there, naming what to give), then the deadline.
+            CompletionStage<io.rund.proto.v1.UpdateResponse.Builder> limits = limitsAsked || timeout.isEmpty()
+                    ? answer(fleet.update(jobId, caller, change)).thenCompose(result -> switch (result) {
+                        case JobRegistry.LimitsUpdated updated -> CompletableFuture.completedFuture(
+                                io.rund.proto.v1.UpdateResponse.newBuilder().setLimits(ProtoMapping.toProto(updated.inForce()))
+                                        .setOomKills(updated.oomKills()));
+                        case JobRegistry.UpdateRefused refused -> CompletableFuture.<io.rund.proto.v1.UpdateResponse.Builder>failedFuture(failure(refused.error()));
+                        case JobRegistry.JobNotFound notFound -> CompletableFuture.<io.rund.proto.v1.UpdateResponse.Builder>failedFuture(notFound(notFound.jobId()));
+                    })
+                    : CompletableFuture.completedFuture(io.rund.proto.v1.UpdateResponse.newBuilder());
+            if (timeout.isEmpty()) {
+                return limits.thenApply(io.rund.proto.v1.UpdateResponse.Builder::build);
+            }
+            java.time.Instant deadline = java.time.Instant.now().plus(timeout.get());
+            return limits.thenCompose(reply -> controlled(jobId, caller, io.rund.job.JobControl.setDeadline(deadline))
+                    .thenApply(status -> reply.setDeadline(com.google.protobuf.Timestamp.newBuilder()
+                            .setSeconds(deadline.getEpochSecond()).setNanos(deadline.getNano())).build()));
+        });
     }
 
     private static GrpcServiceException failure(JobError error) {

@@ -43,7 +43,7 @@ public record LimitChange(Limits set, Set<String> lifted) {
             throw new InvalidLimitException("cpu-max-period", "given while cpu-max is cleared");
         }
         if (set.isEmpty() && lifted.isEmpty()) {
-            throw new InvalidLimitException("limits", "nothing to change: give a limit to set or one to clear");
+            throw new InvalidLimitException("limits", "nothing to change: give a limit to set, one to clear, or a timeout");
         }
     }
 

@@ -35,6 +35,10 @@ final class UpdateCommand implements Callable<Integer> {
                     + "pids-max. Repeatable.")
     List<String> clear = new ArrayList<>();
 
+    @Option(names = "--timeout", paramLabel = "DURATION",
+            description = "A new deadline, this long from now (2s, 500ms, 1m30s): the job is then stopped as by stop.")
+    String timeout;
+
     @Parameters(paramLabel = "ID", description = "The job's id, as printed by start.")
     String jobId;
 
@@ -43,15 +47,18 @@ final class UpdateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws CliException {
-        UpdateRequest request = UpdateRequest.newBuilder().setJobId(jobId).setLimits(limits.toProto())
-                .addAllClear(clear).build();
-        UpdateResponse response = connection.call(client -> client.update(request));
+        UpdateRequest.Builder request = UpdateRequest.newBuilder().setJobId(jobId).setLimits(limits.toProto())
+                .addAllClear(clear);
+        if (timeout != null) {
+            request.setTimeout(DurationText.toProto(DurationText.parse("--timeout", timeout)));
+        }
+        UpdateResponse response = connection.call(client -> client.update(request.build()));
         cli.println(json(jobId, response));
         return ExitCodes.OK;
     }
 
     static String json(String jobId, UpdateResponse response) {
-        Limits l = response.getLimits();
+        Limits l = response.getLimits(); // all absent when only the deadline changed
         JsonWriter json = new JsonWriter().beginObject()
                 .name("id").value(jobId)
                 .name("limits").beginObject()
@@ -73,6 +80,8 @@ final class UpdateCommand implements Callable<Integer> {
         }
         return json.endArray().endObject()
                 .name("oomKills").value(response.getOomKills())
+                .name("deadline").value(response.hasDeadline() ? java.time.Instant.ofEpochSecond(
+                        response.getDeadline().getSeconds(), response.getDeadline().getNanos()).toString() : null)
                 .endObject().toString();
     }
 }

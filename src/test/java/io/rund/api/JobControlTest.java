@@ -145,6 +145,30 @@ class JobControlTest {
     }
 
     @Test
+    void updateGivesARunningJobADeadlineThatStopsIt() throws Exception {
+        RundClient alice = rund.shared("alice");
+        String id = alice.start(StartRequest.newBuilder().setCommand("sleep").addArgs("60").build()).getJobId();
+        assertFalse(status(alice, id).hasDeadline(), "no timeout at Start: no deadline");
+        java.time.Instant asked = java.time.Instant.now();
+
+        io.rund.proto.v1.UpdateResponse updated = alice.update(io.rund.proto.v1.UpdateRequest.newBuilder().setJobId(id)
+                .setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(2)).build());
+
+        assertTrue(updated.hasDeadline() && !updated.hasLimits(), "only the deadline changed: " + updated);
+        java.time.Instant deadline = instant(updated.getDeadline());
+        assertTrue(!deadline.isBefore(asked.plusSeconds(2)) && deadline.isBefore(asked.plusSeconds(30)),
+                "two seconds from the call: " + deadline + " asked at " + asked);
+        assertEquals(deadline, instant(status(alice, id).getDeadline()), "Status shows the new deadline");
+        JobStatus ended = LogReads.awaitEnd(alice, id);
+        assertTrue(ended.getEndedByDeadline(), "the deadline Update gave ended it: " + ended);
+        assertEquals(15, ended.getSignal().getValue(), "stopped with SIGTERM: " + ended);
+
+        StatusRuntimeException late = LogReads.failure(() -> alice.update(io.rund.proto.v1.UpdateRequest.newBuilder()
+                .setJobId(id).setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(5)).build()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, late.getStatus().getCode(), "an ended job gets no new deadline");
+    }
+
+    @Test
     void aTimeoutOrGraceOutOfBoundsIsAnInvalidArgument() {
         RundClient alice = rund.shared("alice");
         StatusRuntimeException zero = LogReads.failure(() -> alice.start(StartRequest.newBuilder().setCommand("true")
