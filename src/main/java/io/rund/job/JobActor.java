@@ -182,8 +182,13 @@ public final class JobActor {
     private Instant carriedStopKillAt;
     /** Callers of a job-control Stop, answered with the final status as {@link #stopWaiters} are. */
     private final List<ActorRef<JobRegistry.ControlResult>> controlStopWaiters = new ArrayList<>();
-    /** A pidfd of the job's main process, our own (the exit watcher closes its one): Signal's target; -1: none. */
-    private int mainPidfd = -1;
+    /**
+     * The job's main process as Signal finds it again: its pid and its start time (clock ticks after boot, from
+     * /proc/PID/stat), read at launch while it could not have been reaped. A pidfd opened at signal time refers to
+     * it only if the start time still matches, so a reused pid never gets the signal, and no descriptor is held per
+     * job for it. Null: none (an adopted job that ended while no daemon ran).
+     */
+    private JobControlOps.MainProcess mainProcess;
     /** The Stop's grace period when a client gave one (null: the configured one), or kill at once ({@link #stopForce}). */
     private Duration stopGrace;
     private boolean stopForce;
@@ -300,7 +305,7 @@ public final class JobActor {
                 Fds.close(launch.process().pidfd());
                 self.tell(new ProcessExited(launch.exitedWhileAway().get()));
             } else {
-                mainPidfd = JobControlOps.openPidfd(launch.process().pid(), status.id()); // before the watch can reap it
+                mainProcess = JobControlOps.mainProcess(launch.process().pid(), status.id()); // before the watch can reap it
                 runtime.exits().watch(launch.process().pid(), launch.process().pidfd(), exit -> self.tell(new ProcessExited(exit)));
             }
         } catch (io.rund.linux.LinuxException e) {
@@ -662,7 +667,6 @@ public final class JobActor {
         stopWaiters.clear();
         controlStopWaiters.forEach(waiter -> waiter.tell(new JobRegistry.StatusReport(status)));
         controlStopWaiters.clear();
-        closeMainPidfd();
         context.getLog().debug("Job {} ended: {}", status.id(), exit.describe());
         // What an ended job keeps is small: its arguments are in its record (and the registry's entry), its cgroup is
         // gone and its output pump done with; only the log stays, for readers until the job is removed.
@@ -780,7 +784,6 @@ public final class JobActor {
     }
 
     private Behavior<Command> onPostStop() {
-        closeMainPidfd();
         if (log != null) {
             try {
                 if (status.state().isFinal()) {
@@ -987,12 +990,12 @@ public final class JobActor {
         JobControl asked = control.control();
         JobStatus asOfNow = status;
         Cgroup target = cgroup;
-        int pidfd = mainPidfd;
+        JobControlOps.MainProcess main = mainProcess;
         String id = status.id();
         serially(() -> {
             try {
                 return asked.all() ? JobControlOps.signalEvery(target, asked.signal(), pausedByRequest.get()) > 0
-                        : JobControlOps.signalMain(pidfd, asked.signal());
+                        : JobControlOps.signalMain(main, asked.signal());
             } catch (IOException e) {
                 throw new java.util.concurrent.CompletionException(e);
             }
@@ -1068,16 +1071,6 @@ public final class JobActor {
     private JobControlState endControl(Instant at) {
         JobControlState control = status.control().thawedAt(at);
         return stopByDeadline ? control.markedEndedByDeadline() : control;
-    }
-
-    /** Closes our pidfd of the main process once no control work that may use it is left. */
-    private void closeMainPidfd() {
-        if (mainPidfd < 0) {
-            return;
-        }
-        int pidfd = mainPidfd;
-        mainPidfd = -1;
-        controlChain.whenComplete((result, failure) -> JobControlOps.closeQuietly(pidfd));
     }
 
     /** Runs {@code work} on the job dispatcher after every control work asked before it (whether that failed or not). */

@@ -15,6 +15,9 @@ import java.io.IOException;
  * the freeze state of an adopted job.
  */
 final class JobControlOps {
+    /** starttime is /proc/PID/stat's field 22: the 20th after the state field that follows the command. */
+    private static final int STARTTIME_AFTER_COMMAND = 19;
+
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JobControlOps.class);
     private static final String FREEZE_FILE = "cgroup.freeze";
@@ -32,12 +35,55 @@ final class JobControlOps {
     }
 
     /** A pidfd of {@code pid}, which must not have been reaped yet; -1 (and a warning) if it cannot be opened. */
-    static int openPidfd(int pid, String jobId) {
+    /** A process as Signal finds it again: its pid, and its start time in clock ticks after boot. */
+    record MainProcess(int pid, long startTicks) {}
+
+    /** The main process of job {@code jobId}, read while it cannot have been reaped; null (logged) if unreadable. */
+    static MainProcess mainProcess(int pid, String jobId) {
         try {
-            return Pidfd.open(pid);
+            return new MainProcess(pid, startTicks(pid));
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Job {}: cannot read the start time of its process {} ({}); Signal to it will be refused", jobId,
+                    pid, e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * Sends {@code signal} to the main process through a pidfd opened now; false if it is gone: reaped (ESRCH), or its
+     * pid already another process's (a different start time once the pidfd pins whichever process holds it).
+     */
+    static boolean signalMain(MainProcess main, int signal) throws LinuxException {
+        if (main == null) {
+            return false;
+        }
+        int pidfd;
+        try {
+            pidfd = Pidfd.open(main.pid());
         } catch (LinuxException e) {
-            LOG.warn("Job {}: cannot open a pidfd of its process {} ({}); Signal to it will be refused", jobId, pid,
-                    e.getMessage());
+            return false; // ESRCH: no process has this pid now
+        }
+        try {
+            if (startTicksOrMinusOne(main.pid()) != main.startTicks()) {
+                return false;
+            }
+            return Pidfd.sendSignal(pidfd, signal);
+        } finally {
+            closeQuietly(pidfd);
+        }
+    }
+
+    /** Field 22 of /proc/PID/stat (starttime), counted after the command's closing parenthesis. */
+    static long startTicks(int pid) throws IOException {
+        String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Integer.toString(pid), "stat"));
+        String[] afterCommand = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(afterCommand[STARTTIME_AFTER_COMMAND]);
+    }
+
+    private static long startTicksOrMinusOne(int pid) {
+        try {
+            return startTicks(pid);
+        } catch (IOException | RuntimeException e) {
             return -1;
         }
     }
@@ -48,11 +94,6 @@ final class JobControlOps {
         } catch (LinuxException e) {
             LOG.warn("Cannot close pidfd {}: {}", pidfd, e.getMessage());
         }
-    }
-
-    /** Sends {@code signal} to the main process; false if it is gone (reaped, or no pidfd of it). */
-    static boolean signalMain(int pidfd, int signal) throws LinuxException {
-        return pidfd >= 0 && Pidfd.sendSignal(pidfd, signal);
     }
 
     /**
