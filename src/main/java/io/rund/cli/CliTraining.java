@@ -120,6 +120,8 @@ public final class CliTraining {
         run("pause", sleeper); // job control: not checked, a host without the cgroup freezer refuses it
         run("resume", sleeper);
         run("kill", "-s", "CONT", sleeper);
+        run("stats", sleeper);
+        run("top", "-n", "1", "--interval", "100ms");
         mustSucceed("stop", sleeper);
         mustSucceed("run", "--", "sh", "-c", "echo out; echo err >&2");
         // Failures as users meet them: exit codes other than 0 are the point here.
@@ -134,7 +136,8 @@ public final class CliTraining {
         run("nonsense");
         // Not `doctor`: it runs no RPC, and the cgroup code it runs logs, which starts logback (about 500 classes
         // with its XML configuration) that every other command would then load at start-up for nothing.
-        for (String command : List.of("start", "stop", "status", "logs", "list", "rm", "run", "update", "doctor")) {
+        for (String command : List.of("start", "stop", "status", "logs", "list", "rm", "run", "update", "kill", "pause",
+                "resume", "stats", "top", "watch", "doctor")) {
             RundCli.execute(discard, discard, command, "--help");
         }
         RundCli.execute(discard, discard, "--help");
