@@ -123,12 +123,15 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
 
     public sealed interface LogResult {}
 
-    public record StatusReport(JobStatus status) implements StatusResult, ControlResult {}
+    /** What answers both a status request and a job-control one: the job's status, or not found. */
+    public sealed interface StatusAnswer extends StatusResult, ControlResult {}
+
+    public record StatusReport(JobStatus status) implements StatusAnswer {}
 
     public record LogAvailable(String jobId, LogStore log) implements LogResult {}
 
     /** No such job, or one the caller may not see: the two are indistinguishable on purpose. */
-    public record JobNotFound(String jobId) implements StatusResult, LogResult, DeleteResult, UpdateResult, ControlResult,
+    public record JobNotFound(String jobId) implements StatusAnswer, LogResult, DeleteResult, UpdateResult,
             EventsResult {}
 
     /**
@@ -367,7 +370,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 .onMessage(AnswerFinalControl.class, answer -> {
                     Entry entry = jobs.get(answer.jobId());
                     if (entry != null) {
-                        answerFinalStatus(entry, answer.replyTo());
+                        answerStatus(entry, answer.replyTo());
                     } else {
                         answer.replyTo().tell(new JobNotFound(answer.jobId()));
                     }
@@ -576,7 +579,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     }
 
     /** {@code entry}'s status, with its arguments read back from its record if they are only there. */
-    private void answerStatus(Entry entry, ActorRef<StatusResult> replyTo) {
+    private void answerStatus(Entry entry, ActorRef<? super StatusAnswer> replyTo) {
         if (!entry.argsOnDisk()) {
             replyTo.tell(new StatusReport(entry.status()));
             return;
@@ -807,7 +810,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                     if (!entry.status().state().isFinal()) {
                         entry.actor().tell(new JobActor.Control(control.control(), control.replyTo()));
                     } else if (control.control().kind() == JobControl.Kind.STOP) {
-                        answerFinalStatus(entry, control.replyTo());
+                        answerStatus(entry, control.replyTo());
                     } else {
                         control.replyTo().tell(new ControlRefused(JobActor.refusal(entry.status().id(), entry.status().state(),
                                 control.control())));
@@ -815,17 +818,6 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 },
                 () -> control.replyTo().tell(new JobNotFound(control.jobId())));
         return this;
-    }
-
-    /** As {@link #answerStatus}, for a job-control asker. */
-    private void answerFinalStatus(Entry entry, ActorRef<ControlResult> replyTo) {
-        if (!entry.argsOnDisk()) {
-            replyTo.tell(new StatusReport(entry.status()));
-            return;
-        }
-        String id = entry.status().id();
-        withArgs(List.of(entry)).whenComplete((statuses, failure) -> replyTo.tell(
-                failure == null && !statuses.isEmpty() ? new StatusReport(statuses.getFirst()) : new JobNotFound(id)));
     }
 
     /**
