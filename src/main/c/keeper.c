@@ -21,7 +21,8 @@
  *     HELLO    (1)  u32 version                                 -> HELLO_OK, then one JOB per held job
  *     SPAWN    (2)  i32 uid, gid, ngroups, no_new_privs; i64 nofile_soft; u32 argc, envc, has_cwd;
  *                   i32 groups[ngroups]; NUL-terminated: job id, path, [cwd], argv[argc], envp[envc];
- *                   fds: 0, or 1 = the job's cgroup directory    -> SPAWNED or SPAWN_FAILED
+ *                   fds: 0; 1 = the job's cgroup directory; or 2 = that and the job's resctrl tasks file
+ *                   (open for writing: the child writes itself in before exec) -> SPAWNED or SPAWN_FAILED
  *     RELEASE  (3)  NUL-terminated job id: the daemon recorded the job's end and read its output to EOF;
  *                   the keeper closes its descriptors and forgets it -> RELEASED
  *     SHUTDOWN (4)  exit as soon as no job is held (no reply)
@@ -230,7 +231,7 @@ static const char *next_string(const char **at, const char *end) {
 static void on_spawn(uint64_t tag) {
     struct { int32_t uid, gid, ngroups, no_new_privs; int64_t nofile_soft; uint32_t argc, envc, has_cwd; } fixed;
     size_t body_length = in_header.length - HEADER_BYTES;
-    if (body_length < sizeof fixed || in_fd_count > 1) { drop_connection("malformed SPAWN"); return; }
+    if (body_length < sizeof fixed || in_fd_count > 2) { drop_connection("malformed SPAWN"); return; }
     memcpy(&fixed, in_body, sizeof fixed);
     const char *at = in_body + sizeof fixed, *end = in_body + body_length;
     if (fixed.ngroups < -1 || (size_t)(end - at) / sizeof(int32_t) < (size_t)(fixed.ngroups > 0 ? fixed.ngroups : 0)
@@ -258,11 +259,12 @@ static void on_spawn(uint64_t tag) {
         drop_connection("malformed SPAWN strings");
         return;
     }
-    int cgroup_fd = in_fd_count == 1 ? in_fds[0] : -1;
+    int cgroup_fd = in_fd_count >= 1 ? in_fds[0] : -1;
+    int rdt_tasks_fd = in_fd_count == 2 ? in_fds[1] : -1;
     int32_t failure[2];
     if (find_job(id) != NULL) {
         failure[0] = EEXIST; failure[1] = 2; /* clone3: the job exists already */
-        close_quietly(cgroup_fd); in_fd_count = 0;
+        close_quietly(cgroup_fd); close_quietly(rdt_tasks_fd); in_fd_count = 0;
         free(groups); free(strings);
         send_message(SPAWN_FAILED, tag, failure, sizeof failure, NULL, 0);
         return;
@@ -275,20 +277,20 @@ static void on_spawn(uint64_t tag) {
     }
     int pidfd, out, err, step;
     int pid = rund_spawn(path, strings, strings + fixed.argc + 1, cwd, cgroup_fd, fixed.uid, fixed.gid, fixed.ngroups,
-                         groups, fixed.no_new_privs, (long)fixed.nofile_soft, &pidfd, &out, &err, &step);
+                         groups, fixed.no_new_privs, (long)fixed.nofile_soft, rdt_tasks_fd, &pidfd, &out, &err, &step);
     if (pid < 0) { failure[0] = -pid; failure[1] = step; goto failed; }
     struct job *j = &jobs[job_count++];
     memset(j, 0, sizeof *j);
     strcpy(j->id, id);
     j->pid = pid; j->pidfd = pidfd; j->out = out; j->err = err;
-    close_quietly(cgroup_fd); in_fd_count = 0;
+    close_quietly(cgroup_fd); close_quietly(rdt_tasks_fd); in_fd_count = 0;
     free(groups); free(strings);
     int32_t reply = pid;
     int fds[3] = { pidfd, out, err };
     send_message(SPAWNED, tag, &reply, sizeof reply, fds, 3);
     return;
 failed:
-    close_quietly(cgroup_fd); in_fd_count = 0;
+    close_quietly(cgroup_fd); close_quietly(rdt_tasks_fd); in_fd_count = 0;
     free(groups); free(strings);
     send_message(SPAWN_FAILED, tag, failure, sizeof failure, NULL, 0);
 }

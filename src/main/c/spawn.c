@@ -36,13 +36,14 @@
 /* Which step failed; the Java side (Spawner) maps these numbers to names. Keep in sync. */
 enum rund_step { STEP_NONE, STEP_PIPE, STEP_CLONE3, STEP_SETSID, STEP_SETGROUPS, STEP_SETRESGID,
                  STEP_SETRESUID, STEP_NO_NEW_PRIVS, STEP_CHDIR, STEP_OPEN_DEVNULL, STEP_DUP2,
-                 STEP_CLOSE_RANGE, STEP_SIGNALS, STEP_EXECVE, STEP_RLIMIT };
+                 STEP_CLOSE_RANGE, STEP_SIGNALS, STEP_EXECVE, STEP_RLIMIT, STEP_RESCTRL };
 
 /* Shared by parent and child (CLONE_VM): the child reports a failure here before exiting. */
 struct child_ctx {
     const char *path, *cwd; char *const *argv, *const *envp;
     int uid, gid, ngroups, no_new_privs, stdout_w, stderr_w;
     long nofile_soft; /* the job's soft RLIMIT_NOFILE, or -1 to keep the spawner's */
+    int rdt_tasks_fd; /* the job's resctrl group's tasks file, open for writing, or -1 */
     const int *groups;
     volatile int err, step;
 };
@@ -79,6 +80,10 @@ static int fail(struct child_ctx *c, int step) { c->err = errno; c->step = step;
  * thread is suspended until we exec or exit and reads our result from the ctx instead. */
 static int child_main(void *arg) {
     struct child_ctx *c = arg;
+    /* Into the job's Intel RDT group first: "0" names the writer itself, so no pid can be reused in between, and every
+     * process the job forks after exec inherits the group. Still as root here: resctrl lets only root (or the task's
+     * own user) move a task, and the job's user will not be one. */
+    if (c->rdt_tasks_fd >= 0 && syscall(SYS_write, c->rdt_tasks_fd, "0", 1L) != 1) return fail(c, STEP_RESCTRL);
     if (syscall(SYS_setsid) < 0) return fail(c, STEP_SETSID);
     if (c->ngroups >= 0 && syscall(SYS_setgroups, c->ngroups, c->groups) < 0) return fail(c, STEP_SETGROUPS);
     if (c->gid >= 0 && syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0) return fail(c, STEP_SETRESGID);
@@ -156,7 +161,8 @@ static int above_stdio(int fd) {
 
 int rund_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                int cgroup_fd, int uid, int gid, int ngroups, const int *groups, int no_new_privs,
-               long nofile_soft, int *out_pidfd, int *out_stdout, int *out_stderr, int *out_err_step) {
+               long nofile_soft, int rdt_tasks_fd, int *out_pidfd, int *out_stdout, int *out_stderr,
+               int *out_err_step) {
     int out[2] = { -1, -1 }, err[2] = { -1, -1 }, pidfd = -1, e;
     *out_err_step = STEP_NONE;
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) goto pipe_failed;
@@ -167,7 +173,7 @@ int rund_spawn(const char *path, char *const argv[], char *const envp[], const c
     if (stack == MAP_FAILED) { e = errno; *out_err_step = STEP_CLONE3; goto close_pipes; }
     struct child_ctx ctx = { .path = path, .cwd = cwd, .argv = argv, .envp = envp, .uid = uid,
                              .gid = gid, .ngroups = ngroups, .groups = groups,
-                             .no_new_privs = no_new_privs, .nofile_soft = nofile_soft, .stdout_w = out[1], .stderr_w = err[1] };
+                             .no_new_privs = no_new_privs, .nofile_soft = nofile_soft, .rdt_tasks_fd = rdt_tasks_fd, .stdout_w = out[1], .stderr_w = err[1] };
     struct clone_args args;
     memset(&args, 0, sizeof args);
     args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);

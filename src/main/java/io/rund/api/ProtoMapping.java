@@ -65,7 +65,26 @@ final class ProtoMapping {
                 optional(limits.hasMemoryHighBytes(), limits.getMemoryHighBytes()),
                 optional(limits.hasMemorySwapMaxBytes(), limits.getMemorySwapMaxBytes()),
                 optional(limits.hasPidsMax(), limits.getPidsMax()),
-                io);
+                io, fromProto(limits.hasL3CacheMask(), limits.getL3CacheMask()),
+                fromProto(limits.hasMemoryBandwidthPercent(), limits.getMemoryBandwidthPercent()));
+    }
+
+    /** An RDT setting; a message holding no value at all is the same as none. */
+    private static Optional<io.rund.resctrl.DomainValues> fromProto(boolean present, io.rund.proto.v1.RdtValues values) {
+        if (!present || !values.hasEveryDomain() && values.getByDomainCount() == 0) {
+            return Optional.empty();
+        }
+        java.util.Map<Integer, Long> byDomain = new java.util.TreeMap<>();
+        values.getByDomainMap().forEach((id, value) -> byDomain.put(id, value));
+        return Optional.of(new io.rund.resctrl.DomainValues(values.hasEveryDomain()
+                ? OptionalLong.of(values.getEveryDomain().getValue()) : OptionalLong.empty(), new java.util.TreeMap<>(byDomain)));
+    }
+
+    private static io.rund.proto.v1.RdtValues toProto(io.rund.resctrl.DomainValues values) {
+        io.rund.proto.v1.RdtValues.Builder proto = io.rund.proto.v1.RdtValues.newBuilder();
+        values.everyDomain().ifPresent(v -> proto.setEveryDomain(com.google.protobuf.UInt64Value.of(v)));
+        values.byDomain().forEach((id, value) -> proto.putByDomain(id, value));
+        return proto.build();
     }
 
     private static IoLimit fromProto(io.rund.proto.v1.IoLimit io) {
@@ -251,6 +270,8 @@ final class ProtoMapping {
             limit.wiops().ifPresent(v -> device.setWiops(Int64Value.of(v)));
             proto.addIo(device);
         }
+        limits.l3CacheMask().ifPresent(v -> proto.setL3CacheMask(toProto(v)));
+        limits.memoryBandwidthPercent().ifPresent(v -> proto.setMemoryBandwidthPercent(toProto(v)));
         return proto.build();
     }
 

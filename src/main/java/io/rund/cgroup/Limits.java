@@ -5,19 +5,25 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.SequencedMap;
 import java.util.Set;
 import java.util.TreeSet;
 
+import io.rund.resctrl.DomainValues;
+
 /**
  * The resource limits asked for one job, as cgroup v2 will enforce them. A limit that is absent
  * is not written at all (the kernel default stays); {@link #validate()} checks every value
- * against the kernel's accepted range before anything touches the file system.
+ * against the kernel's accepted range before anything touches the file system. The Intel RDT settings (an L3 cache
+ * mask, a memory-bandwidth percentage) are enforced through resctrl, not the cgroup: no controller is needed for
+ * them, and {@link io.rund.resctrl.RdtSchemata} checks them against the host.
  */
 public record Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMicros,
                      OptionalLong memoryMaxBytes, OptionalLong memoryHighBytes, OptionalLong memorySwapMaxBytes,
-                     OptionalLong pidsMax, List<IoLimit> io) {
+                     OptionalLong pidsMax, List<IoLimit> io, Optional<DomainValues> l3CacheMask,
+                     Optional<DomainValues> memoryBandwidthPercent) {
 
     /** The kernel refuses a cpu.max quota below 1 ms. */
     public static final long CPU_QUOTA_FLOOR_MICROS = 1_000;
@@ -33,6 +39,8 @@ public record Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMi
     public static final long MEMORY_FLOOR_BYTES = 1L << 20;
     /** pids.max accepts at most PID_MAX_LIMIT on 64-bit kernels. */
     public static final long PIDS_MAX_LIMIT = 4_194_304;
+    /** A memory-bandwidth share is a percentage of the domain's bandwidth. */
+    public static final long MAX_PERCENT = 100;
 
     public Limits {
         Objects.requireNonNull(cpuMaxQuotaMicros, "cpuMaxQuotaMicros");
@@ -42,6 +50,15 @@ public record Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMi
         Objects.requireNonNull(memorySwapMaxBytes, "memorySwapMaxBytes");
         Objects.requireNonNull(pidsMax, "pidsMax");
         io = List.copyOf(io);
+        Objects.requireNonNull(l3CacheMask, "l3CacheMask");
+        Objects.requireNonNull(memoryBandwidthPercent, "memoryBandwidthPercent");
+    }
+
+    /** Cgroup limits alone, no Intel RDT setting. */
+    public Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMicros, OptionalLong memoryMaxBytes,
+                  OptionalLong memoryHighBytes, OptionalLong memorySwapMaxBytes, OptionalLong pidsMax, List<IoLimit> io) {
+        this(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes, memoryHighBytes, memorySwapMaxBytes, pidsMax, io,
+                Optional.empty(), Optional.empty());
     }
 
     /** No limits: the job gets its own cgroup for placement, kill, freeze and accounting only. */
@@ -53,34 +70,34 @@ public record Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMi
     /** cpu.max quota out of the default 100 000 µs period. */
     public Limits withCpuMax(long quotaMicros) {
         return new Limits(OptionalLong.of(quotaMicros), OptionalLong.empty(), memoryMaxBytes, memoryHighBytes,
-                memorySwapMaxBytes, pidsMax, io);
+                memorySwapMaxBytes, pidsMax, io, l3CacheMask, memoryBandwidthPercent);
     }
 
     public Limits withCpuMax(long quotaMicros, long periodMicros) {
         return new Limits(OptionalLong.of(quotaMicros), OptionalLong.of(periodMicros), memoryMaxBytes,
-                memoryHighBytes, memorySwapMaxBytes, pidsMax, io);
+                memoryHighBytes, memorySwapMaxBytes, pidsMax, io, l3CacheMask, memoryBandwidthPercent);
     }
 
     public Limits withMemoryMax(long bytes) {
         return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, OptionalLong.of(bytes), memoryHighBytes,
-                memorySwapMaxBytes, pidsMax, io);
+                memorySwapMaxBytes, pidsMax, io, l3CacheMask, memoryBandwidthPercent);
     }
 
     /** memory.high: above it the job is throttled and reclaimed hard, never OOM-killed for it. */
     public Limits withMemoryHigh(long bytes) {
         return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes, OptionalLong.of(bytes),
-                memorySwapMaxBytes, pidsMax, io);
+                memorySwapMaxBytes, pidsMax, io, l3CacheMask, memoryBandwidthPercent);
     }
 
     /** 0 means the job may not swap at all. */
     public Limits withMemorySwapMax(long bytes) {
         return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes, memoryHighBytes,
-                OptionalLong.of(bytes), pidsMax, io);
+                OptionalLong.of(bytes), pidsMax, io, l3CacheMask, memoryBandwidthPercent);
     }
 
     public Limits withPidsMax(long pids) {
         return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes, memoryHighBytes,
-                memorySwapMaxBytes, OptionalLong.of(pids), io);
+                memorySwapMaxBytes, OptionalLong.of(pids), io, l3CacheMask, memoryBandwidthPercent);
     }
 
     /** Adds one device's io limit. */
@@ -88,11 +105,28 @@ public record Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMi
         List<IoLimit> more = new ArrayList<>(io);
         more.add(limit);
         return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes, memoryHighBytes,
-                memorySwapMaxBytes, pidsMax, more);
+                memorySwapMaxBytes, pidsMax, more, l3CacheMask, memoryBandwidthPercent);
     }
 
     public boolean isEmpty() {
-        return controllerByLimit().isEmpty();
+        return controllerByLimit().isEmpty() && !hasRdt();
+    }
+
+    /** An L3 cache mask for every domain or per domain: through resctrl, see {@link io.rund.resctrl.RdtGroups}. */
+    public Limits withL3CacheMask(DomainValues masks) {
+        return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes, memoryHighBytes, memorySwapMaxBytes,
+                pidsMax, io, Optional.of(masks), memoryBandwidthPercent);
+    }
+
+    /** A memory-bandwidth percentage for every domain or per domain: through resctrl (Intel MBA). */
+    public Limits withMemoryBandwidthPercent(DomainValues percents) {
+        return new Limits(cpuMaxQuotaMicros, cpuMaxPeriodMicros, memoryMaxBytes, memoryHighBytes, memorySwapMaxBytes,
+                pidsMax, io, l3CacheMask, Optional.of(percents));
+    }
+
+    /** Whether an Intel RDT setting is asked for. */
+    public boolean hasRdt() {
+        return l3CacheMask.isPresent() || memoryBandwidthPercent.isPresent();
     }
 
     /** The cgroup v2 controllers these limits need enabled for the job's cgroup. */
@@ -146,6 +180,14 @@ public record Limits(OptionalLong cpuMaxQuotaMicros, OptionalLong cpuMaxPeriodMi
         checkRange("pids-max", pidsMax, 1, PIDS_MAX_LIMIT, "");
         for (IoLimit limit : io) {
             limit.validate();
+        }
+        if (l3CacheMask.isPresent() && l3CacheMask.get().values().contains(0L)) {
+            throw new InvalidLimitException("l3-cache-mask", "an empty mask (0) gives the job no cache; give at least one bit");
+        }
+        for (long percent : memoryBandwidthPercent.map(DomainValues::values).orElse(List.of())) {
+            if (percent < 1 || percent > MAX_PERCENT) {
+                throw new InvalidLimitException("memory-bandwidth", percent + " is not a percentage from 1 to " + MAX_PERCENT);
+            }
         }
     }
 

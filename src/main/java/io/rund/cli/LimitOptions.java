@@ -2,8 +2,11 @@ package io.rund.cli;
 
 import com.google.protobuf.Int64Value;
 import com.google.protobuf.StringValue;
+import com.google.protobuf.UInt64Value;
 import io.rund.proto.v1.IoLimit;
 import io.rund.proto.v1.Limits;
+import io.rund.proto.v1.RdtValues;
+import io.rund.resctrl.DomainValues;
 import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
@@ -50,6 +53,16 @@ public final class LimitOptions {
     @Option(names = "--io-wiops", paramLabel = "[DEVICE=]N", description = "Write operations/s (io.max wiops). Repeatable.")
     List<String> ioWiops = new ArrayList<>();
 
+    @Option(names = "--l3-cache-mask", paramLabel = "[ID=]HEX[,ID=HEX]",
+            description = "Intel RDT: the L3 cache ways the job may fill, a contiguous hex bitmask (ff0), for every cache"
+                    + " domain or by domain id (0=ffff,1=f0). Needs resctrl on the host.")
+    String l3CacheMask;
+
+    @Option(names = "--memory-bandwidth", paramLabel = "[ID=]PERCENT[,ID=PERCENT]",
+            description = "Intel RDT: the share of memory bandwidth, in percent (the host rounds it up to its step),"
+                    + " for every cache domain or by domain id (0=20,1=70). Needs resctrl on the host.")
+    String memoryBandwidth;
+
     private enum IoField { RBPS, WBPS, RIOPS, WIOPS }
 
     public Limits toProto() throws CliException {
@@ -84,7 +97,30 @@ public final class LimitOptions {
         addIo(byDevice, "--io-riops", ioRiops, IoField.RIOPS);
         addIo(byDevice, "--io-wiops", ioWiops, IoField.WIOPS);
         byDevice.values().forEach(limits::addIo);
+        if (l3CacheMask != null) {
+            limits.setL3CacheMask(rdtValues("--l3-cache-mask", l3CacheMask, HEX));
+        }
+        if (memoryBandwidth != null) {
+            limits.setMemoryBandwidthPercent(rdtValues("--memory-bandwidth", memoryBandwidth.replace("%", ""), DECIMAL));
+        }
         return limits.build();
+    }
+
+    private static final int HEX = 16;
+    private static final int DECIMAL = 10;
+
+    /** "VALUE" or "ID=VALUE[,ID=VALUE]" as sent: one value for every cache domain, or values by domain id. */
+    private static RdtValues rdtValues(String option, String text, int radix) throws CliException {
+        DomainValues values;
+        try {
+            values = DomainValues.parse(text, radix);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(ExitCodes.USAGE, option + ": " + e.getMessage());
+        }
+        RdtValues.Builder proto = RdtValues.newBuilder();
+        values.everyDomain().ifPresent(value -> proto.setEveryDomain(UInt64Value.of(value)));
+        values.byDomain().forEach(proto::putByDomain);
+        return proto.build();
     }
 
     private static void addIo(Map<String, IoLimit.Builder> byDevice, String option, List<String> values, IoField field)

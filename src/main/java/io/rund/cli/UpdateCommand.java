@@ -78,10 +78,28 @@ final class UpdateCommand implements Callable<Integer> {
                     .name("wiops").value(io.hasWiops() ? io.getWiops().getValue() : null)
                     .endObject();
         }
-        return json.endArray().endObject()
+        json.endArray();
+        if (l.hasL3CacheMask()) {
+            json.name("l3CacheMask").value(rdtText(l.getL3CacheMask(), 16));
+        }
+        if (l.hasMemoryBandwidthPercent()) {
+            json.name("memoryBandwidthPercent").value(rdtText(l.getMemoryBandwidthPercent(), 10));
+        }
+        return json.endObject()
                 .name("oomKills").value(response.getOomKills())
                 .name("deadline").value(response.hasDeadline() ? java.time.Instant.ofEpochSecond(
                         response.getDeadline().getSeconds(), response.getDeadline().getNanos()).toString() : null)
                 .endObject().toString();
+    }
+
+    /** An RDT setting as the options take it: "ff0", or "0=ff0,1=f0" by cache domain id. */
+    static String rdtText(io.rund.proto.v1.RdtValues values, int radix) {
+        StringBuilder text = new StringBuilder();
+        if (values.hasEveryDomain()) {
+            text.append(Long.toString(values.getEveryDomain().getValue(), radix));
+        }
+        new java.util.TreeMap<>(values.getByDomainMap()).forEach((id, value) -> text.append(text.isEmpty() ? "" : ",")
+                .append(id).append('=').append(Long.toString(value, radix)));
+        return text.toString();
     }
 }

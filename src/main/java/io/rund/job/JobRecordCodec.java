@@ -59,6 +59,11 @@ final class JobRecordCodec {
     private static final int LABELS = 9;
     /** Added after version 1 shipped (older daemons skip it): memory.high, which version 1's limits lack. */
     private static final int MEMORY_HIGH = 10;
+    /** Intel RDT settings (older daemons skip them), in the CLI's text: "ff0", "0=ff0,1=f0"; masks hex, percents decimal. */
+    private static final int L3_CACHE_MASK = 50;
+    private static final int MEMORY_BANDWIDTH_PERCENT = 51;
+    private static final int HEX = 16;
+    private static final int DECIMAL = 10;
     // Status fields: rewritten as the job moves on.
     private static final int STATE = 20;
     private static final int PID = 21;
@@ -126,6 +131,9 @@ final class JobRecordCodec {
         spec.user().ifPresent(user -> fields.put(USER, out -> writeString(out, user)));
         fields.put(LIMITS, out -> writeLimits(out, spec.limits()));
         spec.limits().memoryHighBytes().ifPresent(bytes -> fields.put(MEMORY_HIGH, out -> out.writeLong(bytes)));
+        spec.limits().l3CacheMask().ifPresent(masks -> fields.put(L3_CACHE_MASK, out -> writeString(out, masks.format(HEX))));
+        spec.limits().memoryBandwidthPercent().ifPresent(percents ->
+                fields.put(MEMORY_BANDWIDTH_PERCENT, out -> writeString(out, percents.format(DECIMAL))));
         fields.put(OWNER, out -> writeStrings(out, List.copyOf(owner)));
         if (!labels.isEmpty()) {
             fields.put(LABELS, out -> writeMap(out, labels));
@@ -227,6 +235,12 @@ final class JobRecordCodec {
         if (fields.containsKey(MEMORY_HIGH)) {
             limits = limits.withMemoryHigh(fields.get(MEMORY_HIGH).getLong());
         }
+        if (fields.containsKey(L3_CACHE_MASK)) {
+            limits = limits.withL3CacheMask(rdtValues(fields.get(L3_CACHE_MASK), HEX));
+        }
+        if (fields.containsKey(MEMORY_BANDWIDTH_PERCENT)) {
+            limits = limits.withMemoryBandwidthPercent(rdtValues(fields.get(MEMORY_BANDWIDTH_PERCENT), DECIMAL));
+        }
         Set<String> owner = new HashSet<>(readStrings(required(fields, OWNER, "owner")));
         Map<String, String> labels = optional(fields, LABELS).map(JobRecordCodec::readMap).orElse(Map.of());
         JobState state = JobState.valueOf(readString(required(fields, STATE, "state")));
@@ -245,6 +259,14 @@ final class JobRecordCodec {
                         null, optional(fields, ENDED_BY_DEADLINE).map(b -> b.get() == 1).orElse(false)), labels);
         Instant stopKillAt = optional(fields, STOP_KILL_AT).map(JobRecordCodec::readInstant).orElse(null);
         return new JobRecord(new JobSpec(command, args, env, cwd, user, limits, labels), owner, labels, status, stopKillAt);
+    }
+
+    private static io.rund.resctrl.DomainValues rdtValues(ByteBuffer field, int radix) throws CorruptRecordException {
+        try {
+            return io.rund.resctrl.DomainValues.parse(readString(field), radix);
+        } catch (IllegalArgumentException e) {
+            throw new CorruptRecordException("an Intel RDT setting cannot be read: " + e.getMessage());
+        }
     }
 
     private static ByteBuffer required(Map<Integer, ByteBuffer> fields, int tag, String name) throws CorruptRecordException {

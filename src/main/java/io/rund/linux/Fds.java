@@ -13,6 +13,7 @@ public final class Fds {
     private static final int O_DIRECTORY = 0_200_000;
     private static final int O_CLOEXEC = 02_000_000;
     private static final int O_PATH = 010_000_000;
+    private static final int O_WRONLY = 01;
     private static final int NO_MODE = 0;
 
     private Fds() {}
@@ -54,6 +55,16 @@ public final class Fds {
             MemorySegment cPath = arena.allocateFrom(path);
             return (int) Libc.call("open", path,
                     state -> (int) Libc.OPEN.invokeExact(state, cPath, O_PATH | O_DIRECTORY | O_CLOEXEC, NO_MODE));
+        }
+    }
+
+    /** Opens {@code file} with O_WRONLY | O_CLOEXEC (a control file handed to a child to write, such as resctrl's tasks). */
+    public static int openForWriting(Path file) throws LinuxException {
+        String path = file.toString();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cPath = arena.allocateFrom(path);
+            return (int) Libc.call("open", path,
+                    state -> (int) Libc.OPEN.invokeExact(state, cPath, O_WRONLY | O_CLOEXEC, NO_MODE));
         }
     }
 }

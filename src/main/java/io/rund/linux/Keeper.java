@@ -297,7 +297,8 @@ public final class Keeper implements ProcessSpawner, AutoCloseable {
                 throw new SpawnException(EPIPE, "keeper", location.socket().toString());
             }
             send(SPAWN, tag, encodeSpawn(jobId, request),
-                    request.cgroupFd() >= 0 ? new int[] {request.cgroupFd()} : new int[0]);
+                    request.rdtTasksFd() >= 0 ? new int[] {request.cgroupFd(), request.rdtTasksFd()}
+                            : request.cgroupFd() >= 0 ? new int[] {request.cgroupFd()} : new int[0]);
             Message answer = reply.get(REPLY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             if (answer.type() == SPAWNED && answer.fds().length == 3) {
                 int pid = answer.body().getInt(); // in jobsByPid already: see handle()

@@ -21,12 +21,23 @@ import java.util.Objects;
  * @param noNewPrivileges set PR_SET_NO_NEW_PRIVS: setuid binaries and file capabilities stop working
  * @param openFilesSoftLimit the child's soft RLIMIT_NOFILE (capped at the hard limit), or {@link #KEEP_LIMIT} to
  *     inherit the spawner's (which the daemon raised to its hard limit)
+ * @param rdtTasksFd the job's resctrl group's tasks file, open for writing (the child writes itself into it before it
+ *     drops privileges and execs), or {@link #NO_RDT_GROUP}
  */
 public record SpawnRequest(String executable, List<String> argv, List<String> environment, Path workingDirectory,
-        int cgroupFd, int uid, int gid, int[] supplementaryGroups, boolean noNewPrivileges, long openFilesSoftLimit) {
+        int cgroupFd, int uid, int gid, int[] supplementaryGroups, boolean noNewPrivileges, long openFilesSoftLimit,
+        int rdtTasksFd) {
     public static final int NO_CGROUP = -1;
     public static final int KEEP_ID = -1;
     public static final long KEEP_LIMIT = -1;
+    public static final int NO_RDT_GROUP = -1;
+
+    /** A request that leaves the child in the spawner's resctrl group. */
+    public SpawnRequest(String executable, List<String> argv, List<String> environment, Path workingDirectory,
+            int cgroupFd, int uid, int gid, int[] supplementaryGroups, boolean noNewPrivileges, long openFilesSoftLimit) {
+        this(executable, argv, environment, workingDirectory, cgroupFd, uid, gid, supplementaryGroups, noNewPrivileges,
+                openFilesSoftLimit, NO_RDT_GROUP);
+    }
 
     /** A request that keeps the spawner's open-file limits. */
     public SpawnRequest(String executable, List<String> argv, List<String> environment, Path workingDirectory,
@@ -59,6 +70,10 @@ public record SpawnRequest(String executable, List<String> argv, List<String> en
             throw new IllegalArgumentException("cgroupFd, uid and gid must be >= -1, got cgroupFd=" + cgroupFd
                     + " uid=" + uid + " gid=" + gid);
         }
+        if (rdtTasksFd < NO_RDT_GROUP || rdtTasksFd >= 0 && cgroupFd < 0) {
+            throw new IllegalArgumentException("rdtTasksFd must be >= -1, and given only with a cgroupFd, got "
+                    + rdtTasksFd + " with cgroupFd " + cgroupFd);
+        }
         if (openFilesSoftLimit < KEEP_LIMIT) {
             throw new IllegalArgumentException("openFilesSoftLimit must be >= 0 or KEEP_LIMIT, got " + openFilesSoftLimit);
         }
@@ -84,13 +99,14 @@ public record SpawnRequest(String executable, List<String> argv, List<String> en
                 && environment.equals(that.environment) && Objects.equals(workingDirectory, that.workingDirectory)
                 && cgroupFd == that.cgroupFd && uid == that.uid && gid == that.gid
                 && Arrays.equals(supplementaryGroups, that.supplementaryGroups)
-                && noNewPrivileges == that.noNewPrivileges && openFilesSoftLimit == that.openFilesSoftLimit;
+                && noNewPrivileges == that.noNewPrivileges && openFilesSoftLimit == that.openFilesSoftLimit
+                && rdtTasksFd == that.rdtTasksFd;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(executable, argv, environment, workingDirectory, cgroupFd, uid, gid,
-                Arrays.hashCode(supplementaryGroups), noNewPrivileges, openFilesSoftLimit);
+                Arrays.hashCode(supplementaryGroups), noNewPrivileges, openFilesSoftLimit, rdtTasksFd);
     }
 
     @Override
@@ -98,7 +114,8 @@ public record SpawnRequest(String executable, List<String> argv, List<String> en
         return "SpawnRequest[executable=" + executable + ", argv=" + argv + ", environment=" + environment.size()
                 + " entries, workingDirectory=" + workingDirectory + ", cgroupFd=" + cgroupFd + ", uid=" + uid
                 + ", gid=" + gid + ", supplementaryGroups=" + Arrays.toString(supplementaryGroups)
-                + ", noNewPrivileges=" + noNewPrivileges + ", openFilesSoftLimit=" + openFilesSoftLimit + "]";
+                + ", noNewPrivileges=" + noNewPrivileges + ", openFilesSoftLimit=" + openFilesSoftLimit
+                + ", rdtTasksFd=" + rdtTasksFd + "]";
     }
 
     private static void requireNoNul(String what, String value) {

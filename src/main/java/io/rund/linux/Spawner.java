@@ -22,7 +22,7 @@ public final class Spawner {
     /** Step names by the number spawn.c reports (enum rund_step); keep in sync with the C file. */
     private static final List<String> STEPS = List.of("none", "pipe", "clone3", "setsid", "setgroups",
             "setresgid", "setresuid", "no_new_privs", "chdir", "open_devnull", "dup2", "close_range", "signals",
-            "execve", "rlimit");
+            "execve", "rlimit", "resctrl");
     private static final int KEEP_GROUPS = -1;
     private static final int CLEAR_GROUPS = 0;
 
@@ -32,7 +32,7 @@ public final class Spawner {
                     ADDRESS, ADDRESS, ADDRESS, ADDRESS,          // path, argv, envp, cwd
                     JAVA_INT, JAVA_INT, JAVA_INT,                // cgroup_fd, uid, gid
                     JAVA_INT, ADDRESS, JAVA_INT,                 // ngroups, groups, no_new_privs
-                    JAVA_LONG,                                   // nofile_soft
+                    JAVA_LONG, JAVA_INT,                         // nofile_soft, rdt_tasks_fd
                     ADDRESS, ADDRESS, ADDRESS, ADDRESS));        // out: pidfd, stdout, stderr, err_step
 
     private Spawner() {}
@@ -57,7 +57,7 @@ public final class Spawner {
             try {
                 result = (int) RUND_SPAWN.invokeExact(path, argv, envp, cwd, request.cgroupFd(), request.uid(),
                         request.gid(), groupCount, groupArray, request.noNewPrivileges() ? 1 : 0,
-                        request.openFilesSoftLimit(), pidfd, stdout, stderr, step);
+                        request.openFilesSoftLimit(), request.rdtTasksFd(), pidfd, stdout, stderr, step);
             } catch (Throwable t) {
                 throw Libc.rethrow(t);
             }
@@ -109,6 +109,7 @@ public final class Spawner {
             case "open_devnull" -> "/dev/null";
             case "dup2" -> "stdio of " + request.executable();
             case "rlimit" -> "RLIMIT_NOFILE " + request.openFilesSoftLimit();
+            case "resctrl" -> "the job's resctrl group (tasks fd " + request.rdtTasksFd() + ")";
             default -> request.executable();
         };
     }

@@ -10,16 +10,16 @@ import java.util.TreeMap;
 /**
  * One Intel RDT setting of a job (an L3 cache bitmask, or a memory-bandwidth percentage), either one value for every
  * cache domain of the host or values for the domains named by id ({@code ID=VALUE[,ID=VALUE]}, as the kernel's
- * schemata lines are keyed). Exactly one of the two forms is given; domains left out keep the group's default.
+ * schemata lines are keyed), or both: the one value for every domain but those named. Domains no value covers keep
+ * the group's default (the whole cache, 100%).
  */
 public record DomainValues(OptionalLong everyDomain, SortedMap<Integer, Long> byDomain) {
 
     public DomainValues {
         Objects.requireNonNull(everyDomain, "everyDomain");
         byDomain = Collections.unmodifiableSortedMap(new TreeMap<>(byDomain));
-        if (everyDomain.isPresent() == !byDomain.isEmpty()) {
-            throw new IllegalArgumentException("give one value for every domain or values by domain id, not "
-                    + (everyDomain.isPresent() ? "both" : "neither"));
+        if (everyDomain.isEmpty() && byDomain.isEmpty()) {
+            throw new IllegalArgumentException("no value: give one for every domain or values by domain id");
         }
     }
 
@@ -34,7 +34,7 @@ public record DomainValues(OptionalLong everyDomain, SortedMap<Integer, Long> by
     }
 
     /**
-     * Reads "VALUE" or "ID=VALUE[,ID=VALUE]", each VALUE in {@code radix} (16 for a cache mask, with or without
+     * Reads "VALUE", "ID=VALUE[,ID=VALUE]" or both ("ff0,1=f0": ff0 on every domain but 1), each VALUE in {@code radix} (16 for a cache mask, with or without
      * "0x"; 10 for a percentage).
      *
      * @throws IllegalArgumentException naming what is wrong (a domain id twice, a value that is no number)
@@ -44,15 +44,17 @@ public record DomainValues(OptionalLong everyDomain, SortedMap<Integer, Long> by
         if (trimmed.isEmpty()) {
             throw new IllegalArgumentException("empty: give VALUE or ID=VALUE[,ID=VALUE]");
         }
-        if (!trimmed.contains("=")) {
-            return everywhere(number(trimmed, radix));
-        }
+        OptionalLong everyDomain = OptionalLong.empty();
         SortedMap<Integer, Long> values = new TreeMap<>();
         for (String part : trimmed.split(",", -1)) {
             int equals = part.indexOf('=');
             if (equals < 0) {
-                throw new IllegalArgumentException("\"" + shortened(part) + "\" is not ID=VALUE (give every domain"
-                        + " its id, or one VALUE alone for all)");
+                if (everyDomain.isPresent()) {
+                    throw new IllegalArgumentException("two values without a domain id (\"" + shortened(trimmed)
+                            + "\"): give one VALUE for every domain, and ID=VALUE for the others");
+                }
+                everyDomain = OptionalLong.of(number(part.strip(), radix));
+                continue;
             }
             int id;
             try {
@@ -67,24 +69,26 @@ public record DomainValues(OptionalLong everyDomain, SortedMap<Integer, Long> by
                 throw new IllegalArgumentException("cache domain " + id + " is given twice");
             }
         }
-        return perDomain(values);
+        return new DomainValues(everyDomain, values);
     }
 
     /** The value for domain {@code id}: the one for every domain, or that domain's own if named. */
     public OptionalLong valueFor(int id) {
-        if (everyDomain.isPresent()) {
-            return everyDomain;
-        }
         Long value = byDomain.get(id);
-        return value == null ? OptionalLong.empty() : OptionalLong.of(value);
+        return value != null ? OptionalLong.of(value) : everyDomain;
     }
 
-    /** As {@link #parse} reads it: "ffff" or "0=ffff,1=f0" in {@code radix}. */
+    /** Every value given: the one for all domains, or each named domain's. */
+    public java.util.Collection<Long> values() {
+        java.util.List<Long> values = new java.util.ArrayList<>(byDomain.values());
+        everyDomain.ifPresent(values::add);
+        return values;
+    }
+
+    /** As {@link #parse} reads it: "ffff", "0=ffff,1=f0" or "ffff,1=f0" in {@code radix}. */
     public String format(int radix) {
-        if (everyDomain.isPresent()) {
-            return Long.toString(everyDomain.getAsLong(), radix);
-        }
         StringBuilder text = new StringBuilder();
+        everyDomain.ifPresent(value -> text.append(Long.toString(value, radix)));
         byDomain.forEach((id, value) -> text.append(text.isEmpty() ? "" : ",").append(id).append('=')
                 .append(Long.toString(value, radix)));
         return text.toString();

@@ -93,23 +93,26 @@ public final class RdtSchemata {
         }
     }
 
-    /** The domains a value is written for: all the host's for one value, else those named (each must exist). */
+    /**
+     * The domains a value is written for: every domain of the host where one value covers them all, else those named;
+     * each named domain must exist.
+     */
     private static SortedSet<Integer> domains(SortedSet<Integer> hostDomains, DomainValues values, String field)
             throws RdtException {
-        if (values.everyDomain().isPresent()) {
-            if (hostDomains.isEmpty()) {
-                throw new RdtException(RdtException.Kind.UNSUPPORTED, field, "this host's resctrl schemata lists no"
-                        + " cache domain for " + (field.equals(L3_FIELD) ? "L3" : "MB"));
-            }
-            return hostDomains;
-        }
         for (int id : values.byDomain().keySet()) {
             if (!hostDomains.contains(id)) {
                 throw invalid(field, "cache domain " + id + " does not exist on this host (it has "
                         + (hostDomains.isEmpty() ? "none" : hostDomains.toString().replaceAll("[\\[\\] ]", "")) + ")");
             }
         }
-        return new java.util.TreeSet<>(values.byDomain().keySet());
+        if (values.everyDomain().isEmpty()) {
+            return new java.util.TreeSet<>(values.byDomain().keySet());
+        }
+        if (hostDomains.isEmpty()) {
+            throw new RdtException(RdtException.Kind.UNSUPPORTED, field, "this host's resctrl schemata lists no"
+                    + " cache domain for " + (field.equals(L3_FIELD) ? "L3" : "MB"));
+        }
+        return hostDomains;
     }
 
     private static RdtException invalid(String field, String reason) {

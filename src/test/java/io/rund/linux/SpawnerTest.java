@@ -292,4 +292,47 @@ class SpawnerTest {
         return Files.readString(Path.of("/proc/self/status")).lines().filter(l -> l.startsWith("Uid:"))
                 .map(l -> Integer.parseInt(l.split("\\s+")[1])).findFirst().orElseThrow();
     }
+
+    /**
+     * The RDT placement step, shown on a plain file in the resctrl tasks file's place: the child writes "0" (itself)
+     * into the fd before it execs, and a write the kernel refuses fails the spawn at step "resctrl", so a job never
+     * runs outside the group it asked for.
+     */
+    @Test
+    void theChildWritesItselfIntoTheRdtTasksFileBeforeExec() throws Exception {
+        TestCgroups.mountOrSkip();
+        Path parent = TestCgroups.newRoot("rund-test");
+        Path job = parent.resolve("job");
+        Path tasks = Files.createTempFile("rund-rdt-tasks", "");
+        Files.createDirectory(parent);
+        try {
+            Files.createDirectory(job);
+            int cgroupFd = Fds.openDirectoryPath(job);
+            int tasksFd = Fds.openForWriting(tasks);
+            try {
+                SpawnRequest request = new SpawnRequest("/bin/true", List.of("true"), TestJobs.ENVIRONMENT,
+                        Path.of("/"), cgroupFd, SpawnRequest.KEEP_ID, SpawnRequest.KEEP_ID, null, false,
+                        SpawnRequest.KEEP_LIMIT, tasksFd);
+                assertEquals(0, TestJobs.run(request).exit().exitCode());
+                assertEquals("0", Files.readString(tasks));
+            } finally {
+                Fds.close(tasksFd);
+            }
+            int readOnlyFd = Fds.openDirectoryPath(job); // O_PATH: any write to it fails with EBADF
+            try {
+                SpawnRequest refused = new SpawnRequest("/bin/true", List.of("true"), TestJobs.ENVIRONMENT,
+                        Path.of("/"), cgroupFd, SpawnRequest.KEEP_ID, SpawnRequest.KEEP_ID, null, false,
+                        SpawnRequest.KEEP_LIMIT, readOnlyFd);
+                SpawnException e = assertThrows(SpawnException.class, () -> Spawner.spawn(refused));
+                assertEquals("resctrl", e.step());
+                assertEquals(9, e.errno(), "EBADF");
+            } finally {
+                Fds.close(readOnlyFd);
+                Fds.close(cgroupFd);
+            }
+        } finally {
+            Files.deleteIfExists(tasks);
+            TestCgroups.removeTree(parent);
+        }
+    }
 }

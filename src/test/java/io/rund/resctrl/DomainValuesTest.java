@@ -17,6 +17,10 @@ class DomainValuesTest {
         assertEquals(DomainValues.perDomain(Map.of(0, 0xffffL, 1, 0xf0L)), DomainValues.parse("0=ffff,1=f0", 16));
         assertEquals(DomainValues.perDomain(Map.of(0, 20L, 1, 70L)), DomainValues.parse("0=20, 1=70", 10));
         assertEquals("0=ffff,1=f0", DomainValues.parse("0=ffff,1=f0", 16).format(16));
+        DomainValues mixed = DomainValues.parse("ff0,1=f0", 16);
+        assertEquals(0xff0, mixed.valueFor(0).getAsLong());
+        assertEquals(0xf0, mixed.valueFor(1).getAsLong());
+        assertEquals(mixed, DomainValues.parse(mixed.format(16), 16));
     }
 
     @Test
@@ -24,7 +28,7 @@ class DomainValuesTest {
         assertMessage("is not a hexadecimal bitmask", "fffg", 16);
         assertMessage("is not a whole number", "50%", 10);
         assertMessage("cache domain 0 is given twice", "0=ff,0=f0", 16);
-        assertMessage("is not ID=VALUE", "0=ff,f0", 16);
+        assertMessage("two values without a domain id", "ff,f0", 16);
         assertMessage("is not a cache domain id", "x=ff", 16);
         assertMessage("empty", " ", 16);
         assertMessage("is not a hexadecimal bitmask", "-1", 16);
