@@ -116,6 +116,7 @@ public final class Daemon {
         for (String orphan : cgroups.removeOrphans(spared)) {
             LOG.warn("Removed cgroup {} left by an earlier rund, and killed what ran in it", orphan);
         }
+        removeRdtOrphans(spared);
         Path logDirectory = StateDirectory.logs(settings.stateDirectory());
         // The logs of jobs known again from their records (finished or adopted) are theirs, not spare earlier files
         // that the cap may delete while the record lives.
@@ -318,5 +319,22 @@ public final class Daemon {
 
     public void awaitTermination() throws Exception {
         system.getWhenTerminated().toCompletableFuture().get(Long.MAX_VALUE, TimeUnit.DAYS);
+    }
+
+    /**
+     * Removes the resctrl groups of jobs that ended while no daemon ran (their tasks file is empty); groups of jobs
+     * this daemon adopts stay, and a group that still lists tasks is left and named (another rund's, perhaps).
+     */
+    private static void removeRdtOrphans(Set<String> spared) {
+        io.rund.resctrl.RdtGroups rdt = io.rund.resctrl.RdtGroups.ofThisHost();
+        try {
+            io.rund.resctrl.RdtGroups.Orphans orphans = rdt.removeOrphans(spared);
+            orphans.removed().forEach(group -> LOG.warn("Removed resctrl group {} left by a job that ended while no"
+                    + " rund ran", group));
+            orphans.stillInUse().forEach(group -> LOG.warn("resctrl group {} names no job of this rund but still has"
+                    + " tasks: left as it is", group));
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cannot look for resctrl groups left by earlier jobs: {}", e.getMessage());
+        }
     }
 }

@@ -535,7 +535,7 @@ public final class JobActor {
         String id = status.id();
         ActorRef<Command> self = context.getSelf();
         CgroupEventWatcher events = runtime.cgroupEvents();
-        context.pipeToSelf(CompletableFuture.supplyAsync(() -> endOrWatch(target, events, self, id), runtime.blocking()),
+        context.pipeToSelf(CompletableFuture.supplyAsync(() -> endOrWatch(target, events, self, id, runtime.rdt()), runtime.blocking()),
                 (result, failure) -> {
                     if (failure == null) {
                         return result;
@@ -545,13 +545,15 @@ public final class JobActor {
                 });
     }
 
-    private static Command endOrWatch(Cgroup cgroup, CgroupEventWatcher events, ActorRef<Command> self, String jobId) {
+    private static Command endOrWatch(Cgroup cgroup, CgroupEventWatcher events, ActorRef<Command> self, String jobId,
+                                      io.rund.resctrl.RdtGroups rdt) {
         if (!cgroup.exists()) { // an adopted job's, removed before this daemon came: nothing to empty or account
+            RdtPlacement.remove(rdt, jobId);
             return new CgroupEnded(null, false, true);
         }
         try {
             if (!cgroup.populated()) {
-                return collectAndRemove(cgroup, jobId);
+                return collectAndRemove(cgroup, jobId, rdt);
             }
             cgroup.kill();
             return new CgroupPopulated(cgroup.whenEmpty(events, () -> self.tell(new CgroupEmptied())));
@@ -582,7 +584,7 @@ public final class JobActor {
         ending.collecting = true;
         Cgroup target = cgroup;
         String id = status.id();
-        context.pipeToSelf(CompletableFuture.supplyAsync(() -> collectAndRemove(target, id), runtime.blocking()),
+        context.pipeToSelf(CompletableFuture.supplyAsync(() -> collectAndRemove(target, id, runtime.rdt()), runtime.blocking()),
                 (ended, failure) -> {
                     if (failure == null) {
                         return ended;
@@ -612,7 +614,8 @@ public final class JobActor {
         return Behaviors.same();
     }
 
-    private static CgroupEnded collectAndRemove(Cgroup cgroup, String jobId) {
+    /** Reads the job's accounting and removes its cgroup, and its resctrl group if it has one (both empty now). */
+    private static CgroupEnded collectAndRemove(Cgroup cgroup, String jobId, io.rund.resctrl.RdtGroups rdt) {
         Accounting usage = null;
         boolean oomKilled = false;
         try {
@@ -628,6 +631,7 @@ public final class JobActor {
             LOG.error("Job {}: cannot remove its cgroup: {}", jobId, e.getMessage());
             removed = false;
         }
+        RdtPlacement.remove(rdt, jobId);
         return new CgroupEnded(usage, oomKilled, removed);
     }
 

@@ -55,7 +55,11 @@ public record JobError(Kind kind, String field, String message, Reason reason) {
         /** The client certificate names no identity (no subject alternative names). */
         NO_IDENTITY,
         /** The daemon is shutting down and takes no new job. */
-        SHUTTING_DOWN;
+        SHUTTING_DOWN,
+        /** An Intel RDT setting was asked for and this host has no resctrl, or not the part asked for. */
+        RDT_UNAVAILABLE,
+        /** Every Intel RDT class of service (CLOSID) of this host is in use by a group. */
+        RDT_CLOSIDS_EXHAUSTED;
 
         /** The general reason of an error of {@code kind}. */
         public static Reason of(Kind kind) {

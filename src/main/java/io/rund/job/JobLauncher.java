@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -105,11 +106,13 @@ final class JobLauncher {
         FsCredentials credentials = user.credentials();
         Path executable = resolveCommand(spec.command(), env.get("PATH"), cwd, credentials);
 
+        List<String> rdtLines = RdtPlacement.plan(runtime.rdt(), spec.limits());
         Cgroup cgroup = createCgroup(jobId, spec, cwd, credentials);
         LogStore log = null;
         try {
+            Optional<Path> rdtTasks = RdtPlacement.create(runtime.rdt(), jobId, rdtLines);
             log = runtime.createLog(jobId, owner);
-            SpawnedProcess process = spawn(jobId, executable, spec, env, cwd, cgroup, user, settings);
+            SpawnedProcess process = spawn(jobId, executable, spec, env, cwd, cgroup, user, settings, rdtTasks);
             return new Launch(cgroup, log, process, user.uid(), user.leased());
         } catch (LaunchFailed | RuntimeException e) {
             undo(cgroup, log, jobId);
@@ -177,7 +180,8 @@ final class JobLauncher {
     }
 
     private SpawnedProcess spawn(String jobId, Path executable, JobSpec spec, Map<String, String> env, Path cwd,
-                                 Cgroup cgroup, RunAs user, JobSettings settings) throws LaunchFailed {
+                                 Cgroup cgroup, RunAs user, JobSettings settings, Optional<Path> rdtTasks)
+            throws LaunchFailed {
         List<String> argv = new ArrayList<>(spec.args().size() + 1);
         argv.add(spec.command());
         argv.addAll(spec.args());
@@ -188,15 +192,20 @@ final class JobLauncher {
         } catch (LinuxException e) {
             throw new LaunchFailed(JobError.unavailable("cannot open the job's cgroup: " + e.getMessage()), e);
         }
+        int rdtTasksFd = SpawnRequest.NO_RDT_GROUP;
         try {
+            rdtTasksFd = RdtPlacement.openTasks(rdtTasks);
             return runtime.spawner().spawn(jobId, new SpawnRequest(executable.toString(), argv, environment, cwd,
                     cgroupFd, user.uid(), user.gid(), user.groups(), settings.noNewPrivileges(),
-                    settings.openFilesSoftLimit()));
+                    settings.openFilesSoftLimit(), rdtTasksFd));
         } catch (SpawnException e) {
             throw new LaunchFailed(errorOf(e), e);
         } finally {
             try {
                 Fds.close(cgroupFd);
+                if (rdtTasksFd != SpawnRequest.NO_RDT_GROUP) {
+                    Fds.close(rdtTasksFd);
+                }
             } catch (LinuxException e) {
                 org.slf4j.LoggerFactory.getLogger(JobLauncher.class).warn("Cannot close {}: {}", cgroup.path(), e.getMessage());
             }
@@ -212,6 +221,8 @@ final class JobLauncher {
             };
             case "setgroups", "setresgid", "setresuid" -> JobError.precondition("user", e.getMessage())
                     .because(JobError.Reason.PERMISSION_DENIED);
+            case "resctrl" -> JobError.precondition("limits", "the kernel refused to put the job in its"
+                    + " resctrl group: " + e.getMessage()).because(JobError.Reason.RDT_UNAVAILABLE);
             default -> switch (e.errno()) {
                 case EAGAIN, EMFILE, ENFILE -> new JobError(JobError.Kind.RESOURCE_EXHAUSTED, "", e.getMessage());
                 default -> JobError.unavailable(e.getMessage());
@@ -219,7 +230,8 @@ final class JobLauncher {
         };
     }
 
-    private static void undo(Cgroup cgroup, LogStore log, String jobId) {
+    private void undo(Cgroup cgroup, LogStore log, String jobId) {
+        RdtPlacement.remove(runtime.rdt(), jobId);
         try {
             cgroup.remove();
         } catch (CgroupException e) {

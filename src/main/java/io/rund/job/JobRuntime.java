@@ -7,6 +7,7 @@ import io.rund.linux.OutputPump;
 import io.rund.linux.ProcessSpawner;
 import io.rund.logs.LogSpace;
 import io.rund.logs.LogStore;
+import io.rund.resctrl.RdtGroups;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -19,7 +20,7 @@ import java.util.concurrent.Executor;
  * events), the one output-pump
  * thread, the space all job logs share (their caps, read cache and follower counts), the identities jobs are
  * lent, what spawns their processes (the keeper, in a daemon), the durable job records, and the dispatcher on which
- * blocking work (cgroup files, spawning, log files) runs.
+ * blocking work (cgroup files, spawning, log files) runs; and the host's Intel RDT groups (resctrl), for jobs that ask.
  */
 public record JobRuntime(
         JobSettings settings,
@@ -31,7 +32,14 @@ public record JobRuntime(
         ProcessSpawner spawner,
         JobRecords records,
         Executor blocking,
-        Clock clock) {
+        Clock clock,
+        RdtGroups rdt) {
+
+    /** A runtime with this host's resctrl, as found now (absent on most hosts: then RDT requests are refused). */
+    public JobRuntime(JobSettings settings, CgroupManager cgroups, ExitWatcher exits, OutputPump output, LogSpace logs,
+                      JobIdentities identities, ProcessSpawner spawner, JobRecords records, Executor blocking, Clock clock) {
+        this(settings, cgroups, exits, output, logs, identities, spawner, records, blocking, clock, RdtGroups.ofThisHost());
+    }
 
     /** Jobs' cgroups becoming empty, as events on the exit watcher's thread. */
     public CgroupEventWatcher cgroupEvents() {

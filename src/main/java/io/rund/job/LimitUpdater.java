@@ -5,9 +5,13 @@ import io.rund.cgroup.CgroupException;
 import io.rund.cgroup.CgroupManager;
 import io.rund.cgroup.InvalidLimitException;
 import io.rund.cgroup.LimitChange;
+import io.rund.cgroup.Limits;
 import io.rund.cgroup.MissingControllerException;
 import io.rund.linux.FsCredentials;
 import io.rund.linux.ProcessCredentials;
+import io.rund.resctrl.DomainValues;
+import io.rund.resctrl.RdtException;
+import io.rund.resctrl.RdtGroups;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -20,7 +24,8 @@ import java.util.concurrent.CompletionStage;
  * Applies a limit change to a running job's cgroup, on the blocking dispatcher (a memory.max write below usage
  * reclaims inside the write, which can take long). Io devices are resolved as a process of the job sees them: its
  * credentials and working directory are read from /proc for a pid listed in the job's own cgroup.procs, so a reused
- * pid can never lend a stranger's view. A job whose cgroup is gone or empty has ended: the change is refused.
+ * pid can never lend a stranger's view. A job whose cgroup is gone or empty has ended: the change is refused. Intel
+ * RDT settings are checked against the host first and written to the job's resctrl group before the cgroup's files.
  */
 final class LimitUpdater {
 
@@ -37,9 +42,17 @@ final class LimitUpdater {
             if (view.isEmpty()) {
                 return ended(jobId);
             }
+            List<String> rdtLines = change.set().hasRdt() ? runtime.rdt().plan(change.set().l3CacheMask(),
+                    change.set().memoryBandwidthPercent()) : List.of();
+            if (!rdtLines.isEmpty()) {
+                runtime.rdt().update(jobId, rdtLines);
+            }
             CgroupManager.LimitsInForce inForce = runtime.cgroups().update(cgroup, change,
                     view.get().workingDirectory(), view.get().credentials());
-            return new JobRegistry.LimitsUpdated(jobId, inForce.limits(), inForce.oomKills());
+            return new JobRegistry.LimitsUpdated(jobId, withRdtInForce(runtime, jobId, inForce.limits()),
+                    inForce.oomKills());
+        } catch (RdtException e) {
+            return new JobRegistry.UpdateRefused(RdtPlacement.errorOf(e));
         } catch (InvalidLimitException e) {
             return new JobRegistry.UpdateRefused(JobError.invalid(e.field(), e.reason()));
         } catch (MissingControllerException e) {
@@ -51,6 +64,27 @@ final class LimitUpdater {
         } catch (IOException e) {
             return new JobRegistry.UpdateRefused(JobError.unavailable("cannot read the job's process: " + e.getMessage()));
         }
+    }
+
+    /** The cgroup limits read back, with the job's Intel RDT settings as its resctrl group's schemata show them. */
+    private static Limits withRdtInForce(JobRuntime runtime, String jobId, Limits limits) throws RdtException {
+        if (runtime.rdt().host().mount().isEmpty()) {
+            return limits;
+        }
+        Optional<List<String>> schemata = runtime.rdt().schemataOf(jobId);
+        if (schemata.isEmpty()) {
+            return limits;
+        }
+        Limits withRdt = limits;
+        Optional<DomainValues> masks = RdtGroups.valuesOf(schemata.get(), "L3");
+        if (masks.isPresent()) {
+            withRdt = withRdt.withL3CacheMask(masks.get());
+        }
+        Optional<DomainValues> percents = RdtGroups.valuesOf(schemata.get(), "MB");
+        if (percents.isPresent()) {
+            withRdt = withRdt.withMemoryBandwidthPercent(percents.get());
+        }
+        return withRdt;
     }
 
     /** The credentials and working directory of a process of the job, or empty if it has none left. */

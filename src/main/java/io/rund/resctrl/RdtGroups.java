@@ -161,6 +161,22 @@ public final class RdtGroups {
         return new Orphans(removed, busy);
     }
 
+    /**
+     * The values of {@code resource} ("L3", "MB") in schemata lines as the kernel prints them, by domain id: what a
+     * job's group has in force.
+     */
+    public static Optional<DomainValues> valuesOf(List<String> schemata, String resource) {
+        int radix = resource.equals("MB") ? 10 : 16;
+        for (String line : schemata) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).strip().equals(resource)) {
+                java.util.Map<Integer, Long> values = values(line, radix);
+                return values.isEmpty() ? Optional.empty() : Optional.of(DomainValues.perDomain(values));
+            }
+        }
+        return Optional.empty();
+    }
+
     /** What {@link #removeOrphans} did: groups removed, and groups left because they still hold tasks. */
     public record Orphans(List<String> removed, List<String> stillInUse) {}
 
