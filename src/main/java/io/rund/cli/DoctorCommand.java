@@ -1,23 +1,26 @@
 package io.rund.cli;
 
 import io.rund.cgroup.CgroupReport;
+import io.rund.resctrl.RdtHost;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
  * {@code rund doctor}: what this host's cgroups let rund do, read without changing anything. It runs on the host
- * in question (not through the API): the first thing to run when a limit is refused.
+ * in question (not through the API): the first thing to run when a limit is refused. Intel RDT (resctrl) is reported
+ * beside the cgroup limits.
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
         description = "Show this host's cgroup mode, rund's subtree, the controllers rund can delegate to jobs, "
-                + "and which limits would therefore work.")
+                + "and which limits would therefore work; and Intel RDT: the CPU's flags, resctrl, and its limits.")
 final class DoctorCommand implements Callable<Integer> {
 
     @ParentCommand
@@ -49,7 +52,33 @@ final class DoctorCommand implements Callable<Integer> {
             String verdict = report.whyUnavailable(limit.getValue()).map(why -> "refused: " + why).orElse("works");
             cli.println(String.format("  --%-16s %-7s %s", limit.getKey(), limit.getValue(), verdict));
         }
+        reportRdt();
         return report.mode() == CgroupReport.Mode.V1 ? ExitCodes.FAILURE : ExitCodes.OK;
+    }
+
+    /** Intel RDT: the CPU's flags, whether resctrl is mounted, and what its info/ allows; each RDT limit's verdict. */
+    private void reportRdt() throws CliException {
+        RdtHost host;
+        try {
+            host = RdtHost.ofThisHost();
+        } catch (IOException | RuntimeException e) {
+            throw new CliException(ExitCodes.FAILURE, "cannot read this host's Intel RDT support: " + e.getMessage(), e);
+        }
+        List<String> flags = RdtHost.RDT_FLAGS.stream().filter(host.cpuFlags()::contains).toList();
+        cli.println("intel rdt:        CPU flags " + (flags.isEmpty() ? "none of " + String.join(", ", RdtHost.RDT_FLAGS)
+                : String.join(" ", flags)) + "; resctrl " + host.mount().map(m -> "mounted at " + m).orElse("not mounted"));
+        String l3 = host.missing(true, false).map(why -> "refused: " + why.getMessage())
+                .orElseGet(() -> host.l3().map(c -> "works (cbm_mask " + Long.toHexString(c.cbmMask()) + ", min_cbm_bits "
+                        + c.minCbmBits() + ", " + c.numClosids() + " CLOSIDs, cache domains " + ids(c.domains()) + ")").orElseThrow());
+        String mb = host.missing(false, true).map(why -> "refused: " + why.getMessage())
+                .orElseGet(() -> host.mb().map(b -> "works (min_bandwidth " + b.minBandwidth() + "%, bandwidth_gran "
+                        + b.granularity() + "%, " + b.numClosids() + " CLOSIDs, cache domains " + ids(b.domains()) + ")").orElseThrow());
+        cli.println(String.format("  --%-16s %-7s %s", "l3-cache-mask", "resctrl", l3));
+        cli.println(String.format("  --%-16s %-7s %s", "memory-bandwidth", "resctrl", mb));
+    }
+
+    private static String ids(java.util.Set<Integer> domains) {
+        return domains.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
     }
 
     private static String describeMode(CgroupReport report) {

@@ -46,5 +46,24 @@ class DoctorCommandTest {
                 "io-wiops", "pids-max")) {
             assertTrue(report.contains("  --" + limit + " "), "every limit is listed: " + limit);
         }
+        assertRdtReported(report);
+    }
+
+    /** The RDT line says what /proc/cpuinfo's flags and /proc/self/mountinfo say, read here independently. */
+    private static void assertRdtReported(String report) throws Exception {
+        List<String> flags = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                .filter(line -> line.startsWith("flags")).findFirst()
+                .map(line -> List.of(line.substring(line.indexOf(':') + 1).trim().split("\\s+"))).orElse(List.of());
+        List<String> rdt = List.of("rdt_a", "cat_l3", "mba").stream().filter(flags::contains).toList();
+        boolean mounted = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                .anyMatch(line -> line.contains(" - resctrl "));
+        String line = "intel rdt:        CPU flags " + (rdt.isEmpty() ? "none of rdt_a, cat_l3, mba" : String.join(" ", rdt))
+                + "; resctrl " + (mounted ? "mounted at " : "not mounted");
+        assertTrue(report.contains(line), "expected \"" + line + "\" in:\n" + report);
+        if (!mounted) {
+            assertTrue(report.contains("  --l3-cache-mask    resctrl refused: this host has no resctrl: Intel RDT needs CPU"
+                    + " flags cat_l3 (rdt_a) and /sys/fs/resctrl mounted"), report);
+            assertTrue(report.contains("  --memory-bandwidth resctrl refused: this host has no resctrl"), report);
+        }
     }
 }
