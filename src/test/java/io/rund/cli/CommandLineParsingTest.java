@@ -118,4 +118,18 @@ class CommandLineParsingTest {
         int code = RundCli.execute(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), args);
         return new Output(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
+
+    @Test
+    void rdtLimitsAreSentAsOneValueOrByCacheDomain() throws CliException {
+        Limits limits = startRequest("start", "--l3-cache-mask", "ff0", "--memory-bandwidth", "0=20,1=70%", "true").getLimits();
+        assertEquals(io.rund.proto.v1.RdtValues.newBuilder().setEveryDomain(com.google.protobuf.UInt64Value.of(0xff0)).build(),
+                limits.getL3CacheMask());
+        assertEquals(io.rund.proto.v1.RdtValues.newBuilder().putByDomain(0, 20).putByDomain(1, 70).build(),
+                limits.getMemoryBandwidthPercent());
+        CliException e = org.junit.jupiter.api.Assertions.assertThrows(CliException.class,
+                () -> startRequest("start", "--l3-cache-mask", "0=ff,0=f0", "true"));
+        assertEquals(ExitCodes.USAGE, e.exitCode());
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("--l3-cache-mask: cache domain 0 is given twice"),
+                e.getMessage());
+    }
 }
