@@ -64,6 +64,15 @@ class JobRecordCodecTest {
     }
 
     @Test
+    void intelRdtSettingsSurviveTheRoundTrip() throws Exception {
+        JobSpec spec = JobSpec.of("true").withLimits(io.rund.cgroup.Limits.none()
+                .withL3CacheMask(io.rund.resctrl.DomainValues.parse("ff0,1=f", 16))
+                .withMemoryBandwidthPercent(io.rund.resctrl.DomainValues.parse("0=20,1=70", 10)));
+        JobRecord record = new JobRecord(spec, Set.of("DNS:a"), Map.of(), JobActor.initialStatus(ID, spec, Instant.EPOCH));
+        assertEquals(record, JobRecordCodec.decode(JobRecordCodec.encode(record)));
+    }
+
+    @Test
     void everyFlippedByteAndEveryTruncationIsRefused() {
         byte[] good = JobRecordCodec.encode(new JobRecord(JobSpec.of("echo", "hi"), Set.of("DNS:a"), Map.of(),
                 JobActor.initialStatus(ID, JobSpec.of("echo", "hi"), Instant.EPOCH)));
