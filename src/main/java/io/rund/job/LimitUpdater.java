@@ -42,6 +42,7 @@ final class LimitUpdater {
             if (view.isEmpty()) {
                 return ended(jobId);
             }
+            change.validate(); // every value first: a refused cgroup value must not follow a written RDT one
             List<String> rdtLines = change.set().hasRdt() ? runtime.rdt().plan(change.set().l3CacheMask(),
                     change.set().memoryBandwidthPercent()) : List.of();
             if (!rdtLines.isEmpty()) {

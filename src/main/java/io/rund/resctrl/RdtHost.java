@@ -58,6 +58,14 @@ public record RdtHost(Set<String> cpuFlags, Optional<Path> mount, Optional<Cache
 
     /** A resctrl tree mounted at {@code root} (or laid out there as the kernel does), read now. */
     public static RdtHost at(Path root, Set<String> flags, boolean bandwidthInMBps) throws IOException {
+        try {
+            return read(root, flags, bandwidthInMBps);
+        } catch (NumberFormatException e) {
+            throw new IOException("resctrl at " + root + " has a file rund cannot read as a number: " + e.getMessage(), e);
+        }
+    }
+
+    private static RdtHost read(Path root, Set<String> flags, boolean bandwidthInMBps) throws IOException {
         List<String> schemata = Files.readAllLines(root.resolve("schemata"));
         Optional<Cache> l3 = Optional.empty();
         Path l3Info = root.resolve("info/L3");
