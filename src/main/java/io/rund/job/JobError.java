@@ -46,7 +46,10 @@ public record JobError(Kind kind, String field, String message, Reason reason) {
         COMMAND_NOT_FOUND,
         /** A limit was asked for whose cgroup controller this host does not delegate. */
         MISSING_CONTROLLER,
-        /** The job may not run as the user asked for (rund.jobs.allowed-users), or the kernel refused the switch. */
+        /**
+         * The job may not run as the user asked for (rund.jobs.allowed-users), nor with a group asked for
+         * (rund.jobs.allowed-groups), or the kernel refused the switch.
+         */
         PERMISSION_DENIED,
         /** The user asked for has no account on this host. */
         USER_NOT_FOUND,
@@ -55,7 +58,9 @@ public record JobError(Kind kind, String field, String message, Reason reason) {
         /** The client certificate names no identity (no subject alternative names). */
         NO_IDENTITY,
         /** The daemon is shutting down and takes no new job. */
-        SHUTTING_DOWN;
+        SHUTTING_DOWN,
+        /** A group asked for by name has no entry in the host's /etc/group. */
+        GROUP_NOT_FOUND;
 
         /** The general reason of an error of {@code kind}. */
         public static Reason of(Kind kind) {
