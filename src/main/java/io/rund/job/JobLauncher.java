@@ -34,7 +34,8 @@ final class JobLauncher {
 
     /**
      * A job that is running: its cgroup, its log, its process (whose fds now belong to the caller), the uid it
-     * runs as, and the identity it was lent, if it runs as one (to be released once its cgroup is empty and removed).
+     * runs as, and the identity it was lent, if it runs as one (to be released once its cgroup is empty and removed),
+     * and the groups it runs with (null for an adopted job whose record lacks them and whose process is gone).
      */
     record Launch(Cgroup cgroup, LogStore log, SpawnedProcess process, int uid, JobIdentity identity,
                   java.time.Instant startedAt, java.util.Optional<io.rund.linux.ProcessExit> exitedWhileAway,
