@@ -17,6 +17,8 @@ import io.rund.job.JobStatus;
 import io.rund.job.EventWindowExceededException;
 import io.rund.job.LabelSelector;
 import io.rund.job.LabelSettings;
+import io.rund.job.GroupRequest;
+import io.rund.job.GroupSettings;
 import io.rund.job.Labels;
 import io.rund.cluster.EventOpening;
 import io.rund.proto.v1.JobEvent;
@@ -91,6 +93,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
     private final Duration minStatsInterval;
     private final ControlSettings control;
     private final LabelSettings labelSettings;
+    private final GroupSettings groupSettings;
 
     /**
      * The service over {@code fleet}: this host's jobs alone, or a cluster's ({@link io.rund.cluster.Fleets}).
@@ -107,6 +110,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         this.minStatsInterval = system.settings().config().getDuration(MIN_STATS_INTERVAL);
         this.control = ControlSettings.fromConfig(system.settings().config().getConfig("rund"));
         this.labelSettings = LabelSettings.fromConfig(system.settings().config().getConfig("rund"));
+        this.groupSettings = GroupSettings.fromConfig(system.settings().config().getConfig("rund"));
     }
 
     @Override
@@ -127,6 +131,12 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         if (tooManyLabels.isPresent()) {
             return CompletableFuture.failedFuture(failure(tooManyLabels.get()));
         }
+        GroupRequest groups = ProtoMapping.groupsOf(in);
+        Optional<JobError> badGroups = groups.validate(groupSettings.maxGroups());
+        if (badGroups.isPresent()) {
+            return CompletableFuture.failedFuture(failure(badGroups.get()));
+        }
+        spec = spec.withGroups(groups);
         Optional<String> host = in.getHost().isEmpty() ? Optional.empty() : Optional.of(in.getHost());
         return answer(fleet.start(spec, caller, host))
                 .thenCompose(result -> switch (result) {

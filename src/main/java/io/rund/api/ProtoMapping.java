@@ -136,6 +136,9 @@ final class ProtoMapping {
             proto.setOutputHeld(status.outputHeld());
         }
         proto.putAllLabels(status.labels());
+        if (status.groups() != null) {
+            proto.setGid(Int32Value.of(status.groups().gid())).addAllGroups(status.groups().supplementary());
+        }
         return withControl(proto.build(), status, Instant.now());
     }
 
@@ -334,5 +337,11 @@ final class ProtoMapping {
             case THAWED -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_THAWED;
             case DEADLINE -> io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_DEADLINE;
         };
+    }
+
+    /** The groups a Start asks for: an empty group is none asked for (the user's own), as an empty user is. */
+    static io.rund.job.GroupRequest groupsOf(StartRequest request) {
+        return new io.rund.job.GroupRequest(request.getGroup().isEmpty() ? Optional.empty() : Optional.of(request.getGroup()),
+                request.getGroupsList());
     }
 }

@@ -21,6 +21,16 @@ public final class JobOptions {
     @Option(names = "--user", paramLabel = "NAME", description = "Account to run as (default: the server's unprivileged job user).")
     String user;
 
+    @Option(names = "--group", paramLabel = "GROUP",
+            description = "Primary group of the job, a name or a gid (default: the user's own). Only the user's own groups,"
+                    + " and those the server lists in rund.jobs.allowed-groups.")
+    String group;
+
+    @Option(names = "--groups", paramLabel = "GROUP[,GROUP...]", split = ",",
+            description = "Supplementary groups of the job, exactly these, names or gids (default: the user's own; none for"
+                    + " a user of the job's own). Allowed as for --group. Repeatable.")
+    List<String> groups = new ArrayList<>();
+
     @Option(names = "--host", paramLabel = "NODE",
             description = "In a cluster: the node to run the job on (as `rund nodes` names it; default: a reachable node with few running jobs).")
     String host;
@@ -63,6 +73,10 @@ public final class JobOptions {
             request.setTimeout(DurationText.toProto(DurationText.parse("--timeout", timeout)));
         }
         request.putAllLabels(LabelOptions.parse(labels));
+        if (group != null) {
+            request.setGroup(group);
+        }
+        request.addAllGroups(groups);
         return request;
     }
 }

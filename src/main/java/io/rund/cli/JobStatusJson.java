@@ -70,14 +70,17 @@ public final class JobStatusJson {
         } else {
             json.nullValue();
         }
-        return json.name("failure").value(s.getFailure().isEmpty() ? null : s.getFailure())
+        json.name("failure").value(s.getFailure().isEmpty() ? null : s.getFailure())
                 .name("outputHeld").value(s.getOutputHeld().isEmpty() ? null : s.getOutputHeld())
                 .name("frozenForMillis").value(s.hasFrozenFor()
                         ? s.getFrozenFor().getSeconds() * 1000 + s.getFrozenFor().getNanos() / 1_000_000 : 0L)
                 .name("deadline").value(s.hasDeadline() ? time(s.getDeadline()) : null)
                 .name("endedByDeadline").value(s.getEndedByDeadline())
                 .name("labels").labels(s.getLabelsMap())
-                .endObject();
+                .name("gid").value(s.hasGid() ? number(s.getGid()) : null)
+                .name("groups").beginArray();
+        s.getGroupsList().forEach(json::value);
+        return json.endArray().endObject();
     }
 
     private static void usage(JsonWriter json, Accounting a) {

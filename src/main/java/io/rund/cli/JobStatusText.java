@@ -62,6 +62,8 @@ final class JobStatusText {
         field(lines, "State", JobStatusJson.state(job.getState()));
         field(lines, "Command", commandLine(job));
         field(lines, "UID", job.hasUid() ? Integer.toString(job.getUid().getValue()) : null);
+        field(lines, "GID", job.hasGid() ? Integer.toString(job.getGid().getValue()) : null);
+        field(lines, "Groups", job.hasGid() ? groups(job) : null);
         field(lines, "PID", job.hasPid() ? Integer.toString(job.getPid().getValue()) : null);
         if (wide) {
             field(lines, "Created", job.hasCreatedAt() ? time(job.getCreatedAt()) : null);
@@ -89,6 +91,12 @@ final class JobStatusText {
             field(lines, "Output held", job.getOutputHeld().isEmpty() ? null : job.getOutputHeld());
         }
         return lines;
+    }
+
+    /** The supplementary groups, space-separated as id(1) and /proc say them; "-" for none. */
+    private static String groups(JobStatus job) {
+        return job.getGroupsCount() == 0 ? NONE
+                : String.join(" ", job.getGroupsList().stream().map(String::valueOf).toList());
     }
 
     private static String signal(JobStatus job) {

@@ -259,7 +259,8 @@ public final class JobActor {
                     try {
                         LogStore reopened = runtime.reopenLog(id, record.owner());
                         return new JobLauncher.Launch(cgroup, reopened, new SpawnedProcess(kept.pid(), kept.pidfd(),
-                                kept.stdoutFd(), kept.stderrFd()), uid, identity.orElse(null), startedAt, kept.exit());
+                                kept.stdoutFd(), kept.stderrFd()), uid, identity.orElse(null), startedAt, kept.exit(),
+                                status.groups() != null ? status.groups() : JobGroupsOfProcess.read(kept.pid()));
                     } catch (IOException | RuntimeException e) {
                         killQuietly(cgroup, id);
                         throw new java.util.concurrent.CompletionException(new JobLauncher.LaunchFailed(
@@ -317,7 +318,7 @@ public final class JobActor {
                 new LogSink(status.id(), log, runtime.blocking(), self, runtime.records().forcesAtEnd(log.path())));
         // The job is running: its spawn is done, its exit watched (the point a durable record says "running").
         update(with(JobState.RUNNING, launch.process().pid(), launch.uid(),
-                launch.startedAt() != null ? launch.startedAt() : runtime.clock().instant()));
+                launch.startedAt() != null ? launch.startedAt() : runtime.clock().instant()).withGroups(launch.groups()));
         if (pausedByRequest.get()) { // adopted frozen
             update(status.withState(JobState.FROZEN).withControl(status.control().frozenAt(runtime.clock().instant())));
         }
@@ -661,7 +662,7 @@ public final class JobActor {
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
                 status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(), ending.cgroupEnded.oomKilled(),
                 ending.stoppedByRequest, status.createdAt(), status.startedAt(), exit.at(), ending.cgroupEnded.usage(),
-                null, status.outputHeld(), endControl(exit.at()), status.labels());
+                null, status.outputHeld(), endControl(exit.at()), status.labels(), status.groups());
         // The durable record says so, with its exit and accounting; once it is written, the keeper may forget the job
         // (until then a crash of the daemon leaves the exit with the keeper, for the next daemon).
         String id = status.id();
@@ -880,7 +881,7 @@ public final class JobActor {
     private JobStatus withStopping() {
         return new JobStatus(status.id(), status.command(), status.args(), JobState.STOPPING, status.pid(), status.uid(), null, null,
                 false, false, true, status.createdAt(), status.startedAt(), null, null, null, status.outputHeld(),
-                status.control().thawedAt(runtime.clock().instant()), status.labels()); // Stop thaws a paused job
+                status.control().thawedAt(runtime.clock().instant()), status.labels(), status.groups()); // Stop thaws a paused job
     }
 
     private static void killQuietly(Cgroup cgroup, String jobId) {

@@ -46,7 +46,10 @@ public record JobError(Kind kind, String field, String message, Reason reason) {
         COMMAND_NOT_FOUND,
         /** A limit was asked for whose cgroup controller this host does not delegate. */
         MISSING_CONTROLLER,
-        /** The job may not run as the user asked for (rund.jobs.allowed-users), or the kernel refused the switch. */
+        /**
+         * The job may not run as the user asked for (rund.jobs.allowed-users), nor with a group asked for
+         * (rund.jobs.allowed-groups), or the kernel refused the switch.
+         */
         PERMISSION_DENIED,
         /** The user asked for has no account on this host. */
         USER_NOT_FOUND,
@@ -59,7 +62,9 @@ public record JobError(Kind kind, String field, String message, Reason reason) {
         /** An Intel RDT setting was asked for and this host has no resctrl, or not the part asked for. */
         RDT_UNAVAILABLE,
         /** Every Intel RDT class of service (CLOSID) of this host is in use by a group. */
-        RDT_CLOSIDS_EXHAUSTED;
+        RDT_CLOSIDS_EXHAUSTED,
+        /** A group asked for by name has no entry in the host's /etc/group. */
+        GROUP_NOT_FOUND;
 
         /** The general reason of an error of {@code kind}. */
         public static Reason of(Kind kind) {

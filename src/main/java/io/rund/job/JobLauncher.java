@@ -8,6 +8,7 @@ import io.rund.linux.Executables;
 import io.rund.linux.Fds;
 import io.rund.linux.FsCredentials;
 import io.rund.linux.LinuxException;
+import io.rund.linux.LocalGroups;
 import io.rund.linux.SpawnException;
 import io.rund.linux.SpawnRequest;
 import io.rund.linux.SpawnedProcess;
@@ -34,14 +35,16 @@ final class JobLauncher {
 
     /**
      * A job that is running: its cgroup, its log, its process (whose fds now belong to the caller), the uid it
-     * runs as, and the identity it was lent, if it runs as one (to be released once its cgroup is empty and removed).
+     * runs as, and the identity it was lent, if it runs as one (to be released once its cgroup is empty and removed),
+     * and the groups it runs with (null for an adopted job whose record lacks them and whose process is gone).
      */
     record Launch(Cgroup cgroup, LogStore log, SpawnedProcess process, int uid, JobIdentity identity,
-                  java.time.Instant startedAt, java.util.Optional<io.rund.linux.ProcessExit> exitedWhileAway) {
+                  java.time.Instant startedAt, java.util.Optional<io.rund.linux.ProcessExit> exitedWhileAway,
+                  JobGroups groups) {
 
         /** A job launched now (not adopted): its start time is when it is seen running, and it has not exited. */
-        Launch(Cgroup cgroup, LogStore log, SpawnedProcess process, int uid, JobIdentity identity) {
-            this(cgroup, log, process, uid, identity, null, java.util.Optional.empty());
+        Launch(Cgroup cgroup, LogStore log, SpawnedProcess process, int uid, JobIdentity identity, JobGroups groups) {
+            this(cgroup, log, process, uid, identity, null, java.util.Optional.empty(), groups);
         }
     }
 
@@ -49,6 +52,15 @@ final class JobLauncher {
     private record RunAs(String name, int uid, int gid, int[] groups, String home, JobIdentity leased) {
         FsCredentials credentials() {
             return new FsCredentials(uid, gid, groups);
+        }
+
+        java.util.List<Integer> groupList() {
+            return java.util.Arrays.stream(groups).boxed().toList();
+        }
+
+        /** This user with {@code chosen} as its groups. */
+        RunAs with(JobGroups chosen) {
+            return new RunAs(name, uid, chosen.gid(), chosen.supplementaryArray(), home, leased);
         }
     }
 
@@ -73,6 +85,9 @@ final class JobLauncher {
     private static final int EMFILE = 24;
     private static final int ENFILE = 23;
 
+    /** The host's /etc/group, read again only when it changes. */
+    private static final LocalGroups LOCAL_GROUPS = LocalGroups.system();
+
     private final JobRuntime runtime;
 
     JobLauncher(JobRuntime runtime) {
@@ -83,6 +98,7 @@ final class JobLauncher {
     Launch launch(String jobId, JobSpec spec, Set<String> owner) throws LaunchFailed {
         RunAs user = runAs(jobId, spec, runtime.settings());
         try {
+            user = withGroups(user, spec);
             return launchAs(jobId, spec, user, owner);
         } catch (LaunchFailed | RuntimeException e) {
             // Nothing of the job runs: its spawn failed (the child was reaped) or never happened.
@@ -113,7 +129,7 @@ final class JobLauncher {
             Optional<Path> rdtTasks = RdtPlacement.create(runtime.rdt(), jobId, rdtLines);
             log = runtime.createLog(jobId, owner);
             SpawnedProcess process = spawn(jobId, executable, spec, env, cwd, cgroup, user, settings, rdtTasks);
-            return new Launch(cgroup, log, process, user.uid(), user.leased());
+            return new Launch(cgroup, log, process, user.uid(), user.leased(), new JobGroups(user.gid(), user.groupList()));
         } catch (LaunchFailed | RuntimeException e) {
             undo(cgroup, log, jobId);
             throw e;
@@ -141,6 +157,15 @@ final class JobLauncher {
         } catch (IOException e) {
             throw new LaunchFailed(JobError.unavailable("cannot make the job's home directory: " + e.getMessage()), e);
         }
+    }
+
+    /** {@code user} with the groups the job asked for, if it may have them ({@link JobGroupPolicy}). */
+    private RunAs withGroups(RunAs user, JobSpec spec) throws LaunchFailed {
+        if (!spec.groups().asked()) {
+            return user;
+        }
+        JobGroups own = new JobGroups(user.gid(), user.groupList());
+        return user.with(new JobGroupPolicy(runtime.settings().groups(), LOCAL_GROUPS).resolve(spec.groups(), own));
     }
 
     private static UserAccount account(JobSpec spec, JobSettings settings) throws LaunchFailed {

@@ -83,6 +83,11 @@ final class JobRecordCodec {
     private static final int DEADLINE = 40;
     private static final int FROZEN_FOR_MILLIS = 41;
     private static final int ENDED_BY_DEADLINE = 42;
+    /** Groups (added later; older daemons skip them): asked for at Start (spec), and those the job runs with (status). */
+    private static final int GROUP = 60;
+    private static final int GROUPS = 61;
+    private static final int GID = 62;
+    private static final int SUPPLEMENTARY_GROUPS = 63;
 
     private static final int CORE_DUMPED = 1;
     private static final int OOM_KILLED = 2;
@@ -138,6 +143,10 @@ final class JobRecordCodec {
         if (!labels.isEmpty()) {
             fields.put(LABELS, out -> writeMap(out, labels));
         }
+        spec.groups().primary().ifPresent(group -> fields.put(GROUP, out -> writeString(out, group)));
+        if (!spec.groups().supplementary().isEmpty()) {
+            fields.put(GROUPS, out -> writeStrings(out, spec.groups().supplementary()));
+        }
         return fields.bytes();
     }
 
@@ -172,6 +181,15 @@ final class JobRecordCodec {
         }
         if (control.endedByDeadline()) {
             fields.put(ENDED_BY_DEADLINE, out -> out.writeByte(1));
+        }
+        if (status.groups() != null) {
+            fields.put(GID, out -> out.writeInt(status.groups().gid()));
+            fields.put(SUPPLEMENTARY_GROUPS, out -> {
+                out.writeInt(status.groups().supplementary().size());
+                for (int gid : status.groups().supplementary()) {
+                    out.writeInt(gid);
+                }
+            });
         }
         return fields.bytes();
     }
@@ -256,9 +274,33 @@ final class JobRecordCodec {
                 optional(fields, OUTPUT_HELD).map(JobRecordCodec::readString).orElse(null),
                 new JobControlState(optional(fields, DEADLINE).map(JobRecordCodec::readInstant).orElse(null),
                         java.time.Duration.ofMillis(optional(fields, FROZEN_FOR_MILLIS).map(ByteBuffer::getLong).orElse(0L)),
-                        null, optional(fields, ENDED_BY_DEADLINE).map(b -> b.get() == 1).orElse(false)), labels);
+                        null, optional(fields, ENDED_BY_DEADLINE).map(b -> b.get() == 1).orElse(false)), labels,
+                readGroups(fields));
         Instant stopKillAt = optional(fields, STOP_KILL_AT).map(JobRecordCodec::readInstant).orElse(null);
-        return new JobRecord(new JobSpec(command, args, env, cwd, user, limits, labels), owner, labels, status, stopKillAt);
+        GroupRequest groups = new GroupRequest(optional(fields, GROUP).map(JobRecordCodec::readString),
+                optional(fields, GROUPS).map(JobRecordCodec::readStrings).orElse(List.of()));
+        return new JobRecord(new JobSpec(command, args, env, cwd, user, limits, labels).withGroups(groups), owner, labels,
+                status, stopKillAt);
+    }
+
+    /** The groups a job runs with, if its record says them (one written once it ran, by a rund that keeps them). */
+    private static JobGroups readGroups(Map<Integer, ByteBuffer> fields) {
+        Integer gid = optionalInt(fields, GID);
+        if (gid == null) {
+            return null;
+        }
+        List<Integer> supplementary = new ArrayList<>();
+        ByteBuffer in = fields.get(SUPPLEMENTARY_GROUPS);
+        if (in != null) {
+            int count = in.getInt();
+            if (count < 0 || count > in.remaining() / Integer.BYTES) {
+                throw new IllegalArgumentException("a count of " + count + " groups where " + in.remaining() + " bytes remain");
+            }
+            for (int i = 0; i < count; i++) {
+                supplementary.add(in.getInt());
+            }
+        }
+        return new JobGroups(gid, supplementary);
     }
 
     private static io.rund.resctrl.DomainValues rdtValues(ByteBuffer field, int radix) throws CorruptRecordException {

@@ -311,7 +311,8 @@ public final class JobRecords implements AutoCloseable {
         String when = status.state() == JobState.STARTING ? "was starting" : "ran";
         return new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(), status.uid(),
                 null, null, false, false, status.stoppedByRequest(), status.createdAt(), status.startedAt(), now, null,
-                END_NOT_OBSERVED.formatted(when), status.outputHeld(), status.control().thawedAt(now), status.labels());
+                END_NOT_OBSERVED.formatted(when), status.outputHeld(), status.control().thawedAt(now), status.labels(),
+                status.groups());
     }
 
     /**

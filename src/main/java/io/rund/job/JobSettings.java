@@ -30,6 +30,7 @@ import java.util.Set;
  * @param nodeIndex         written into the 16 bits after the timestamp of every job id minted here, so that any
  *                          node of a cluster finds the job's host from its id ({@code rund.cluster.node-index});
  *                          0 standalone: ids fully random
+ * @param groups            which groups beyond its user's own a job may ask for, and how many ({@link GroupSettings})
  */
 public record JobSettings(
         Path stateDirectory,
@@ -45,7 +46,8 @@ public record JobSettings(
         RegistrySettings registry,
         long openFilesSoftLimit,
         OnDaemonExit onDaemonExit,
-        int nodeIndex) {
+        int nodeIndex,
+        GroupSettings groups) {
 
     /** {@code rund.jobs.on-daemon-exit}: stop every job (grace, then kill) and leave nothing, or leave the jobs running
      *  with the keeper for the next daemon (an upgrade). */
@@ -72,47 +74,53 @@ public record JobSettings(
                 RegistrySettings.fromConfig(jobs),
                 openFilesSoftLimit(jobs),
                 onDaemonExit(jobs),
-                nodeIndex(rund));
+                nodeIndex(rund),
+                GroupSettings.fromConfig(rund));
     }
 
     public JobSettings withStateDirectory(Path dir) {
         return new JobSettings(dir, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex, groups);
     }
 
     public JobSettings withStopGracePeriod(Duration grace) {
         return new JobSettings(stateDirectory, grace, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex, groups);
     }
 
     public JobSettings withAdminSans(Set<String> sans) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, sans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex, groups);
     }
 
     public JobSettings withAllowedUsers(Set<String> users) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, users, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex, groups);
     }
 
     public JobSettings withMaxActiveJobs(int max) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, max,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex, groups);
     }
 
     public JobSettings withTenants(TenantSettings caps) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, caps, registry, openFilesSoftLimit, onDaemonExit, nodeIndex);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, caps, registry, openFilesSoftLimit, onDaemonExit, nodeIndex, groups);
     }
 
     public JobSettings withRegistry(RegistrySettings settings) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, settings, openFilesSoftLimit, onDaemonExit, nodeIndex);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, settings, openFilesSoftLimit, onDaemonExit, nodeIndex, groups);
     }
 
     public JobSettings withOnDaemonExit(OnDaemonExit onExit) {
         return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
-                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onExit, nodeIndex);
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onExit, nodeIndex, groups);
+    }
+
+    public JobSettings withGroups(GroupSettings settings) {
+        return new JobSettings(stateDirectory, stopGracePeriod, defaultUser, allowedUsers, adminSans, maxActiveJobs,
+                defaultWorkingDirectory, defaultPath, noNewPrivileges, tenants, registry, openFilesSoftLimit, onDaemonExit, nodeIndex, settings);
     }
 
     /**

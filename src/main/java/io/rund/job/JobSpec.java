@@ -22,7 +22,8 @@ public record JobSpec(
         Optional<String> user,
         Limits limits,
         Duration timeout,
-        Map<String, String> labels) {
+        Map<String, String> labels,
+        GroupRequest groups) {
 
     /** Cap on argv plus environment, in bytes; well under the kernel's ARG_MAX (a quarter of the 8 MiB stack). */
     public static final int MAX_ARGV_ENV_BYTES = 1 << 20;
@@ -31,6 +32,13 @@ public record JobSpec(
         args = List.copyOf(args);
         environment = Map.copyOf(environment);
         labels = labels == null ? Map.of() : Map.copyOf(labels);
+        groups = groups == null ? GroupRequest.NONE : groups;
+    }
+
+    /** A spec asking for no group: the job runs with its user's own. */
+    public JobSpec(String command, List<String> args, Map<String, String> environment, Optional<Path> workingDirectory,
+                   Optional<String> user, Limits limits, Duration timeout, Map<String, String> labels) {
+        this(command, args, environment, workingDirectory, user, limits, timeout, labels, GroupRequest.NONE);
     }
 
     /** A spec without a timeout or labels. */
@@ -56,23 +64,23 @@ public record JobSpec(
     }
 
     public JobSpec withWorkingDirectory(Path dir) {
-        return new JobSpec(command, args, environment, Optional.of(dir), user, limits, timeout, labels);
+        return new JobSpec(command, args, environment, Optional.of(dir), user, limits, timeout, labels, groups);
     }
 
     public JobSpec withEnvironment(Map<String, String> env) {
-        return new JobSpec(command, args, env, workingDirectory, user, limits, timeout, labels);
+        return new JobSpec(command, args, env, workingDirectory, user, limits, timeout, labels, groups);
     }
 
     public JobSpec withUser(String name) {
-        return new JobSpec(command, args, environment, workingDirectory, Optional.of(name), limits, timeout, labels);
+        return new JobSpec(command, args, environment, workingDirectory, Optional.of(name), limits, timeout, labels, groups);
     }
 
     public JobSpec withLimits(Limits newLimits) {
-        return new JobSpec(command, args, environment, workingDirectory, user, newLimits, timeout, labels);
+        return new JobSpec(command, args, environment, workingDirectory, user, newLimits, timeout, labels, groups);
     }
 
     public JobSpec withLabels(Map<String, String> newLabels) {
-        return new JobSpec(command, args, environment, workingDirectory, user, limits, timeout, newLabels);
+        return new JobSpec(command, args, environment, workingDirectory, user, limits, timeout, newLabels, groups);
     }
 
     /** The first problem with this spec, naming the field, or empty when it may be run. */
@@ -130,6 +138,11 @@ public record JobSpec(
 
     /** This spec with {@code newTimeout} (null: none): the job is stopped once it has run that long. */
     public JobSpec withTimeout(Duration newTimeout) {
-        return new JobSpec(command, args, environment, workingDirectory, user, limits, newTimeout, labels);
+        return new JobSpec(command, args, environment, workingDirectory, user, limits, newTimeout, labels, groups);
+    }
+
+    /** This spec asking for {@code newGroups} (a primary group, supplementary groups). */
+    public JobSpec withGroups(GroupRequest newGroups) {
+        return new JobSpec(command, args, environment, workingDirectory, user, limits, timeout, labels, newGroups);
     }
 }

@@ -99,6 +99,17 @@ class CommandLineParsingTest {
         assertTrue(output.err.startsWith("rund: /nonexistent/client.pem: cannot read"), output.err);
     }
 
+    @Test
+    void groupAndGroupsOnStartAndRun() throws CliException {
+        StartRequest start = startRequest("start", "--group", "adm", "--groups", "video,4242", "--groups", "users", "--", "id");
+        assertEquals("adm", start.getGroup());
+        assertEquals(List.of("video", "4242", "users"), start.getGroupsList(), "comma-separated and repeatable, in order");
+        StartRequest run = startRequest("run", "--groups", "adm", "id");
+        assertEquals("", run.getGroup(), "no --group: the user's own");
+        assertEquals(List.of("adm"), run.getGroupsList());
+        assertEquals(List.of(), startRequest("start", "true").getGroupsList());
+    }
+
     private static StartRequest startRequest(String... args) throws CliException {
         CommandLine commandLine = RundCli.commandLine(System.out, System.err);
         CommandLine.ParseResult parsed = commandLine.parseArgs(args).subcommand();
