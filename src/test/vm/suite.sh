@@ -29,6 +29,9 @@ readonly DEFAULT_TESTS=(
     io.rund.job.JobEngineTest#theFinalStatusCarriesTheJobsAccountingAndTimes
     io.rund.api.AuthorizationTest
     io.rund.api.UpdateTest
+    # Live OOM-kill and pids.max events, and Stats against the cgroup files (throttling under a tight cpu.max).
+    io.rund.api.LiveEventsTest
+    io.rund.api.StatsTest
     io.rund.DaemonLifecycleTest
     io.rund.cli.DoctorCommandTest
 )

@@ -139,7 +139,9 @@ public final class Daemon {
         }
         LOG.info("Jobs run in cgroups under {} with controllers {}", cgroups.subtree(), cgroups.availableControllers());
 
-        ExitWatcher exits = new ExitWatcher();
+        ExitWatcher exits = new ExitWatcher(io.rund.job.LiveEventSettings.fromConfig(rund).maxFileWatches());
+        LOG.info("Live OOM-kill and pids.max events: at most {} cgroup files watched at once (rund.events.max-file-watches,"
+                + " or {} if lower)", exits.cgroupFiles().maxWatches(), io.rund.linux.CgroupFileWatcher.MAX_USER_WATCHES);
         exits.attach(keeper);
         OutputPump output = new OutputPump();
         Duration stopAllTimeout = settings.stopGracePeriod().plus(SHUTDOWN_MARGIN);

@@ -98,6 +98,7 @@ public final class DaemonConfig {
             io.rund.api.ControlSettings.fromConfig(rund);
             io.rund.job.LabelSettings.fromConfig(rund);
             io.rund.job.EventSettings.fromConfig(rund);
+            io.rund.job.LiveEventSettings.fromConfig(rund);
         } catch (ConfigException e) {
             throw new InvalidSettingException(describe(root, e));
         } catch (IllegalArgumentException e) {

@@ -327,4 +327,12 @@ public final class Cgroup {
         }
         return limit;
     }
+
+    /** memory.events' oom_kill and pids.events' max counts ({@link EventCounters}); 0 where a controller is not enabled. */
+    public EventCounters eventCounters() throws CgroupException {
+        ControlFile pidsEvents = ControlFile.in(path, "pids.events");
+        var pids = pidsEvents.readKeyedIfPresent();
+        return new EventCounters(oomKills(),
+                pids.isEmpty() ? 0 : pidsEvents.parseLong(pids.get().getOrDefault("max", "0")));
+    }
 }

@@ -22,11 +22,13 @@ import java.util.concurrent.Callable;
 /**
  * {@code rund watch [ID]}: job events as they happen, one JSON object per line (flushed at once, for pipes):
  * sequence, type, jobId, time, detail, host (in a cluster), and the job's status as {@code rund status} prints it.
- * Runs until interrupted or the server ends the stream; to resume after a break, pass the last sequence to --after.
+ * Runs until interrupted or the server ends the stream (one job's ends after its removed event); to resume after a
+ * break, pass the last sequence to --after.
  */
 @Command(name = "watch", mixinStandardHelpOptions = true,
         description = "Print job events as they happen, one JSON object per line: one job's (ID), those of jobs with "
-                + "some labels, or every job you may see. --after SEQ resumes right after an event already printed.")
+                + "some labels, or every job you may see. One job's watch ends after its removed event. --after SEQ resumes "
+                + "right after an event already printed.")
 final class WatchCommand implements Callable<Integer> {
 
     private static final String TYPE_PREFIX = "JOB_EVENT_TYPE_";

@@ -106,7 +106,11 @@ public final class LocalFleet implements Fleet {
                 .thenApply(result -> switch (result) {
                     case JobRegistry.EventsAvailable available -> {
                         try {
-                            yield new EventOpening.Opened(available.journal().follow(after, available.wanted()), hostName);
+                            Source<io.rund.job.JobEvent, org.apache.pekko.NotUsed> events = available.journal().follow(after, available.wanted());
+                            // One job's watch completes after its REMOVED event: nothing can happen to it afterwards.
+                            yield new EventOpening.Opened(jobId.isPresent()
+                                    ? events.takeWhile(event -> event.type() != io.rund.job.JobEventType.REMOVED, true)
+                                    : events, hostName);
                         } catch (EventWindowExceededException e) {
                             yield new EventOpening.Opened(Source.failed(e), hostName);
                         }

@@ -3,7 +3,9 @@ package io.rund.job;
 import io.rund.cgroup.Accounting;
 import io.rund.cgroup.Cgroup;
 import io.rund.cgroup.CgroupException;
+import io.rund.cgroup.EventCounters;
 import io.rund.linux.CgroupEventWatcher;
+import io.rund.linux.CgroupFileWatcher;
 import io.rund.linux.Fds;
 import io.rund.linux.KeptJob;
 import io.rund.linux.OutputPump;
@@ -111,8 +113,23 @@ public final class JobActor {
     /** Reading the emptied cgroup's accounting or removing it failed unexpectedly (a bug): check it again. */
     private record CollectFailed() implements Command {}
 
-    /** The cgroup emptied: its final accounting, and whether it could be removed. */
-    private record CgroupEnded(Accounting usage, boolean oomKilled, boolean removed) implements Command {}
+    /** The cgroup emptied: its final accounting and counters (null if unread), and whether it could be removed. */
+    private record CgroupEnded(Accounting usage, boolean oomKilled, boolean removed, EventCounters counters)
+            implements Command {}
+
+    /**
+     * The job's counter files (memory.events, pids.events) are watched for changes ({@code watch}; null if not: the
+     * watches' bound is reached), and {@code counters} were read once after the watch began (null if unreadable).
+     */
+    private record CountersWatched(CgroupFileWatcher.Watch watch, EventCounters counters) implements Command {}
+
+    /** From the cgroup file watcher: memory.events or pids.events changed. */
+    private record CountersChanged() implements Command {}
+
+    /** The counters read after a change (null: unreadable, the cgroup is going). */
+    private record CountersRead(EventCounters counters) implements Command {}
+
+    private static final CountersChanged COUNTERS_CHANGED = new CountersChanged();
 
     private static final int SIGTERM = 15;
     private static final int SIGKILL = 9;
@@ -201,6 +218,15 @@ public final class JobActor {
     private CompletableFuture<?> controlChain = CompletableFuture.completedFuture(null);
     /** Whether the job is frozen by a Pause; read and written only by the pieces of {@link #controlChain}. */
     private final java.util.concurrent.atomic.AtomicBoolean pausedByRequest = new java.util.concurrent.atomic.AtomicBoolean();
+    /**
+     * Live OOM-kill and pids.max events: the watch of the job's counter files while it lives (null: none yet, or not
+     * watched), the counts already published (from 0: an adopted job's earlier kills are published once, here), and
+     * whether a read of them is under way (one at a time; a change meanwhile asks for one more).
+     */
+    private CgroupFileWatcher.Watch countersWatch;
+    private EventCounters countersPublished = EventCounters.NONE;
+    private boolean countersReading;
+    private boolean countersChangedMeanwhile;
 
     private JobActor(ActorContext<Command> context, TimerScheduler<Command> timers, JobStatus initial,
                      JobRuntime runtime, ActorRef<JobRegistry.Command> registry) {
@@ -321,6 +347,9 @@ public final class JobActor {
                 launch.startedAt() != null ? launch.startedAt() : runtime.clock().instant()).withGroups(launch.groups()));
         if (pausedByRequest.get()) { // adopted frozen
             update(status.withState(JobState.FROZEN).withControl(status.control().frozenAt(runtime.clock().instant())));
+        }
+        if (launch.exitedWhileAway().isEmpty()) {
+            watchCounters();
         }
         startDeadlineTimer();
         if (carriedStopKillAt != null) {
@@ -550,7 +579,7 @@ public final class JobActor {
                                       io.rund.resctrl.RdtGroups rdt) {
         if (!cgroup.exists()) { // an adopted job's, removed before this daemon came: nothing to empty or account
             RdtPlacement.remove(rdt, jobId);
-            return new CgroupEnded(null, false, true);
+            return new CgroupEnded(null, false, true, null);
         }
         try {
             if (!cgroup.populated()) {
@@ -619,9 +648,11 @@ public final class JobActor {
     private static CgroupEnded collectAndRemove(Cgroup cgroup, String jobId, io.rund.resctrl.RdtGroups rdt) {
         Accounting usage = null;
         boolean oomKilled = false;
+        EventCounters counters = null;
         try {
             usage = cgroup.accounting();
-            oomKilled = cgroup.oomKilled();
+            counters = cgroup.eventCounters();
+            oomKilled = counters.oomKills() > 0;
         } catch (CgroupException e) {
             LOG.warn("Job {}: cannot read its accounting: {}", jobId, e.getMessage());
         }
@@ -633,7 +664,7 @@ public final class JobActor {
             removed = false;
         }
         RdtPlacement.remove(rdt, jobId);
-        return new CgroupEnded(usage, oomKilled, removed);
+        return new CgroupEnded(usage, oomKilled, removed, counters);
     }
 
     private Behavior<Command> onCgroupEnded(Ending ending, CgroupEnded ended) {
@@ -659,8 +690,14 @@ public final class JobActor {
             return Behaviors.same();
         }
         ProcessExit exit = ending.exit;
+        // Kills and refusals the live watch has not reported yet are published now, before the exit (never twice).
+        if (ending.cgroupEnded.counters() != null) {
+            publishNewCounts(ending.cgroupEnded.counters());
+        }
+        stopWatchingCounters();
         status = new JobStatus(status.id(), status.command(), status.args(), JobState.EXITED, status.pid(),
-                status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(), ending.cgroupEnded.oomKilled(),
+                status.uid(), exit.exitCode(), exit.signal(), exit.coreDumped(),
+                ending.cgroupEnded.oomKilled() || countersPublished.oomKills() > 0,
                 ending.stoppedByRequest, status.createdAt(), status.startedAt(), exit.at(), ending.cgroupEnded.usage(),
                 null, status.outputHeld(), endControl(exit.at()), status.labels(), status.groups());
         // The durable record says so, with its exit and accounting; once it is written, the keeper may forget the job
@@ -706,6 +743,14 @@ public final class JobActor {
                 })
                 .onMessage(CgroupEmptied.class, emptied -> Behaviors.same())
                 .onMessage(EmptyOverdue.class, overdue -> Behaviors.same())
+                .onMessage(CountersWatched.class, watched -> {
+                    if (watched.watch() != null) {
+                        watched.watch().cancel(); // the job ended before its watch began
+                    }
+                    return Behaviors.same();
+                })
+                .onMessage(CountersChanged.class, changed -> Behaviors.same())
+                .onMessage(CountersRead.class, read -> Behaviors.same())
                 .onMessage(Control.class, control -> {
                     if (control.control().kind() == JobControl.Kind.STOP) {
                         registry.tell(new JobRegistry.AnswerFinalControl(status.id(), control.replyTo()));
@@ -758,6 +803,9 @@ public final class JobActor {
                 .onMessage(OpenLog.class, this::onOpenLog)
                 .onMessage(Paused.class, this::onPaused)
                 .onMessage(Resumed.class, this::onResumed)
+                .onMessage(CountersWatched.class, this::onCountersWatched)
+                .onMessage(CountersChanged.class, changed -> onCountersChanged())
+                .onMessage(CountersRead.class, this::onCountersRead)
                 .onAnyMessage(this::unexpected)
                 .build();
     }
@@ -789,6 +837,7 @@ public final class JobActor {
     }
 
     private Behavior<Command> onPostStop() {
+        stopWatchingCounters();
         if (log != null) {
             try {
                 if (status.state().isFinal()) {
@@ -1084,5 +1133,97 @@ public final class JobActor {
                 .thenApplyAsync(ignored -> work.get(), runtime.blocking());
         controlChain = next;
         return next;
+    }
+
+    // ---- live OOM-kill and pids.max events: the kernel's counters, watched as file changes on the exit-watcher thread ----
+
+    /** Watches the job's counter files off the actor, then reads them once (a change before the watch is not missed). */
+    private void watchCounters() {
+        Cgroup target = cgroup;
+        CgroupFileWatcher files = runtime.cgroupFiles();
+        ActorRef<Command> self = context.getSelf();
+        String id = status.id();
+        context.pipeToSelf(CompletableFuture.supplyAsync(() -> {
+                    CgroupFileWatcher.Watch watch = null;
+                    try {
+                        if (files.watch(target.path(), EventCounters.FILES, () -> self.tell(COUNTERS_CHANGED))
+                                instanceof CgroupFileWatcher.Watching watching) {
+                            watch = watching.watch();
+                        } // else the bound is reached (logged by the watcher): its counts are published at its end
+                    } catch (io.rund.linux.LinuxException e) {
+                        LOG.warn("Job {}: no live OOM-kill and pids.max events ({}); they are published when it ends",
+                                id, e.getMessage());
+                    }
+                    return new CountersWatched(watch, readCounters(target));
+                }, runtime.blocking()),
+                (watched, failure) -> failure == null ? watched : new CountersWatched(null, null));
+    }
+
+    private Behavior<Command> onCountersWatched(CountersWatched watched) {
+        countersWatch = watched.watch();
+        if (watched.counters() != null) {
+            publishNewCounts(watched.counters());
+        }
+        return Behaviors.same();
+    }
+
+    private Behavior<Command> onCountersChanged() {
+        if (countersReading) {
+            countersChangedMeanwhile = true;
+        } else {
+            readCountersOffActor();
+        }
+        return Behaviors.same();
+    }
+
+    private void readCountersOffActor() {
+        countersReading = true;
+        Cgroup target = cgroup;
+        context.pipeToSelf(CompletableFuture.supplyAsync(() -> readCounters(target), runtime.blocking()),
+                (counters, failure) -> new CountersRead(failure == null ? counters : null));
+    }
+
+    private Behavior<Command> onCountersRead(CountersRead read) {
+        countersReading = false;
+        if (read.counters() != null) {
+            publishNewCounts(read.counters());
+        }
+        if (countersChangedMeanwhile) {
+            countersChangedMeanwhile = false;
+            readCountersOffActor();
+        }
+        return Behaviors.same();
+    }
+
+    /** Publishes what grew since the counts already published: one OOM_KILL, one PIDS_MAX, each with how many. */
+    private void publishNewCounts(EventCounters now) {
+        long kills = now.oomKills() - countersPublished.oomKills();
+        long refusals = now.pidsMaxRefusals() - countersPublished.pidsMaxRefusals();
+        if (kills > 0) {
+            registry.tell(new JobRegistry.PublishEvent(status.id(), JobEventType.OOM_KILL, kills
+                    + (kills == 1 ? " process" : " processes") + " killed by the kernel's OOM killer (memory.events oom_kill "
+                    + now.oomKills() + ")"));
+        }
+        if (refusals > 0) {
+            registry.tell(new JobRegistry.PublishEvent(status.id(), JobEventType.PIDS_MAX, refusals
+                    + (refusals == 1 ? " fork" : " forks") + " refused at pids.max (pids.events max " + now.pidsMaxRefusals() + ")"));
+        }
+        countersPublished = countersPublished.atLeast(now);
+    }
+
+    private void stopWatchingCounters() {
+        if (countersWatch != null) {
+            countersWatch.cancel();
+            countersWatch = null;
+        }
+    }
+
+    /** The cgroup's counters, or null if they cannot be read (it is being removed). */
+    private static EventCounters readCounters(Cgroup cgroup) {
+        try {
+            return cgroup.eventCounters();
+        } catch (CgroupException e) {
+            return null;
+        }
     }
 }

@@ -258,6 +258,10 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
     private int activeJobs;
     private boolean shuttingDown;
     private int stoppedAtShutdown;
+    /** Adopted jobs whose actor has not said yet that they run: their STARTED event (ADOPTED_DETAIL) is still due. */
+    private final Set<String> adoptedNotYetRunning = new java.util.HashSet<>();
+    /** {@link JobEventType#STARTED}'s detail for a job an earlier daemon started. */
+    public static final String ADOPTED_DETAIL = "adopted: started by an earlier daemon, taken over by this one";
     /** When the retention timer fires next, if it is set. */
     private Optional<Instant> retentionTimerAt = Optional.empty();
 
@@ -310,6 +314,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 JobActor.adopt(record, adoption.kept(), identity, runtime, getContext().getSelf()), record.id());
         getContext().watchWith(actor, new JobTerminated(record.id()));
         jobs.put(record.id(), new Entry(actor, record.owner(), status));
+        adoptedNotYetRunning.add(record.id());
         activeJobs++;
         tenants.started(record.id(), record.owner(), Tenants.chargeOf(record.spec()), runtime.clock().instant())
                 .forEach(this::forget);
@@ -667,7 +672,12 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
         if (entry.status().state() != status.state()) {
             publishTransition(Optional.of(entry.status().state()), Optional.of(status), false);
         }
-        publishChange(entry.status(), status, entry.owner());
+        if (adoptedNotYetRunning.remove(status.id()) && status.state() == JobState.RUNNING) {
+            // Its first update here: whatever state its record said, this daemon's watchers see it start once.
+            publish(JobEventType.STARTED, status, entry.owner(), ADOPTED_DETAIL);
+        } else {
+            publishChange(entry.status(), status, entry.owner());
+        }
         if (status.state().isFinal() && !entry.status().state().isFinal()) {
             activeJobs--;
             tenants.ended(status.id(), Tenants.finishedChargeOf(updatedEntry.status(), !updatedEntry.argsOnDisk()));
@@ -843,12 +853,7 @@ public final class JobRegistry extends AbstractBehavior<JobRegistry.Command> {
                 }
                 publish(JobEventType.STOPPING, after, owner, "");
             }
-            case EXITED -> {
-                if (after.oomKilled()) {
-                    publish(JobEventType.OOM_KILL, after, owner, "the kernel's OOM killer acted in the job's cgroup");
-                }
-                publish(JobEventType.EXITED, after, owner, "");
-            }
+            case EXITED -> publish(JobEventType.EXITED, after, owner, ""); // its actor published OOM_KILL before, if any
             case FAILED_TO_START -> publish(JobEventType.FAILED_TO_START, after, owner, after.failure());
             default -> { } // STARTING is where every job begins
         }

@@ -2,6 +2,7 @@ package io.rund.job;
 
 import io.rund.cgroup.CgroupManager;
 import io.rund.linux.CgroupEventWatcher;
+import io.rund.linux.CgroupFileWatcher;
 import io.rund.linux.ExitWatcher;
 import io.rund.linux.OutputPump;
 import io.rund.linux.ProcessSpawner;
@@ -64,5 +65,10 @@ public record JobRuntime(
     /** A new log for job {@code jobId}, counted against the log quota of its {@code owner} (the SAN set). */
     LogStore createLog(String jobId, Set<String> owner) throws IOException {
         return logs.createLog(logFileOf(jobId), LogSpace.identityOf(owner));
+    }
+
+    /** Changes of jobs' cgroup counter files (OOM kills, pids.max refusals), as events on the exit watcher's thread. */
+    public CgroupFileWatcher cgroupFiles() {
+        return exits.cgroupFiles();
     }
 }

@@ -36,18 +36,40 @@ public final class ExitWatcher implements AutoCloseable {
     private final Map<Integer, ProcessExit> earlyExits = new HashMap<>();
     private final EpollLoop loop;
     private final CgroupEventWatcher cgroupEvents;
+    private final CgroupFileWatcher cgroupFiles;
     private volatile Keeper keeper;
 
+    /** With the bound on cgroup file watches reference.conf sets ({@link #DEFAULT_MAX_FILE_WATCHES}). */
     public ExitWatcher() throws LinuxException {
+        this(DEFAULT_MAX_FILE_WATCHES);
+    }
+
+    /** {@code maxFileWatches}: at most this many cgroup files watched for changes at once ({@link #cgroupFiles()}). */
+    public ExitWatcher(int maxFileWatches) throws LinuxException {
         loop = new EpollLoop(THREAD_NAME, MAX_EVENTS_PER_WAIT,
                 this::reapIfExited, EpollLoop.IGNORE_WAKE_UPS, this::logFailure, this::releaseAll);
         cgroupEvents = new CgroupEventWatcher(loop);
+        try {
+            cgroupFiles = new CgroupFileWatcher(loop, maxFileWatches);
+        } catch (LinuxException | RuntimeException e) {
+            loop.start();
+            close();
+            throw e;
+        }
         loop.start();
     }
+
+    /** rund.events.max-file-watches in reference.conf, for watchers built without a configuration (tests). */
+    public static final int DEFAULT_MAX_FILE_WATCHES = 20_000;
 
     /** Cgroups becoming empty, as events on this watcher's thread (closed with it). */
     public CgroupEventWatcher cgroupEvents() {
         return cgroupEvents;
+    }
+
+    /** Changes of cgroup counter files (memory.events, pids.events), as events on this watcher's thread (closed with it). */
+    public CgroupFileWatcher cgroupFiles() {
+        return cgroupFiles;
     }
 
     /**

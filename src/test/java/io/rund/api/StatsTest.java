@@ -50,8 +50,10 @@ class StatsTest {
             awaitMemoryTouched(cgroup);
 
             long cpuBefore = keyed(cgroup, "cpu.stat").get("usage_usec");
+            Map<String, Long> memoryEventsBefore = keyedIfPresent(cgroup, "memory.events");
             StatsSample sample = one(alice, id);
             long cpuAfter = keyed(cgroup, "cpu.stat").get("usage_usec");
+            Map<String, Long> memoryEventsAfter = keyedIfPresent(cgroup, "memory.events");
 
             assertEquals(id, sample.getJobId());
             assertEquals(JobState.JOB_STATE_RUNNING, sample.getState());
@@ -64,7 +66,15 @@ class StatsTest {
             if (Files.exists(cgroup.resolve("memory.current"))) {
                 assertTrue(sample.getMemoryCurrentBytes().getValue() >= 64 * MIB,
                         "memory.current " + sample.getMemoryCurrentBytes().getValue() + " below the 64 MiB the job holds");
+                assertTrue(sample.getMemoryCurrentBytes().getValue() <= 64 * MIB + INTERPRETER_ALLOWANCE,
+                        "memory.current " + sample.getMemoryCurrentBytes().getValue() + " far above the 64 MiB the job holds");
                 assertTrue(sample.hasMemoryEvents());
+                var events = sample.getMemoryEvents();
+                Map<String, Long> inSample = Map.of("low", events.getLow(), "high", events.getHigh(), "max", events.getMax(),
+                        "oom", events.getOom(), "oom_kill", events.getOomKill());
+                inSample.forEach((key, value) -> assertTrue(memoryEventsBefore.getOrDefault(key, 0L) <= value
+                        && value <= memoryEventsAfter.getOrDefault(key, 0L), "memory.events " + key + " " + value
+                        + " not between the file's " + memoryEventsBefore + " and " + memoryEventsAfter));
                 assertEquals(Files.exists(cgroup.resolve("memory.peak")), sample.hasMemoryPeakBytes());
             } else {
                 assertFalse(sample.hasMemoryCurrentBytes(), "memory figures absent where the host has no memory controller");
@@ -107,6 +117,10 @@ class StatsTest {
                 assertTrue(samples.get(i).getCpuUsageMicros() >= samples.get(i - 1).getCpuUsageMicros());
                 assertTrue(seconds(samples.get(i)) > seconds(samples.get(i - 1)), "sample times increase");
             }
+            // At the interval, not faster: one read may come late (a loaded host), so the span is counted one short.
+            double span = seconds(samples.getLast()) - seconds(samples.getFirst());
+            assertTrue(span >= (samples.size() - 2) * STREAM_INTERVAL_SECONDS, samples.size() + " samples over " + span
+                    + " s: more than one per " + STREAM_INTERVAL_SECONDS + " s");
             assertEquals(JobState.JOB_STATE_EXITED, alice.status(StatusRequest.newBuilder().setJobId(id).build())
                     .getStatus().getState(), "the stream ended only after the job had");
         }
@@ -149,6 +163,55 @@ class StatsTest {
         try (RundClient alice = rund.client("alice")) {
             alice.stop(StopRequest.newBuilder().setJobId(id).build());
         }
+    }
+
+    @Test
+    void aTightCpuMaxShowsAsThrottlingAgreeingWithCpuStat() throws Exception {
+        Path subtreeControl = rund.subtree().resolve("cgroup.subtree_control");
+        org.junit.jupiter.api.Assumptions.assumeTrue(List.of(Files.readString(subtreeControl).strip().split(" ")).contains("cpu"),
+                "skipped: the host's cgroup v2 tree does not delegate the cpu controller (a hybrid host); the VM suite runs this");
+        try (RundClient alice = rund.client("alice")) {
+            String id = alice.start(StartRequest.newBuilder().setCommand("sh").addArgs("-c").addArgs("while :; do :; done")
+                    .setLimits(io.rund.proto.v1.Limits.newBuilder()
+                            .setCpuMaxQuotaMicros(com.google.protobuf.Int64Value.of(TIGHT_QUOTA_MICROS))).build()).getJobId();
+            Path cgroup = rund.subtree().resolve(id);
+            try {
+                awaitRunning(alice, id);
+                for (int i = 0; i < 500 && keyed(cgroup, "cpu.stat").getOrDefault("nr_throttled", 0L) == 0; i++) {
+                    Thread.sleep(20);
+                }
+                Map<String, Long> before = keyed(cgroup, "cpu.stat");
+                StatsSample sample = one(alice, id);
+                Map<String, Long> after = keyed(cgroup, "cpu.stat");
+
+                assertTrue(sample.getCpuThrottledPeriods().getValue() > 0, "a busy loop at 10% of a CPU is throttled: " + sample);
+                for (String[] figure : new String[][] {{"nr_periods", "periods"}, {"nr_throttled", "throttled periods"},
+                        {"throttled_usec", "throttled micros"}}) {
+                    long value = switch (figure[0]) {
+                        case "nr_periods" -> sample.getCpuPeriods().getValue();
+                        case "nr_throttled" -> sample.getCpuThrottledPeriods().getValue();
+                        default -> sample.getCpuThrottledMicros().getValue();
+                    };
+                    assertTrue(before.get(figure[0]) <= value && value <= after.get(figure[0]), figure[1] + " " + value
+                            + " not between cpu.stat's " + before.get(figure[0]) + " and " + after.get(figure[0]));
+                }
+                if (Files.exists(cgroup.resolve("pids.current"))) {
+                    assertEquals(Long.parseLong(read(cgroup, "pids.current")), sample.getPidsCurrent().getValue());
+                }
+            } finally {
+                alice.stop(StopRequest.newBuilder().setJobId(id).build());
+            }
+        }
+    }
+
+    /** 10% of one CPU (cpu.max "10000 100000"): a busy loop is throttled in most periods. */
+    private static final long TIGHT_QUOTA_MICROS = 10_000;
+    /** What a python interpreter takes besides the 64 MiB it is made to hold. */
+    private static final long INTERPRETER_ALLOWANCE = 64 * MIB;
+    private static final double STREAM_INTERVAL_SECONDS = 0.2;
+
+    private static Map<String, Long> keyedIfPresent(Path cgroup, String file) throws IOException {
+        return Files.exists(cgroup.resolve(file)) ? keyed(cgroup, file) : Map.of();
     }
 
     private static StatsSample one(RundClient client, String id) {

@@ -418,4 +418,21 @@ final class ClusterFleetTest {
                 .stats(io.rund.proto.v1.StatsRequest.newBuilder().setJobId(id).build()).next());
         assertEquals(Status.Code.FAILED_PRECONDITION, ended.getStatus().getCode());
     }
+
+    /** A watch of one job through another node than its host ends (OK) after the job's REMOVED event crossed. */
+    @Test
+    void aJobsWatchThroughAnotherNodeEndsAfterItsRemoval() {
+        String id = cluster.client(1, "alice").start(StartRequest.newBuilder().setCommand("/bin/true")
+                .setHost("node3").build()).getJobId();
+        Iterator<io.rund.proto.v1.JobEvent> stream = cluster.client(1, "alice").watch(io.rund.proto.v1.WatchRequest.newBuilder()
+                .setJobId(id).setAfterSequence(com.google.protobuf.UInt64Value.of(0)).build(), Duration.ofMinutes(2));
+        List<io.rund.proto.v1.JobEventType> types = new ArrayList<>();
+        types.add(stream.next().getType());
+        types.add(stream.next().getType()); // EXITED: the job has ended, so it may be removed
+        cluster.client(2, "alice").delete(DeleteRequest.newBuilder().setJobId(id).build());
+        stream.forEachRemaining(event -> types.add(event.getType()));
+
+        assertEquals(List.of(io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_STARTED, io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_EXITED,
+                io.rund.proto.v1.JobEventType.JOB_EVENT_TYPE_REMOVED), types);
+    }
 }
