@@ -34,6 +34,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -73,6 +74,7 @@ final class WatchBench {
     private static final int UTIME_AFTER_STATE = 11;
     private static final int STIME_AFTER_STATE = 12;
     private static final double KIB = 1024;
+    private static final int HEAP_READINGS = 3;
     private static final double MICROS_PER_MILLI = 1_000;
     private static final long MICROS_PER_SECOND = 1_000_000;
     private static final double HEADROOM = 2;
@@ -91,7 +93,7 @@ final class WatchBench {
 
         /** 200 jobs and 200 watchers or pollers (2 connections), one run: about a minute. */
         static Plan quick() {
-            return new Plan(200, 200, 20, Duration.ofSeconds(3), Duration.ofSeconds(8), 1);
+            return new Plan(200, 200, 20, Duration.ofSeconds(2), Duration.ofSeconds(6), 1);
         }
     }
 
@@ -155,10 +157,18 @@ final class WatchBench {
         Figure watchHeap = new Figure(SECTION, "daemon live heap per watcher (after full GC)", "KiB").comparedWith(pollHeap);
         Figure listCalls = new Figure(SECTION, "baseline: List calls answered (" + plan.jobs() + " jobs each)", "calls/s");
         Figure listTime = new Figure(SECTION, "baseline: List round trip, p50", "ms");
+        Figure floorControl = new Figure(SECTION, "Pause/Resume round trip with the changes alone, p50", "ms")
+                .as("changes alone");
+        Figure pollControl = new Figure(SECTION, "baseline: Pause/Resume round trip with " + who + " pollers, p50", "ms")
+                .as("List polled every 1 s");
+        Figure watchControl = new Figure(SECTION, "Pause/Resume round trip with " + who + " watchers, p50", "ms")
+                .comparedWith(pollControl).comparedWith(floorControl);
 
         for (int run = 1; run <= plan.runs(); run++) {
             bench.progress(String.format(Locale.ROOT, "watch: run %d/%d, the changes alone", run, plan.runs()));
-            floorCpu.add(changesAlone().cpuPerSecond());
+            Window alone = changesAlone();
+            floorCpu.add(alone.cpuPerSecond());
+            floorControl.add(alone.controlRoundTrips().percentile(0.50) / MICROS_PER_MILLI);
             boolean watchFirst = run % 2 == 1;
             for (int phase = 0; phase < 2; phase++) {
                 if ((phase == 0) == watchFirst) {
@@ -169,6 +179,7 @@ final class WatchBench {
                     watchRate.add(w.seenPerSecond());
                     watchCpu.add(w.window().cpuPerSecond());
                     watchHeap.add(w.heapPerClientKiB());
+                    watchControl.add(w.window().controlRoundTrips().percentile(0.50) / MICROS_PER_MILLI);
                     w.trouble().ifPresent(watchP50::note);
                 } else {
                     bench.progress(String.format(Locale.ROOT, "watch: run %d/%d, %s clients polling List", run, plan.runs(), who));
@@ -178,6 +189,7 @@ final class WatchBench {
                     pollRate.add(p.seenPerSecond());
                     pollCpu.add(p.window().cpuPerSecond());
                     pollHeap.add(p.heapPerClientKiB());
+                    pollControl.add(p.window().controlRoundTrips().percentile(0.50) / MICROS_PER_MILLI);
                     listCalls.add(p.listsPerSecond());
                     listTime.add(p.listRoundTrip().percentile(0.50) / MICROS_PER_MILLI);
                     if (p.missed() > 0) {
@@ -188,7 +200,7 @@ final class WatchBench {
             }
         }
         return List.of(watchP50, pollP50, watchP99, pollP99, watchRate, pollRate, watchCpu, pollCpu, floorCpu,
-                watchHeap, pollHeap, listCalls, listTime);
+                watchHeap, pollHeap, watchControl, pollControl, floorControl, listCalls, listTime);
     }
 
     // ---- the phases ----------------------------------------------------------------------------------------
@@ -246,7 +258,7 @@ final class WatchBench {
             }
             awaitSubscribed(subscribed, () -> failures.get() > 0 ? "; " + failures.get() + " watchers failed, the first with "
                     + firstFailure.get() : "");
-            double heapPerWatcher = (daemon.heapUsedAfterGcBytes() - heapBefore) / KIB / plan.clients();
+            double heapPerWatcher = (heapWithClients() - heapBefore) / KIB / plan.clients();
             Window window = changes(profile ? Optional.of("watch") : Optional.empty());
             awaitQuiet(deliveries);
             Samples latency = deliveries.latencies(window);
@@ -340,7 +352,7 @@ final class WatchBench {
                 throw new IllegalStateException(firstPolls.getCount() + " pollers did not complete a first List in " + SUBSCRIBE_TIMEOUT);
             }
             throwIfFailed(pollFailure);
-            double heapPerPoller = (daemon.heapUsedAfterGcBytes() - heapBefore) / KIB / plan.clients();
+            double heapPerPoller = (heapWithClients() - heapBefore) / KIB / plan.clients();
             Window window = changes(profile ? Optional.of("poll") : Optional.empty());
             // Every poller has then shown whatever changed in the window: its last completed poll began after it.
             long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
@@ -462,7 +474,7 @@ final class WatchBench {
     // ---- changes, time and CPU -------------------------------------------------------------------------------
 
     /** The measured window: its bounds on the host's clock (µs since the epoch) and the daemon's CPU within it. */
-    private record Window(long startMicros, long endMicros, double cpuSeconds) {
+    private record Window(long startMicros, long endMicros, double cpuSeconds, Samples controlRoundTrips) {
         double seconds() {
             return (endMicros - startMicros) / (double) MICROS_PER_SECOND;
         }
@@ -482,6 +494,7 @@ final class WatchBench {
      * the daemon with JFR during the window.
      */
     private Window changes(Optional<String> jfrName) throws Exception {
+        Window window;
         changer.start(plan.changesPerSecond(), plan.hold());
         try {
             Thread.sleep(plan.hold());
@@ -493,13 +506,30 @@ final class WatchBench {
             Thread.sleep(plan.window());
             double cpuAfter = daemonCpuSeconds();
             long end = nowMicros();
-            return new Window(start, end, cpuAfter - cpuBefore);
+            window = new Window(start, end, cpuAfter - cpuBefore, null);
         } finally {
             changer.stop();
             if (changer.failures() > 0) {
                 throw new IllegalStateException(changer.failures() + " pause/resume calls failed, the first: " + changer.firstFailure());
             }
         }
+        return new Window(window.startMicros(), window.endMicros(), window.cpuSeconds(), changer.roundTrips(window));
+    }
+
+    /**
+     * The daemon's live heap with the clients attached: the median of HEAP_READINGS full collections a second apart,
+     * since a poller's cost is what its List calls under way hold at that instant (a watcher's is steady).
+     */
+    private long heapWithClients() throws IOException, InterruptedException {
+        long[] readings = new long[HEAP_READINGS];
+        for (int i = 0; i < HEAP_READINGS; i++) {
+            if (i > 0) {
+                Thread.sleep(POLL_INTERVAL);
+            }
+            readings[i] = daemon.heapUsedAfterGcBytes();
+        }
+        Arrays.sort(readings);
+        return readings[HEAP_READINGS / 2];
     }
 
     /** utime + stime of the daemon's process (all its threads), from /proc/PID/stat. */
@@ -647,15 +677,20 @@ final class WatchBench {
      * does not slow the rate down. The jobs are taken in turn across phases.
      */
     private static final class Changer implements AutoCloseable {
+        /** A job paused at {@code at} (System.nanoTime) by the call {@code pause}. */
+        private record Paused(int job, long at, Future<Boolean> pause) {}
+
         private final RundClient client;
         private final List<String> jobs;
         private final ScheduledExecutorService ticks = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("bench-watch-changer").factory());
         private final ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
-        private final ArrayDeque<long[]> paused = new ArrayDeque<>(); // {job index, paused at nanos}
-        private final List<java.util.concurrent.Future<?>> inFlight = new ArrayList<>();
+        private final ArrayDeque<Paused> paused = new ArrayDeque<>();
+        private final List<Future<Boolean>> inFlight = new ArrayList<>();
         private final AtomicInteger failures = new AtomicInteger();
         private final AtomicReference<String> firstFailure = new AtomicReference<>();
+        /** {start µs, round trip µs} of each pause and resume since the last start. */
+        private final ConcurrentLinkedQueue<long[]> roundTrips = new ConcurrentLinkedQueue<>();
         private int next;
         private ScheduledFuture<?> schedule;
 
@@ -665,6 +700,7 @@ final class WatchBench {
         }
 
         synchronized void start(int changesPerSecond, Duration hold) {
+            roundTrips.clear();
             long period = 2 * MICROS_PER_SECOND / changesPerSecond;
             schedule = ticks.scheduleAtFixedRate(() -> tick(hold), 0, period, TimeUnit.MICROSECONDS);
         }
@@ -672,29 +708,56 @@ final class WatchBench {
         private synchronized void tick(Duration hold) {
             long now = System.nanoTime();
             int job = next++ % jobs.size();
-            paused.addLast(new long[] {job, now});
-            submit(() -> client.pause(PauseRequest.newBuilder().setJobId(jobs.get(job)).build()));
-            if (paused.size() > 1 && now - paused.getFirst()[1] >= hold.toNanos()) {
-                int resumed = (int) paused.removeFirst()[0];
-                submit(() -> client.resume(ResumeRequest.newBuilder().setJobId(jobs.get(resumed)).build()));
+            Future<Boolean> pause = submit(Optional.empty(), () -> client.pause(PauseRequest.newBuilder().setJobId(jobs.get(job)).build()));
+            paused.addLast(new Paused(job, now, pause));
+            if (paused.size() > 1 && now - paused.getFirst().at() >= hold.toNanos()) {
+                Paused resumed = paused.removeFirst();
+                // Under load a pause may still be under way after the hold: its resume waits for it (not timed).
+                submit(Optional.of(resumed.pause()),
+                        () -> client.resume(ResumeRequest.newBuilder().setJobId(jobs.get(resumed.job())).build()));
             }
         }
 
-        private void submit(Runnable call) {
-            inFlight.removeIf(java.util.concurrent.Future::isDone);
-            inFlight.add(calls.submit(() -> {
+        /** Whether the call failed (it was counted then); waits for it. */
+        private static boolean awaitDone(Future<Boolean> call) {
+            try {
+                return !call.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return true;
+            } catch (java.util.concurrent.ExecutionException e) {
+                return true;
+            }
+        }
+
+        /**
+         * Runs {@code call} on a virtual thread of its own once {@code after} is done (not at all if it failed),
+         * timing it; the future says whether it succeeded.
+         */
+        private Future<Boolean> submit(Optional<Future<Boolean>> after, java.util.function.Supplier<?> call) {
+            inFlight.removeIf(Future::isDone);
+            Future<Boolean> future = calls.submit(() -> {
+                if (after.isPresent() && awaitDone(after.get())) {
+                    return false;
+                }
                 try {
-                    call.run();
+                    long start = nowMicros();
+                    call.get();
+                    roundTrips.add(new long[] {start, nowMicros() - start});
+                    return true;
                 } catch (RuntimeException e) {
                     failures.incrementAndGet();
                     firstFailure.compareAndSet(null, String.valueOf(e));
+                    return false;
                 }
-            }));
+            });
+            inFlight.add(future);
+            return future;
         }
 
         /** Stops changing and waits for the calls under way. */
         void stop() throws Exception {
-            List<java.util.concurrent.Future<?>> pending;
+            List<Future<Boolean>> pending;
             synchronized (this) {
                 if (schedule != null) {
                     schedule.cancel(false);
@@ -707,23 +770,35 @@ final class WatchBench {
                 pending = new ArrayList<>(inFlight);
                 inFlight.clear();
             }
-            for (java.util.concurrent.Future<?> call : pending) {
+            for (Future<Boolean> call : pending) {
                 call.get();
             }
         }
 
         /** Resumes every job still paused, one call after the other: the next phase starts with all running. */
         void resumeAll() {
-            long[][] left;
+            List<Paused> left;
             synchronized (this) {
-                left = paused.toArray(long[][]::new);
+                left = List.copyOf(paused);
                 paused.clear();
             }
-            Arrays.stream(left).forEach(job -> client.resume(ResumeRequest.newBuilder().setJobId(jobs.get((int) job[0])).build()));
+            for (Paused job : left) {
+                if (!awaitDone(job.pause())) {
+                    client.resume(ResumeRequest.newBuilder().setJobId(jobs.get(job.job())).build());
+                }
+            }
         }
 
         int failures() {
             return failures.get();
+        }
+
+        /** Round trips of the pause and resume calls that started in {@code window}. */
+        Samples roundTrips(Window window) {
+            List<long[]> calls = roundTrips.stream().filter(call -> window.holds(call[0])).toList();
+            Samples samples = new Samples(calls.size());
+            calls.forEach(call -> samples.add(call[1]));
+            return samples;
         }
 
         String firstFailure() {
