@@ -169,6 +169,7 @@ final class WatchBench {
             Window alone = changesAlone();
             floorCpu.add(alone.cpuPerSecond());
             floorControl.add(alone.controlRoundTrips().percentile(0.50) / MICROS_PER_MILLI);
+            noteFailedChanges(floorControl, run, alone);
             boolean watchFirst = run % 2 == 1;
             for (int phase = 0; phase < 2; phase++) {
                 if ((phase == 0) == watchFirst) {
@@ -180,6 +181,7 @@ final class WatchBench {
                     watchCpu.add(w.window().cpuPerSecond());
                     watchHeap.add(w.heapPerClientKiB());
                     watchControl.add(w.window().controlRoundTrips().percentile(0.50) / MICROS_PER_MILLI);
+                    noteFailedChanges(watchControl, run, w.window());
                     if (w.trouble().isPresent()) {
                         watchP50.note("run " + run + ": " + w.trouble().get());
                     }
@@ -192,6 +194,7 @@ final class WatchBench {
                     pollCpu.add(p.window().cpuPerSecond());
                     pollHeap.add(p.heapPerClientKiB());
                     pollControl.add(p.window().controlRoundTrips().percentile(0.50) / MICROS_PER_MILLI);
+                    noteFailedChanges(pollControl, run, p.window());
                     listCalls.add(p.listsPerSecond());
                     listTime.add(p.listRoundTrip().percentile(0.50) / MICROS_PER_MILLI);
                     if (p.trouble().isPresent()) {
@@ -206,6 +209,14 @@ final class WatchBench {
         }
         return List.of(watchP50, pollP50, watchP99, pollP99, watchRate, pollRate, watchCpu, pollCpu, floorCpu,
                 watchHeap, pollHeap, watchControl, pollControl, floorControl, listCalls, listTime);
+    }
+
+    /** A pause or resume that failed (the daemon did not answer in time) is a finding, not the end of the section. */
+    private static void noteFailedChanges(Figure figure, int run, Window window) {
+        if (window.failedChanges() > 0) {
+            figure.note(String.format(Locale.ROOT, "run %d: %d pause/resume calls failed, the first: %s", run,
+                    window.failedChanges(), window.firstFailedChange()));
+        }
     }
 
     // ---- the phases ----------------------------------------------------------------------------------------
@@ -507,7 +518,8 @@ final class WatchBench {
     // ---- changes, time and CPU -------------------------------------------------------------------------------
 
     /** The measured window: its bounds on the host's clock (µs since the epoch) and the daemon's CPU within it. */
-    private record Window(long startMicros, long endMicros, double cpuSeconds, Samples controlRoundTrips) {
+    private record Window(long startMicros, long endMicros, double cpuSeconds, Samples controlRoundTrips,
+                          int failedChanges, String firstFailedChange) {
         double seconds() {
             return (endMicros - startMicros) / (double) MICROS_PER_SECOND;
         }
@@ -539,14 +551,15 @@ final class WatchBench {
             Thread.sleep(plan.window());
             double cpuAfter = daemonCpuSeconds();
             long end = nowMicros();
-            window = new Window(start, end, cpuAfter - cpuBefore, null);
+            window = new Window(start, end, cpuAfter - cpuBefore, null, 0, null);
         } finally {
             changer.stop();
-            if (changer.failures() > 0) {
-                throw new IllegalStateException(changer.failures() + " pause/resume calls failed, the first: " + changer.firstFailure());
-            }
         }
-        return new Window(window.startMicros(), window.endMicros(), window.cpuSeconds(), changer.roundTrips(window));
+        if (changer.failures() > 0) {
+            bench.progress("watch: " + changer.failures() + " pause/resume calls failed, the first: " + changer.firstFailure());
+        }
+        return new Window(window.startMicros(), window.endMicros(), window.cpuSeconds(), changer.roundTrips(window),
+                changer.failures(), changer.firstFailure());
     }
 
     /**
@@ -713,6 +726,8 @@ final class WatchBench {
         /** A job paused at {@code at} (System.nanoTime) by the call {@code pause}. */
         private record Paused(int job, long at, Future<Boolean> pause) {}
 
+        private static final int RESUME_ATTEMPTS = 5;
+
         private final RundClient client;
         private final List<String> jobs;
         private final ScheduledExecutorService ticks = Executors.newSingleThreadScheduledExecutor(
@@ -734,6 +749,8 @@ final class WatchBench {
 
         synchronized void start(int changesPerSecond, Duration hold) {
             roundTrips.clear();
+            failures.set(0);
+            firstFailure.set(null);
             long period = 2 * MICROS_PER_SECOND / changesPerSecond;
             schedule = ticks.scheduleAtFixedRate(() -> tick(hold), 0, period, TimeUnit.MICROSECONDS);
         }
@@ -815,11 +832,29 @@ final class WatchBench {
                 left = List.copyOf(paused);
                 paused.clear();
             }
-            for (Paused job : left) {
-                if (!awaitDone(job.pause())) {
-                    client.resume(ResumeRequest.newBuilder().setJobId(jobs.get(job.job())).build());
+            left.forEach(job -> awaitDone(job.pause()));
+            // Every job List shows FROZEN (a resume that timed out under load leaves one), until none is.
+            for (int attempt = 0; attempt < RESUME_ATTEMPTS; attempt++) {
+                List<String> frozen = new ArrayList<>();
+                String token = "";
+                do {
+                    ListResponse page = client.list(ListRequest.newBuilder().setPageToken(token)
+                            .addStates(JobState.JOB_STATE_FROZEN).build());
+                    page.getJobsList().forEach(job -> frozen.add(job.getId()));
+                    token = page.getNextPageToken();
+                } while (!token.isEmpty());
+                if (frozen.isEmpty()) {
+                    return;
+                }
+                for (String id : frozen) {
+                    try {
+                        client.resume(ResumeRequest.newBuilder().setJobId(id).build());
+                    } catch (io.grpc.StatusRuntimeException e) {
+                        // listed again on the next attempt
+                    }
                 }
             }
+            throw new IllegalStateException("jobs still FROZEN after " + RESUME_ATTEMPTS + " rounds of resumes");
         }
 
         int failures() {
