@@ -533,6 +533,9 @@ public final class JobServiceImpl implements JobControllerPowerApi {
 
     private static final String LABEL_SELECTOR_FIELD = "label_selector";
 
+    /** Every Watch stream delivers the same journal events: each is mapped to its proto once for all of them. */
+    private final WatchEventProtos watchEventProtos = new WatchEventProtos();
+
     /** The selector {@code text} states (empty: any labels), or INVALID_ARGUMENT naming the field and position. */
     private static LabelSelector selector(String field, String text) throws InvalidRequestException {
         try {
@@ -566,7 +569,7 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         CompletionStage<Source<JobEvent, NotUsed>> opened = answer(fleet.watch(caller, jobId, selector, after))
                 .thenApply(opening -> switch (opening) {
                     case EventOpening.Opened events -> events.events()
-                            .map(event -> ProtoMapping.toProto(event, events.host()))
+                            .map(event -> watchEventProtos.toProto(event, events.host()))
                             .mapError(EventWindowExceededException.class, JobServiceImpl::windowExceeded)
                             .mapError(HostUnreachableException.class, ApiErrors::hostUnreachable);
                     case EventOpening.NotFound notFound -> Source.<JobEvent>failed(notFound(notFound.jobId()));

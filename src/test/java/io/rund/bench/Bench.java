@@ -13,7 +13,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * {@code bin/bench [--quick] [--only=start,exit,scale,logs,cli,daemon,adoption,cluster]}: runs rund's benchmarks against real
+ * {@code bin/bench [--quick] [--only=start,exit,scale,logs,cli,daemon,adoption,cluster,watch]}: runs rund's benchmarks against real
  * daemons it starts itself, each beside its baseline measured in the same run, prints the table and writes the
  * generated part of docs/BENCHMARKS.md. A section that fails is reported as failed; the others still run, and
  * the exit code is then 1. Needs root and a cgroup2 mount, found as rund finds it (as rund does).
@@ -54,6 +54,7 @@ public final class Bench {
         sections.put("daemon", DaemonStartBench::run);
         sections.put("adoption", AdoptionBench::run);
         sections.put("cluster", ClusterBench::run);
+        sections.put("watch", WatchBench::run);
         for (String arg : args) {
             if (!arg.equals(QUICK) && !(arg.startsWith(ONLY) && sections.keySet().containsAll(only))) {
                 System.err.println("usage: bin/bench [--quick] [--only=" + String.join(",", sections.keySet()) + "]");
