@@ -36,8 +36,8 @@ record BenchPlan(int repetitions, int throughputRepetitions, int startSamples, i
 
     /**
      * Both sizes, 1,000 and 10,000 followers, with short warm-up and paced phases and a 100 MB burst (10 KB per
-     * follower at 10,000), so that the 10,000 case costs mostly its streams' setup: about 40 s for both servers at
-     * 1,000 and as much again at 10,000.
+     * follower at 10,000), so that the 10,000 case costs mostly its streams' setup (its time: docs/BENCHMARKS.md,
+     * "Where the fan-out's time and bytes go").
      */
     private static LogFanoutBenchmark.Options quickFanOut() {
         LogFanoutBenchmark.Options full = LogFanoutBenchmark.Options.defaults();
