@@ -85,8 +85,10 @@ public final class ApiServer {
         RequestLimits limits = RequestLimits.fromConfig(system.settings().config().getConfig("rund.api"));
         ApiErrors errors = new ApiErrors(new BadRequestLog(limits.badRequestLogsPerMinute()));
         ConnectionDoor door = requireDoor(system);
+        JobControllerPowerApi audited = new AuditedJobService(service, audit);
         Function<HttpRequest, CompletionStage<HttpResponse>> grpc = ServiceHandler.concatOrNotFound(
-                JobControllerPowerApiHandlerFactory.create(new AuditedJobService(service, audit), errors.mapper(), system),
+                new LogsHandler(audited, errors.mapper(), system), // Logs without a copy of the output per follower
+                JobControllerPowerApiHandlerFactory.create(audited, errors.mapper(), system),
                 HealthHandlerFactory.create(new HealthService(system), errors.mapper(), system),
                 ServerReflection.create(DocumentedDescriptors.services(), system));
         RequestGuard guard = new RequestGuard(grpc, List.of(RundProto.getDescriptor(), HealthProto.getDescriptor(),

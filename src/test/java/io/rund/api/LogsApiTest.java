@@ -213,6 +213,36 @@ class LogsApiTest {
         }
     }
 
+    @Test
+    void followersOfTheSameOutputWithOtherOptionsEachGetTheirOwnExactBytes() throws Exception {
+        // Followers at the same place share one read of each record; each still gets its own options' chunks.
+        byte[] out = LogReads.seq("", 1, 1, 100_000);
+        byte[] err = LogReads.seq("", 1, 1, 1_000);
+        byte[] both = Arrays.copyOf(out, out.length + err.length);
+        System.arraycopy(err, 0, both, out.length, err.length);
+        int midRecord = 5_000;
+        String job = start(alice, "sleep 0.5; seq 1 100000; seq 1 1000 >&2");
+        var stamped = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> read(alice, request(job).setFollow(true).setTimestamps(true).build()));
+        var plain = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> read(alice, request(job).setFollow(true).build()));
+        var stdoutFromMidRecord = java.util.concurrent.CompletableFuture.supplyAsync(() -> read(alice,
+                request(job).setFollow(true).setFromOffset(midRecord).setStream(LogStream.LOG_STREAM_STDOUT).build()));
+
+        LogReads.Stream withTimes = stamped.get(LogReads.HANG_GUARD.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        assertArrayEquals(both, withTimes.bytes(null));
+        assertTrue(withTimes.chunks().stream().allMatch(LogData::hasTimestamp));
+        LogReads.Stream withoutTimes = plain.get(LogReads.HANG_GUARD.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        assertArrayEquals(both, withoutTimes.bytes(null));
+        assertTrue(withoutTimes.chunks().stream().noneMatch(LogData::hasTimestamp));
+        LogReads.Stream rest = stdoutFromMidRecord.get(LogReads.HANG_GUARD.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        assertArrayEquals(Arrays.copyOfRange(out, midRecord, out.length), rest.bytes(null));
+        assertEquals(midRecord, rest.chunks().getFirst().getOffset());
+        for (LogReads.Stream each : List.of(withTimes, withoutTimes, rest)) {
+            assertEquals(JobState.JOB_STATE_EXITED, each.trailer().getState());
+        }
+    }
+
     private static LogReads.Stream tail(String job, long lines, LogStream stream) {
         return read(alice, request(job).setTailLines(lines).setStream(stream).build());
     }

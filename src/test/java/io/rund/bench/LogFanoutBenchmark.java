@@ -87,6 +87,7 @@ public final class LogFanoutBenchmark {
     private static final Duration HANG_GUARD = Duration.ofMinutes(10);
     private static final Duration SERVER_EXIT = Duration.ofMinutes(1);
     private static final String SERVER_HEAP = "4g";
+    private static final String SERVER_OPTIONS_ENV = "RUND_BENCH_SERVER_JAVA_OPTS";
     private static final double MB = 1e6;
     private static final double KIB = 1024;
     private static final double MICROS_PER_MILLI = 1000;
@@ -322,8 +323,13 @@ public final class LogFanoutBenchmark {
             List<String> command = new ArrayList<>(List.of(java.toString(),
                     "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
                     // A fixed, pre-touched heap: RSS then grows only with what followers cost outside the heap.
-                    "-Xms" + SERVER_HEAP, "-Xmx" + SERVER_HEAP, "-XX:+AlwaysPreTouch",
-                    "-cp", System.getProperty("java.class.path"),
+                    "-Xms" + SERVER_HEAP, "-Xmx" + SERVER_HEAP, "-XX:+AlwaysPreTouch"));
+            // Extra server JVM options, e.g. a JFR recording to profile one run: RUND_BENCH_SERVER_JAVA_OPTS.
+            String extra = System.getenv().getOrDefault(SERVER_OPTIONS_ENV, "").replace("{server}", server);
+            if (!extra.isBlank()) {
+                command.addAll(Arrays.asList(extra.strip().split("\\s+")));
+            }
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"),
                     LogFanoutServer.class.getName(), server, Long.toString(poll.toMillis())));
             ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
             builder.environment().put("RUND_LOG_LEVEL", "WARN");
