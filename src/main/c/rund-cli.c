@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -27,6 +29,8 @@
 #define EXIT_FAILURE_CODE 125
 #define FRAME_HEADER 5
 #define BUFFER_BYTES 65536
+/* A refused socket older than this is a dead agent's; a younger one may be between an agent's bind and listen. */
+#define STALE_SOCKET_SECONDS 10
 
 extern char **environ;
 
@@ -134,8 +138,10 @@ int main(int argc, char **argv) {
     int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (sock < 0) return fallback(fallback_words, fallback_argv, arg_count, args);
     if (connect(sock, (struct sockaddr *)&address, sizeof(address)) < 0) {
-        if (errno == ECONNREFUSED) {
-            /* A dead agent's socket: remove it, so the next command starts a new agent. */
+        struct stat socket_file;
+        if (errno == ECONNREFUSED && stat(path, &socket_file) == 0 && time(NULL) - socket_file.st_mtime > STALE_SOCKET_SECONDS) {
+            /* A dead agent's socket (not one an agent is binding right now): remove it, so the next command starts a
+             * new agent. */
             unlink(path);
         }
         close(sock);

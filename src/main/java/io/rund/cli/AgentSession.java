@@ -47,6 +47,9 @@ final class AgentSession {
     private final List<Thread> hooks = new ArrayList<>();
     private final Frames frames;
     private volatile Thread command;
+    /** Set before a forwarded signal's hooks run: the command's own end then waits for them, as a JVM's exit does. */
+    private volatile boolean interrupting;
+    private Thread controller;
 
     AgentSession(SocketChannel channel, AgentConnections connections, BooleanSupplier stale) {
         this.channel = channel;
@@ -81,7 +84,7 @@ final class AgentSession {
                 return;
             }
             command = Thread.currentThread();
-            Thread.ofPlatform().daemon().name("rund-agent-control").start(() -> control(in));
+            controller = Thread.ofPlatform().daemon().name("rund-agent-control").start(() -> control(in));
             InterruptHooks.useSession(hooks);
             int code;
             try (PrintStream out = new PrintStream(new FrameStream(STDOUT), true);
@@ -91,6 +94,11 @@ final class AgentSession {
                 InterruptHooks.useSession(null);
                 command = null;
             }
+            if (interrupting) {
+                // `rund run` ends as its hook stops the job: the hook's line and 128+signal come first, as in a JVM
+                // of its own, where the command's exit waits for the shutdown hooks.
+                controller.join();
+            }
             if (code == ExitCodes.PERMISSION || code == ExitCodes.UNAVAILABLE) {
                 // The server went or refused us: the next command connects afresh.
                 connections.forgetAll();
@@ -98,6 +106,8 @@ final class AgentSession {
             frames.exit(code);
         } catch (IOException e) {
             // The front end went away (killed, or its connection broke): nothing to report to.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -110,6 +120,7 @@ final class AgentSession {
                 if (type == CLOSED) {
                     frames.close(value == STDOUT_FD ? STDOUT : STDERR);
                 } else if (type == INTERRUPT) {
+                    interrupting = true;
                     InterruptHooks.runAll(hooks);
                     frames.exit(ExitCodes.SIGNAL_BASE + value);
                     interruptCommand();

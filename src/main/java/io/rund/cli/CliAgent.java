@@ -30,6 +30,8 @@ public final class CliAgent {
     static final Duration DEFAULT_IDLE = Duration.ofMinutes(5);
     private static final String IDLE_PROPERTY = "rund.agent.idle";
     private static final Duration IDLE_CHECK = Duration.ofSeconds(1);
+    /** The launcher's own variables, which the agent may inherit: none of them is a command's option default. */
+    private static final java.util.Set<String> AGENT_OWN_VARIABLES = java.util.Set.of("RUND_JAVA_OPTS", "RUND_AOT", "RUND_AGENT");
 
     private final Path socket;
     private final Duration idle;
@@ -56,6 +58,13 @@ public final class CliAgent {
             System.err.println("usage: CliAgent SOCKET");
             System.exit(ExitCodes.USAGE);
         }
+        java.util.Optional<String> inherited = System.getenv().keySet().stream()
+                .filter(name -> name.startsWith("RUND_") && !AGENT_OWN_VARIABLES.contains(name)).sorted().findFirst();
+        if (inherited.isPresent()) {
+            // Each command sends its own RUND_* variables; one in the agent's environment would stand in for a missing one.
+            System.err.println("rund agent: " + inherited.get() + " is set in the agent's environment; bin/rund starts the agent without RUND_* variables");
+            System.exit(ExitCodes.USAGE);
+        }
         RundCli.skipDefaultTrustStore();
         String home = System.getProperty("rund.home");
         Path jar = home == null ? null : Path.of(home, "target", "rund.jar");
@@ -75,12 +84,21 @@ public final class CliAgent {
         Path directory = socket.toAbsolutePath().getParent();
         Files.createDirectories(directory);
         Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwx------"));
+        // Before the socket exists, so an agent stopped while it starts leaves none behind.
+        Runtime.getRuntime().addShutdownHook(new Thread(this::removeSocket, "rund-agent-cleanup"));
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        // Fails if the file exists: a live agent's socket, or a dead one's that the front end removes on refusal.
-        server.bind(UnixDomainSocketAddress.of(socket));
+        try {
+            server.bind(UnixDomainSocketAddress.of(socket));
+        } catch (java.net.BindException taken) {
+            // A live agent's socket, or a dead one's: only the second is replaced.
+            if (answers(socket)) {
+                throw taken;
+            }
+            Files.deleteIfExists(socket);
+            server.bind(UnixDomainSocketAddress.of(socket));
+        }
         socketKey = Files.readAttributes(socket, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
         AgentConnections.install(connections);
-        Runtime.getRuntime().addShutdownHook(new Thread(this::removeSocket, "rund-agent-cleanup"));
     }
 
     private void serve() {
@@ -167,6 +185,15 @@ public final class CliAgent {
             }
         } catch (IOException e) {
             // Leaves a file the front end removes when nobody answers on it.
+        }
+    }
+
+    /** Whether an agent accepts connections on {@code socket}. */
+    private static boolean answers(Path socket) {
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

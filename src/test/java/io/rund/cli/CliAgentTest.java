@@ -161,9 +161,9 @@ class CliAgentTest {
     @Test
     void theAgentExitsWhenIdleAndRemovesItsSocket() throws Exception {
         stopAgent();
-        agent = startAgent("PT1S");
+        agent = startAgent("PT3S");
         assertEquals(0, throughAgent(rund.flags("alice"), Map.of(), List.of("list")).exitCode());
-        assertTrue(agent.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "gone after a second without a command");
+        assertTrue(agent.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "gone after 3 s without a command");
         assertFalse(Files.exists(socket), "its socket removed");
         Output fallback = throughAgent(rund.flags("alice"), Map.of(), List.of("list"));
         assertEquals(1, fallback.exitCode(), "no agent: the fallback (/bin/false here) runs");
