@@ -41,6 +41,10 @@ public final class ConnectionOptions {
     Path keyPassphraseFile;
 
     public RundClient connect(ClientInterceptor... interceptors) throws CliException {
+        AgentConnections shared = AgentConnections.installed();
+        if (shared != null && interceptors.length == 0) {
+            return shared.connect(HostPort.parse("--addr", address), new TlsFiles(ca, cert, key, keyPassphraseFile));
+        }
         return RundClient.connect(HostPort.parse("--addr", address), new TlsFiles(ca, cert, key, keyPassphraseFile),
                 interceptors);
     }

@@ -47,7 +47,7 @@ final class RunCommand implements Callable<Integer> {
             }
             // Interrupted (Ctrl-C, SIGTERM from a CI runner): stop the job too, rather than leave it running.
             Thread stopJob = new Thread(() -> stopQuietly(client, started.getJobId()), "rund-run-stop-job");
-            Runtime.getRuntime().addShutdownHook(stopJob);
+            InterruptHooks.add(stopJob);
             LogsRequest follow = LogsRequest.newBuilder().setJobId(started.getJobId()).setFollow(true).build();
             Optional<JobStatus> end;
             try {
@@ -83,11 +83,7 @@ final class RunCommand implements Callable<Integer> {
     }
 
     private static void removeHook(Thread hook) {
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException shuttingDown) {
-            // The hook is running or about to: it stops the job.
-        }
+        InterruptHooks.remove(hook);
     }
 
     static int exitCode(JobStatus status) throws CliException {

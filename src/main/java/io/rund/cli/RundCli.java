@@ -164,6 +164,9 @@ public final class RundCli implements Runnable {
      * to the process's own stdout and the JDK's console says stdin and stdout are both a terminal.
      */
     boolean stdoutIsTerminal() {
+        if (forwardedTerminal != null) {
+            return forwardedTerminal;
+        }
         if (out != System.out) {
             return false;
         }
@@ -207,5 +210,23 @@ public final class RundCli implements Runnable {
         public String[] getVersion() {
             return new String[] {"rund " + BuildVersion.version() + ", commit " + BuildVersion.commit()};
         }
+    }
+
+    /** Set for a command the CLI agent runs: whether its front end's stdin and stdout are a terminal. */
+    private Boolean forwardedTerminal;
+
+    /**
+     * Runs one command line for the CLI agent ({@link CliAgent}) as its front end's process would: {@code env} (its
+     * RUND_* variables) stands for the environment in option defaults, relative paths are resolved against
+     * {@code cwd}, and {@code terminal} says whether its stdin and stdout are a terminal.
+     */
+    static int executeForwarded(PrintStream out, PrintStream err, boolean terminal, java.util.Map<String, String> env,
+            java.nio.file.Path cwd, String... args) {
+        String[] line = ConnectionFlags.afterCommand(args, name -> SUBCOMMANDS.stream().anyMatch(s -> s.name().equals(name)));
+        RundCli cli = new RundCli(out, err);
+        cli.forwardedTerminal = terminal;
+        CommandLine commandLine = commandLine(cli, line.length > 0 ? line[0] : null);
+        ForwardedEnvironment.apply(commandLine, env, cwd);
+        return commandLine.execute(line);
     }
 }

@@ -300,6 +300,9 @@ public final class RundClient implements AutoCloseable {
 
     @Override
     public void close() {
+        if (shared) {
+            return;
+        }
         channel.shutdownNow();
     }
 
@@ -352,5 +355,19 @@ public final class RundClient implements AutoCloseable {
                 .setRequestMarshaller(ProtoUtils.marshaller(request))
                 .setResponseMarshaller(ProtoUtils.marshaller(response))
                 .build();
+    }
+
+    /** Set on a connection the CLI agent keeps for later commands: their try-with-resources leaves it open. */
+    private volatile boolean shared;
+
+    /** This client, kept open by {@link #close} from now on; {@link #closeShared} closes it. */
+    RundClient shareable() {
+        shared = true;
+        return this;
+    }
+
+    /** Closes a connection {@link #shareable} kept open. */
+    void closeShared() {
+        channel.shutdownNow();
     }
 }
