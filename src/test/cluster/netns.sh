@@ -354,7 +354,9 @@ netns_write_cli() {
 # rund-at N USER ARGS...: rund's CLI against node N of namespace run $NETNS_ID, as USER (alice, bob, carol, admin).
 n=\$1 user=\$2
 shift 2
-RUND_NETNS_RUN=$NETNS_ID exec "$NETNS_ROOT/bin/rund" --addr "$NETNS_NET.\$n:$NETNS_API_PORT" --ca "$NETNS_TLS/ca.pem" \\
+# RUND_AGENT=off: the scenarios look at the CLI process's own connections (connected_to) and end CLIs by pid, so
+# each command runs in a JVM of its own; the agent path is proven by CliAgentTest and the README smoke test.
+RUND_AGENT=off RUND_NETNS_RUN=$NETNS_ID exec "$NETNS_ROOT/bin/rund" --addr "$NETNS_NET.\$n:$NETNS_API_PORT" --ca "$NETNS_TLS/ca.pem" \\
     --cert "$NETNS_TLS/\$user.pem" --key "$NETNS_TLS/\$user-key.pem" "\$@"
 CLI
     chmod 755 "$NETNS_WORK/rund-at"
