@@ -53,7 +53,9 @@ class CgroupFileWatcherTest {
             exits.cgroupFiles().watch(other, FILES, () -> calls.add("other"));
             Files.writeString(other.resolve("pids.events"), "max 1\n");
             assertEquals("other", calls.poll(HANG_GUARD_SECONDS, TimeUnit.SECONDS));
-            assertTrue(calls.isEmpty(), "reported after its cancel: " + calls);
+            // Files.writeString truncates, then writes: two IN_MODIFY events, which may come as two reports of the
+            // other watch; none may come from the cancelled one.
+            assertTrue(calls.stream().allMatch("other"::equals), "reported after its cancel: " + calls);
         }
     }
 
