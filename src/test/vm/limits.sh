@@ -16,6 +16,7 @@ src/test/vm/run.sh --results target/vm-results/rund -- sh -c "
     $GUEST_JAVA io.rund.cli.RundCli doctor --cgroup-root rund-vm > /tmp/doctor.txt || exit 1
     cat /tmp/doctor.txt
     grep -q '^cgroup mode:      v2' /tmp/doctor.txt || { echo 'FAIL doctor: not reported as cgroup v2'; exit 1; }
-    if grep -q refused /tmp/doctor.txt; then echo 'FAIL doctor: a limit is refused on a pure v2 kernel'; exit 1; fi
+    # Intel RDT's lines (controller column 'resctrl') are refused in this VM, which has no RDT: only cgroup limits count.
+    if grep -v '^  --[a-z0-9-]* *resctrl ' /tmp/doctor.txt | grep -q refused; then echo 'FAIL doctor: a limit is refused on a pure v2 kernel'; exit 1; fi
     echo 'PASS rund doctor: cgroup v2, every limit works'
     exec $GUEST_JAVA io.rund.vm.VmLimitsProof"
