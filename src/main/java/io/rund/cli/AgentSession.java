@@ -90,14 +90,16 @@ final class AgentSession {
             try (PrintStream out = new PrintStream(new FrameStream(STDOUT), true);
                     PrintStream err = new PrintStream(new FrameStream(STDERR), true)) {
                 code = RundCli.executeForwarded(out, err, terminal, env, cwd, args);
+                if (interrupting) {
+                    // `rund run` ends as its hook stops the job: the hook's line and 128+signal come first, as in a
+                    // JVM of its own, where the command's exit waits for the shutdown hooks. The command may end
+                    // first (its job's end reached the follow before the Stop's reply reached the hook): the streams
+                    // stay open until the hook has written its line.
+                    controller.join();
+                }
             } finally {
                 InterruptHooks.useSession(null);
                 command = null;
-            }
-            if (interrupting) {
-                // `rund run` ends as its hook stops the job: the hook's line and 128+signal come first, as in a JVM
-                // of its own, where the command's exit waits for the shutdown hooks.
-                controller.join();
             }
             if (code == ExitCodes.PERMISSION || code == ExitCodes.UNAVAILABLE) {
                 // The server went or refused us: the next command connects afresh.

@@ -155,7 +155,8 @@ class CliAgentTest {
         assertTrue(message.startsWith("rund: interrupted: stopped job "), message);
         String id = message.strip().substring("rund: interrupted: stopped job ".length());
         Output status = CliCalls.run(rund.flags("alice"), "status", id);
-        assertTrue(status.outText().contains("\"stoppedByRequest\":true"), status.outText());
+        assertTrue(status.outText().contains("\"stoppedByRequest\":true"),
+                "status of " + id + ": " + status.outText() + status.errText() + " after: " + message);
     }
 
     @Test
