@@ -111,8 +111,9 @@ public final class ClusterNode implements AutoCloseable {
             ActorSystem<Void> created = ActorSystem.create(guardian(), SYSTEM_NAME,
                     ActorSystemSetup.create(BootstrapSetup.create(config)).withSetup(SSLEngineProviderSetup.create(ignored -> tls)));
             system = created;
-            // Artery over TLS may take long to finish terminating (a flush to a peer that is gone): the node goes on
-            // once its shutdown reaches the last phase, and a new system retries its port until the old one lets go.
+            // Artery over TLS may take long to finish terminating (a connection to a peer that is cut off): the node
+            // goes on once its shutdown reaches the last phase, a new system retries its port until the old one lets
+            // go, and an old one that does not is made to (ArteryPortRelease).
             CompletableFuture<Void> ended = new CompletableFuture<>();
             currentEnded = ended;
             ended.thenRun(() -> onTerminated(created));
@@ -120,6 +121,9 @@ public final class ClusterNode implements AutoCloseable {
             CoordinatedShutdown.get(created).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "rund-relaunch",
                     () -> {
                         ended.complete(null);
+                        if (!closed) {
+                            ArteryPortRelease.schedule(created, restarts, settings.nodeName());
+                        }
                         return CompletableFuture.completedFuture(Done.done());
                     });
             if (closed) {
