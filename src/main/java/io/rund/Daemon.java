@@ -116,7 +116,8 @@ public final class Daemon {
         for (String orphan : cgroups.removeOrphans(spared)) {
             LOG.warn("Removed cgroup {} left by an earlier rund, and killed what ran in it", orphan);
         }
-        removeRdtOrphans(spared);
+        io.rund.resctrl.RdtGroups rdt = io.rund.resctrl.RdtGroups.ofThisHost(); // read once, for this pass and the jobs
+        removeRdtOrphans(rdt, spared);
         Path logDirectory = StateDirectory.logs(settings.stateDirectory());
         // The logs of jobs known again from their records (finished or adopted) are theirs, not spare earlier files
         // that the cap may delete while the record lives.
@@ -151,8 +152,8 @@ public final class Daemon {
         CompletableFuture<ActorRef<JobRegistry.Command>> registry = new CompletableFuture<>();
         CompletableFuture<String> registryEnded = new CompletableFuture<>();
         ActorSystem<Void> system = ActorSystem.create(
-                Guardian.create(settings, cgroups, exits, output, logs, identities, keeper, records, restored.ended(),
-                        adoptions, registry, registryEnded),
+                Guardian.create(settings, cgroups, exits, output, logs, identities, keeper, records, rdt,
+                        restored.ended(), adoptions, registry, registryEnded),
                 "rund", withShutdownTimeout);
         Daemon daemon = new Daemon(system, registry.join(), settings, logs, registryEnded);
 
@@ -327,8 +328,7 @@ public final class Daemon {
      * Removes the resctrl groups of jobs that ended while no daemon ran (their tasks file is empty); groups of jobs
      * this daemon adopts stay, and a group that still lists tasks is left and named (another rund's, perhaps).
      */
-    private static void removeRdtOrphans(Set<String> spared) {
-        io.rund.resctrl.RdtGroups rdt = io.rund.resctrl.RdtGroups.ofThisHost();
+    private static void removeRdtOrphans(io.rund.resctrl.RdtGroups rdt, Set<String> spared) {
         try {
             io.rund.resctrl.RdtGroups.Orphans orphans = rdt.removeOrphans(spared);
             orphans.removed().forEach(group -> LOG.warn("Removed resctrl group {} left by a job that ended while no"

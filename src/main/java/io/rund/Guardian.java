@@ -6,6 +6,7 @@ import io.rund.job.JobRecords;
 import io.rund.job.JobRegistry;
 import io.rund.job.EventSettings;
 import io.rund.job.JobRuntime;
+import io.rund.resctrl.RdtGroups;
 import io.rund.job.JobSettings;
 import io.rund.cgroup.CgroupManager;
 import io.rund.linux.ExitWatcher;
@@ -55,13 +56,13 @@ final class Guardian {
      */
     static Behavior<Void> create(JobSettings settings, CgroupManager cgroups, ExitWatcher exits, OutputPump output,
                                  LogSpace logs, JobIdentities identities, ProcessSpawner spawner, JobRecords records,
-                                 List<JobRecord> restored, List<JobRegistry.Adoption> adopted,
+                                 RdtGroups rdt, List<JobRecord> restored, List<JobRegistry.Adoption> adopted,
                                  CompletableFuture<ActorRef<JobRegistry.Command>> registry,
                                  CompletableFuture<String> registryEnded) {
         return Behaviors.setup(context -> {
             Executor blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(BLOCKING_DISPATCHER));
             JobRuntime runtime = new JobRuntime(settings, cgroups, exits, output, logs, identities, spawner, records,
-                    blocking, Clock.systemUTC());
+                    blocking, Clock.systemUTC(), rdt);
             EventSettings events = EventSettings.fromConfig(context.getSystem().settings().config().getConfig("rund"));
             ActorRef<JobRegistry.Command> jobs = context.spawn(JobRegistry.create(runtime, restored, adopted, events), "jobs");
             context.watch(jobs);
