@@ -8,7 +8,6 @@ import io.rund.proto.v1.JobEvent;
 import io.rund.proto.v1.JobEventType;
 import io.rund.proto.v1.JobState;
 import io.rund.proto.v1.PauseRequest;
-import io.rund.proto.v1.StatusRequest;
 import io.rund.proto.v1.StopRequest;
 import io.rund.proto.v1.WatchRequest;
 import org.junit.jupiter.api.Test;
@@ -28,19 +27,16 @@ class AdoptedJobEventsTest {
 
     @Test
     void anAdoptedJobIsStartedOnceSayingSoAndItsWatchEndsAfterItsRemoval() throws Exception {
-        DaemonProcess first = DaemonProcess.start(Map.of());
-        DaemonProcess next = null;
-        try {
+        try (AdoptingDaemons daemons = AdoptingDaemons.start(Map.of())) {
             String running;
             String paused;
-            try (RundClient alice = first.client("alice")) {
+            try (RundClient alice = daemons.current().client("alice")) {
                 running = LogReads.start(alice, "sleep 300");
                 paused = LogReads.start(alice, "sleep 300");
-                LogReads.until(() -> state(alice, paused) == JobState.JOB_STATE_RUNNING, "the job runs");
+                LogReads.until(() -> LogReads.status(alice, paused).getState() == JobState.JOB_STATE_RUNNING, "the job runs");
                 alice.pause(PauseRequest.newBuilder().setJobId(paused).build());
             }
-            first.killHard();
-            next = DaemonProcess.restartAfter(first, Map.of());
+            DaemonProcess next = daemons.killAndAdopt();
 
             try (RundClient alice = next.client("alice")) {
                 assertEquals(List.of(JobEventType.JOB_EVENT_TYPE_STARTED, JobEventType.JOB_EVENT_TYPE_STOPPING,
@@ -49,12 +45,6 @@ class AdoptedJobEventsTest {
                 assertEquals(List.of(JobEventType.JOB_EVENT_TYPE_STARTED, JobEventType.JOB_EVENT_TYPE_FROZEN,
                         JobEventType.JOB_EVENT_TYPE_STOPPING, JobEventType.JOB_EVENT_TYPE_EXITED,
                         JobEventType.JOB_EVENT_TYPE_REMOVED), typesUntilRemoved(alice, paused));
-            }
-        } finally {
-            if (next != null) {
-                next.close();
-            } else {
-                first.close();
             }
         }
     }
@@ -75,9 +65,5 @@ class AdoptedJobEventsTest {
         events.stream().filter(e -> e.getType() == JobEventType.JOB_EVENT_TYPE_STARTED)
                 .forEach(e -> assertEquals(JobRegistry.ADOPTED_DETAIL, e.getDetail()));
         return events.stream().map(JobEvent::getType).toList();
-    }
-
-    private static JobState state(RundClient client, String id) {
-        return client.status(StatusRequest.newBuilder().setJobId(id).build()).getStatus().getState();
     }
 }

@@ -3,7 +3,6 @@ package io.rund.api;
 import io.rund.cli.RundClient;
 import io.rund.proto.v1.JobStatus;
 import io.rund.proto.v1.StartRequest;
-import io.rund.proto.v1.StatusRequest;
 import io.rund.proto.v1.StopRequest;
 import org.junit.jupiter.api.Test;
 
@@ -29,43 +28,30 @@ class GroupsAdoptionTest {
     @Test
     void statusShowsTheGroupsOfEndedAndAdoptedJobsAfterARestart() throws Exception {
         assumeTrue(Files.readAllLines(Path.of("/etc/group")).contains("adm:x:" + ADM + ":"), "this host has no group adm (4)");
-        DaemonProcess first = DaemonProcess.start(ALLOW);
-        DaemonProcess next = null;
-        try {
+        try (AdoptingDaemons daemons = AdoptingDaemons.start(ALLOW)) {
             String running;
             String ended;
-            try (RundClient alice = first.client("alice")) {
+            try (RundClient alice = daemons.current().client("alice")) {
                 running = alice.start(StartRequest.newBuilder().setCommand("sleep").addArgs("300").setGroup("adm")
                         .addGroups("" + NAMELESS).build()).getJobId();
                 ended = alice.start(StartRequest.newBuilder().setCommand("true").addGroups("adm").build()).getJobId();
                 LogReads.awaitEnd(alice, ended);
             }
-            first.killHard();
-            next = DaemonProcess.restartAfter(first, ALLOW);
+            DaemonProcess next = daemons.killAndAdopt();
 
             try (RundClient alice = next.client("alice")) {
-                JobStatus adopted = status(alice, running);
+                JobStatus adopted = LogReads.status(alice, running);
                 assertEquals(ADM, adopted.getGid().getValue(), adopted.toString());
                 assertEquals(List.of(NAMELESS), adopted.getGroupsList());
                 List<String> proc = Files.readAllLines(Path.of("/proc", "" + adopted.getPid().getValue(), "status"));
                 assertEquals("Groups:\t" + NAMELESS, proc.stream().filter(l -> l.startsWith("Groups:")).findFirst()
                         .orElseThrow().strip());
 
-                JobStatus before = status(alice, ended);
+                JobStatus before = LogReads.status(alice, ended);
                 assertEquals(before.getUid().getValue(), before.getGid().getValue(), "a per-job user's own gid: " + before);
                 assertEquals(List.of(ADM), before.getGroupsList());
                 alice.stop(StopRequest.newBuilder().setJobId(running).build());
             }
-        } finally {
-            if (next != null) {
-                next.close();
-            } else {
-                first.close();
-            }
         }
-    }
-
-    private static JobStatus status(RundClient client, String id) {
-        return client.status(StatusRequest.newBuilder().setJobId(id).build()).getStatus();
     }
 }

@@ -6,7 +6,6 @@ import io.rund.proto.v1.JobStatus;
 import io.rund.proto.v1.PauseRequest;
 import io.rund.proto.v1.ResumeRequest;
 import io.rund.proto.v1.StartRequest;
-import io.rund.proto.v1.StatusRequest;
 import io.rund.proto.v1.StopRequest;
 import org.junit.jupiter.api.Test;
 
@@ -29,29 +28,26 @@ class JobControlAdoptionTest {
 
     @Test
     void anAdoptedJobKeepsItsDeadlineAndAPausedOneStaysFrozen() throws Exception {
-        DaemonProcess first = DaemonProcess.start(Map.of());
-        DaemonProcess next = null;
-        try {
+        try (AdoptingDaemons daemons = AdoptingDaemons.start(Map.of())) {
             String timed;
             String paused;
             Instant deadline;
-            try (RundClient alice = first.client("alice")) {
+            try (RundClient alice = daemons.current().client("alice")) {
                 timed = alice.start(StartRequest.newBuilder().setCommand("sleep").addArgs("300")
                         .setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(TIMEOUT_SECONDS)).build()).getJobId();
                 paused = LogReads.start(alice, "sleep 300");
-                LogReads.until(() -> status(alice, paused).getState() == JobState.JOB_STATE_RUNNING, "the job runs");
+                LogReads.until(() -> LogReads.status(alice, paused).getState() == JobState.JOB_STATE_RUNNING, "the job runs");
                 assertEquals(JobState.JOB_STATE_FROZEN,
                         alice.pause(PauseRequest.newBuilder().setJobId(paused).build()).getStatus().getState());
-                deadline = instant(status(alice, timed).getDeadline());
+                deadline = instant(LogReads.status(alice, timed).getDeadline());
             }
-            first.killHard();
-            next = DaemonProcess.restartAfter(first, Map.of());
+            DaemonProcess next = daemons.killAndAdopt();
 
             try (RundClient alice = next.client("alice")) {
-                JobStatus frozen = status(alice, paused);
+                JobStatus frozen = LogReads.status(alice, paused);
                 assertEquals(JobState.JOB_STATE_FROZEN, frozen.getState(), "adopted frozen: " + frozen);
 
-                JobStatus adopted = status(alice, timed);
+                JobStatus adopted = LogReads.status(alice, timed);
                 assertTrue(adopted.hasDeadline(), "the adopted job keeps its deadline: " + adopted);
                 assertEquals(deadline, instant(adopted.getDeadline()));
                 JobStatus ended = LogReads.awaitEnd(alice, timed);
@@ -63,17 +59,7 @@ class JobControlAdoptionTest {
                 JobStatus stopped = alice.stop(StopRequest.newBuilder().setJobId(paused).build()).getStatus();
                 assertEquals(15, stopped.getSignal().getValue(), "thawed, it takes SIGTERM: " + stopped);
             }
-        } finally {
-            if (next != null) {
-                next.close();
-            } else {
-                first.close();
-            }
         }
-    }
-
-    private static JobStatus status(RundClient client, String id) {
-        return client.status(StatusRequest.newBuilder().setJobId(id).build()).getStatus();
     }
 
     private static Instant instant(com.google.protobuf.Timestamp t) {

@@ -80,6 +80,10 @@ public final class LogReads {
         return client.start(StartRequest.newBuilder().setCommand("sh").addArgs("-c").addArgs(shellCommand).build()).getJobId();
     }
 
+    public static JobStatus status(RundClient client, String jobId) {
+        return client.status(StatusRequest.newBuilder().setJobId(jobId).build()).getStatus();
+    }
+
     /** Waits (polling Status) until the job has ended, and returns its final status. */
     public static JobStatus awaitEnd(RundClient client, String jobId) throws InterruptedException {
         Instant giveUp = Instant.now().plus(HANG_GUARD);
