@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * {@code shutdown-streams-timeout}); a TLS connection to a peer this node was cut off from completes only when TCP gives
  * up, many minutes later. Until then the node's next system could not bind the port, and the node could not rejoin. So
  * a system still terminating after {@link #GRACE} gets its transport shut down directly: its inbound side is stopped
- * and its port unbound, as Artery itself does once its streams end; the rest of it ends when TCP gives up.
+ * and its port unbound, as Artery itself does once its streams end. The rest of that system stays until its stuck
+ * stream ends (docs/CLUSTER.md, Known limits).
  */
 final class ArteryPortRelease {
 
