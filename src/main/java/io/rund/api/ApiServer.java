@@ -47,9 +47,10 @@ import java.util.concurrent.CompletionStage;
 public final class ApiServer {
 
     /**
-     * Stripped from every request so that responses go uncompressed: a client advertising gzip would otherwise get
-     * each Logs chunk compressed once per follower, a CPU cost that grows with the followers (measured: half the
-     * fan-out throughput). The other responses are small.
+     * Stripped from every request but Logs so that those responses go uncompressed (they are small), and from Logs by
+     * its handler once it has decided: pekko-grpc would compress each follower's copy of each chunk, a CPU cost that
+     * grows with the followers (measured: half the fan-out throughput), where {@link SharedCompression} compresses
+     * a record once for all of them.
      */
     static final String ACCEPT_ENCODING = "grpc-accept-encoding";
 
@@ -86,16 +87,18 @@ public final class ApiServer {
         ApiErrors errors = new ApiErrors(new BadRequestLog(limits.badRequestLogsPerMinute()));
         ConnectionDoor door = requireDoor(system);
         JobControllerPowerApi audited = new AuditedJobService(service, audit);
-        Function<HttpRequest, CompletionStage<HttpResponse>> grpc = ServiceHandler.concatOrNotFound(
-                new LogsHandler(audited, errors.mapper(), system), // Logs without a copy of the output per follower
+        LogsHandler logs = new LogsHandler(audited, errors.mapper(), system, settings.logCompression());
+        Function<HttpRequest, CompletionStage<HttpResponse>> others = ServiceHandler.concatOrNotFound(
                 JobControllerPowerApiHandlerFactory.create(audited, errors.mapper(), system),
                 HealthHandlerFactory.create(new HealthService(system), errors.mapper(), system),
                 ServerReflection.create(DocumentedDescriptors.services(), system));
+        // Logs decides for itself what to compress; the others answer uncompressed whatever the client accepts.
+        Function<HttpRequest, CompletionStage<HttpResponse>> grpc = request -> LogsHandler.handles(request)
+                ? logs.apply(request) : others.apply(request.removeHeader(ACCEPT_ENCODING));
         RequestGuard guard = new RequestGuard(grpc, List.of(RundProto.getDescriptor(), HealthProto.getDescriptor(),
                 ReflectionProto.javaDescriptor()), limits, errors, system);
         Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> guard.apply(
-                ReflectionVersions.servedAsV1alpha(PeerAddressHeader.attach(PeerIdentityHeader.attach(request))
-                        .removeHeader(ACCEPT_ENCODING)))
+                ReflectionVersions.servedAsV1alpha(PeerAddressHeader.attach(PeerIdentityHeader.attach(request))))
                 .thenApply(response -> response.addHeaders(VERSION_HEADERS));
         return Http.get(system)
                 .newServerAt(settings.bindHost(), settings.port())

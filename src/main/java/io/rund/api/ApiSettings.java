@@ -16,8 +16,9 @@ import java.util.List;
  * @param host           interface to bind; empty or "0.0.0.0" / "::" for every interface
  * @param port           TCP port; 0 for any free one (the daemon logs the port it got)
  * @param tls            the server's certificate and key, and the CA that signs client certificates
+ * @param logCompression whether Logs compresses shared output once for clients that accept gzip
  */
-public record ApiSettings(String host, int port, TlsFiles tls) {
+public record ApiSettings(String host, int port, TlsFiles tls, boolean logCompression) {
 
     /** Every interface, IPv4 and IPv6. */
     public static final String ANY_HOST = "::";
@@ -53,7 +54,11 @@ public record ApiSettings(String host, int port, TlsFiles tls) {
         if (port < 0 || port > MAX_PORT) {
             throw invalid(api, "address", "has port " + port + ", outside 0-" + MAX_PORT);
         }
-        return new ApiSettings(host, port, tlsFiles(api));
+        String compression = api.getString("log-compression");
+        if (!compression.equals("gzip") && !compression.equals("off")) {
+            throw invalid(api, "log-compression", "is neither gzip nor off");
+        }
+        return new ApiSettings(host, port, tlsFiles(api), compression.equals("gzip"));
     }
 
     public String bindHost() {

@@ -31,7 +31,7 @@ import java.util.function.Function;
  * ErrorInfo reason the client got ({@link ApiErrors}); requests refused before the service (malformed, too large)
  * never reach it and are in the daemon's bad-request log instead.
  */
-final class AuditedJobService implements JobControllerPowerApi {
+final class AuditedJobService implements JobControllerPowerApi, LogsMessage.Service {
 
     private static final String INTERNAL = "INTERNAL";
 
@@ -85,6 +85,12 @@ final class AuditedJobService implements JobControllerPowerApi {
     @Override
     public Source<LogChunk, NotUsed> logs(LogsRequest in, Metadata metadata) {
         return service.logs(in, metadata);
+    }
+
+    @Override
+    public Source<LogsMessage, NotUsed> logMessages(LogsRequest in, Metadata metadata) {
+        return service instanceof LogsMessage.Service records ? records.logMessages(in, metadata)
+                : service.logs(in, metadata).map(LogsMessage.Chunk::new);
     }
 
     @Override

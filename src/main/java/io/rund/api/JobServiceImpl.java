@@ -69,7 +69,7 @@ import java.util.concurrent.TimeoutException;
  * back-pressure), then a trailer with the job's status: for a following stream, the final one, which the job's
  * actor sends once the job has ended.
  */
-public final class JobServiceImpl implements JobControllerPowerApi {
+public final class JobServiceImpl implements JobControllerPowerApi, LogsMessage.Service {
 
     /**
      * How long a following Logs stream whose output has ended waits for the job to end. Normally that is at once
@@ -251,6 +251,12 @@ public final class JobServiceImpl implements JobControllerPowerApi {
 
     @Override
     public Source<LogChunk, NotUsed> logs(LogsRequest in, Metadata metadata) {
+        return logMessages(in, metadata).map(LogsMessage::toChunk);
+    }
+
+    /** Logs as the API's own handler serves it: records stay records until they are serialized. */
+    @Override
+    public Source<LogsMessage, NotUsed> logMessages(LogsRequest in, Metadata metadata) {
         Set<String> caller = PeerIdentityHeader.read(metadata);
         String jobId;
         LogQuery query;
@@ -262,10 +268,10 @@ public final class JobServiceImpl implements JobControllerPowerApi {
         }
         boolean timestamps = in.getTimestamps();
         String follower = LogSpace.identityOf(caller);
-        CompletionStage<Source<LogChunk, NotUsed>> opened = answer(fleet.follow(jobId, caller, query, follower))
+        CompletionStage<Source<LogsMessage, NotUsed>> opened = answer(fleet.follow(jobId, caller, query, follower))
                 .thenApply(result -> switch (result) {
                     case LogOpening.Opened available -> available.records()
-                            .map(record -> ProtoMapping.toProto(record, timestamps))
+                            .<LogsMessage>map(record -> new LogsMessage.Output(record, timestamps))
                             .mapError(OffsetDroppedException.class, JobServiceImpl::outOfRange)
                             .mapError(HostUnreachableException.class, ApiErrors::hostUnreachable)
                             .mapError(FollowerLimitException.class, e -> ApiErrors.refusal(Status.Code.RESOURCE_EXHAUSTED,
@@ -274,8 +280,8 @@ public final class JobServiceImpl implements JobControllerPowerApi {
                             .concatLazy(Source.lazyCompletionStage(() -> (query.follow()
                                             ? finalStatus(jobId, caller)
                                             : currentStatus(jobId, caller))
-                                    .thenApply(status -> ProtoMapping.trailer(status, fleet.hostOf(jobId)))));
-                    case LogOpening.NotFound notFound -> Source.<LogChunk>failed(notFound(notFound.jobId()));
+                                    .<LogsMessage>thenApply(status -> new LogsMessage.Chunk(ProtoMapping.trailer(status, fleet.hostOf(jobId))))));
+                    case LogOpening.NotFound notFound -> Source.<LogsMessage>failed(notFound(notFound.jobId()));
                 });
         return Source.completionStageSource(opened).mapMaterializedValue(ignored -> NotUsed.notUsed());
     }

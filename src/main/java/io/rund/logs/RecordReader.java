@@ -54,7 +54,7 @@ final class RecordReader {
                 int take = Math.min(header.length() - skip, budget);
                 byte[] bytes = new byte[take];
                 window(position + RECORD_HEADER_BYTES + skip, take).get(bytes);
-                records.add(new LogRecord(cursor, LogFormat.instantOfEpochNanos(header.timestampNanos()), stream, bytes));
+                records.add(LogRecord.shared(cursor, LogFormat.instantOfEpochNanos(header.timestampNanos()), stream, bytes));
                 cursor += take;
                 budget -= take;
             }

@@ -159,8 +159,10 @@ final class ClusterBench {
         // A routed and a local Start per sample, through three daemons on the bench's host: a quarter of section
         // 1's samples keeps this part to minutes even on a loaded 2-core host.
         int samples = bench.plan().startSamples() / START_SAMPLE_DIVISOR;
-        bench.progress("cluster: start round trips, warming up");
-        startLatencies(viaA, samples);
+        // Warmed up as section 1 is: the daemons' JIT compiles the routed path (gRPC, the ask, Artery, the CBOR
+        // serializer on both sides) only after thousands of calls, and a cold path measures the compiler.
+        bench.progress("cluster: start round trips, warming up (" + bench.plan().warmUpStarts() + " of each)");
+        startLatencies(viaA, bench.plan().warmUpStarts());
         for (int run = 1; run <= bench.plan().repetitions(); run++) {
             bench.progress("cluster: start round trips, run " + run + "/" + bench.plan().repetitions());
             Samples[] s = startLatencies(viaA, samples);

@@ -17,6 +17,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,6 +33,7 @@ import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * Log fan-out benchmark (a program, not a test): one job, N followers over a few TLS connections, against rund and
@@ -84,6 +86,8 @@ public final class LogFanoutBenchmark {
     private static final String REPORT_END = "<!-- log-fanout:end -->";
     private static final Path REPORT = Path.of("docs/BENCHMARKS.md");
     private static final String HELLO = "hello\n";
+    /** The burst repeats this much of {@link SampleLogText}. */
+    private static final int SAMPLE_BYTES = 4 * 1024 * 1024;
     private static final Duration HANG_GUARD = Duration.ofMinutes(10);
     private static final Duration SERVER_EXIT = Duration.ofMinutes(1);
     private static final String SERVER_HEAP = "4g";
@@ -185,8 +189,25 @@ public final class LogFanoutBenchmark {
         String line = "x".repeat(lineBytes - 1);
         return String.format(Locale.ROOT, "printf '%s'; while [ ! -e %s ]; do sleep 0.05; done; i=0; "
                         + "while [ $i -lt %d ]; do echo %s; sleep %s; i=$((i+1)); done; "
-                        + "head -c %d /dev/zero | tr '\\0' y",
-                HELLO.replace("\n", "\\n"), go, lines, line, pause, burst);
+                        + "while cat %s; do :; done | head -c %d",
+                HELLO.replace("\n", "\\n"), go, lines, line, pause, SAMPLE.get(), burst);
+    }
+
+    /** The burst's text (log lines: {@link SampleLogText}), written once per bench process, removed at its exit. */
+    private static final Supplier<Path> SAMPLE = memoized(() -> {
+        try {
+            Path file = Path.of("/tmp", "rund-bench-sample-" + UUID.randomUUID() + ".log");
+            SampleLogText.write(file, SAMPLE_BYTES);
+            file.toFile().deleteOnExit();
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    });
+
+    private static <T> Supplier<T> memoized(Supplier<T> make) {
+        java.util.concurrent.atomic.AtomicReference<T> made = new java.util.concurrent.atomic.AtomicReference<>();
+        return () -> made.updateAndGet(known -> known != null ? known : make.get());
     }
 
     /** Seconds between two paced lines for each follower to get its share of the lines per second in all. */
@@ -396,7 +417,10 @@ public final class LogFanoutBenchmark {
                 .append(" opens the log file itself (one fd per follower), reads it with a buffer of its own (32 KiB, Go's io.Copy size)")
                 .append(" and, at its end, polls it every ").append(options.baselinePoll().toMillis()).append(" ms.\n\n");
         md.append("- *delivered MB/s*: a burst of ").append(options.burstBytesPerRun() / 1_000_000)
-                .append(" MB in all (split evenly among the followers) written as fast as the pipe takes it; bytes received")
+                .append(" MB in all (split evenly among the followers) of log lines (`SampleLogText`: timestamps, levels, classes,")
+                .append(" paths, numbers, hex ids and digests, which deflate's fastest level reduces to ")
+                .append(String.format(Locale.ROOT, "%.0f%%", 100 * SampleLogText.compressedShare(SampleLogText.text(SAMPLE_BYTES))))
+                .append(" in 64 KiB pieces) written as fast as the pipe takes it; bytes received")
                 .append(" by all followers over the time from the first burst byte received to the last follower complete.\n")
                 .append("- *latency*: output paced at ").append(options.pacedLinesPerSecondInAll())
                 .append(" lines/s in all (")
