@@ -46,6 +46,7 @@ import io.rund.proto.v1.StatusResponse;
 import io.rund.proto.v1.StopRequest;
 import io.rund.proto.v1.StopResponse;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.japi.pf.PFBuilder;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcServiceException;
 import org.apache.pekko.grpc.javadsl.Metadata;
@@ -272,10 +273,7 @@ public final class JobServiceImpl implements JobControllerPowerApi, LogsMessage.
                 .thenApply(result -> switch (result) {
                     case LogOpening.Opened available -> available.records()
                             .<LogsMessage>map(record -> new LogsMessage.Output(record, timestamps))
-                            .mapError(OffsetDroppedException.class, JobServiceImpl::outOfRange)
-                            .mapError(HostUnreachableException.class, ApiErrors::hostUnreachable)
-                            .mapError(FollowerLimitException.class, e -> ApiErrors.refusal(Status.Code.RESOURCE_EXHAUSTED,
-                                    ApiErrors.TOO_MANY_FOLLOWERS, Map.of(), e.getMessage()))
+                            .mapError(LOG_FAILURES)
                             // concatLazy: a stream cancelled by its client never asks for the trailer's status
                             .concatLazy(Source.lazyCompletionStage(() -> (query.follow()
                                             ? finalStatus(jobId, caller)
@@ -285,6 +283,14 @@ public final class JobServiceImpl implements JobControllerPowerApi, LogsMessage.
                 });
         return Source.completionStageSource(opened).mapMaterializedValue(ignored -> NotUsed.notUsed());
     }
+
+    /** How a Logs stream's failures reach its client: one stage per follower rather than three. */
+    private static final scala.PartialFunction<Throwable, Throwable> LOG_FAILURES = new PFBuilder<Throwable, Throwable>()
+            .match(OffsetDroppedException.class, JobServiceImpl::outOfRange)
+            .match(HostUnreachableException.class, ApiErrors::hostUnreachable)
+            .match(FollowerLimitException.class, e -> ApiErrors.refusal(Status.Code.RESOURCE_EXHAUSTED,
+                    ApiErrors.TOO_MANY_FOLLOWERS, Map.of(), e.getMessage()))
+            .build();
 
     private static GrpcServiceException outOfRange(OffsetDroppedException e) {
         String retainedFrom = Long.toString(e.firstRetainedOffset());
