@@ -89,8 +89,7 @@ final class AuditedJobService implements JobControllerPowerApi, LogsMessage.Serv
 
     @Override
     public Source<LogsMessage, NotUsed> logMessages(LogsRequest in, Metadata metadata) {
-        return service instanceof LogsMessage.Service records ? records.logMessages(in, metadata)
-                : service.logs(in, metadata).map(LogsMessage.Chunk::new);
+        return LogsMessage.of(service, in, metadata);
     }
 
     @Override

@@ -92,16 +92,11 @@ final class LogsHandler implements Function<HttpRequest, CompletionStage<HttpRes
             return GrpcMarshalling.unmarshal(observed.entity(), JobController.Serializers.LogsRequestSerializer,
                             materializer, reader)
                     .thenApply(in -> nativeGrpc(observed)
-                            ? response(messages(in, metadata), gzip, writer)
+                            ? response(LogsMessage.of(service, in, metadata), gzip, writer)
                             : GrpcMarshalling.marshalStream(service.logs(in, metadata), LogChunkSerializer.INSTANCE,
                                     writer, system, errors))
                     .exceptionally(e -> GrpcExceptionHandler.standard(e, errors, writer, system));
         }).orElseGet(() -> UNSUPPORTED_MEDIA_TYPE);
-    }
-
-    private Source<LogsMessage, NotUsed> messages(io.rund.proto.v1.LogsRequest in, Metadata metadata) {
-        return service instanceof LogsMessage.Service records ? records.logMessages(in, metadata)
-                : service.logs(in, metadata).map(LogsMessage.Chunk::new);
     }
 
     /** The stream as gRPC frames, then the OK trailer, or the failure's status as the trailer. */
@@ -121,14 +116,10 @@ final class LogsHandler implements Function<HttpRequest, CompletionStage<HttpRes
     private static ChunkStreamPart frame(LogsMessage message, boolean gzip) {
         ByteString bytes;
         boolean compressed = false;
-        if (message instanceof LogsMessage.Output output) {
-            if (gzip) {
-                SharedCompression.Message shared = SharedCompression.of(output.record(), output.timestamps());
-                bytes = shared.bytes();
-                compressed = shared.compressed();
-            } else {
-                bytes = SharedCompression.serialized(output.record(), output.timestamps());
-            }
+        if (gzip && message instanceof LogsMessage.Output output) {
+            SharedCompression.Message shared = SharedCompression.of(output.record(), output.timestamps());
+            bytes = shared.bytes();
+            compressed = shared.compressed();
         } else {
             bytes = LogChunkSerializer.INSTANCE.serialize(message.toChunk());
         }

@@ -1,6 +1,7 @@
 package io.rund.api;
 
 import io.rund.logs.LogRecord;
+import io.rund.proto.v1.JobControllerPowerApi;
 import io.rund.proto.v1.LogChunk;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.grpc.javadsl.Metadata;
@@ -36,5 +37,11 @@ sealed interface LogsMessage {
     /** A Logs service that can answer with {@link LogsMessage}s rather than chunks. */
     interface Service {
         Source<LogsMessage, NotUsed> logMessages(LogsRequest in, Metadata metadata);
+    }
+
+    /** {@code service}'s Logs stream as messages: its records if it has them, else its chunks as they are. */
+    static Source<LogsMessage, NotUsed> of(JobControllerPowerApi service, LogsRequest in, Metadata metadata) {
+        return service instanceof Service records ? records.logMessages(in, metadata)
+                : service.logs(in, metadata).map(Chunk::new);
     }
 }

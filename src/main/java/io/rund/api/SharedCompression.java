@@ -69,7 +69,7 @@ final class SharedCompression {
     }
 
     /** The record's message as it is. */
-    static ByteString serialized(LogRecord record, boolean timestamps) {
+    private static ByteString serialized(LogRecord record, boolean timestamps) {
         return LogChunkSerializer.INSTANCE.serialize(ProtoMapping.toProto(record, timestamps));
     }
 
