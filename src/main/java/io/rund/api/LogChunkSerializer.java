@@ -42,20 +42,30 @@ final class LogChunkSerializer implements ProtobufSerializer<LogChunk> {
         }
         LogData data = chunk.getData();
         int payload = data.getData().size();
-        int dataSize = data.getSerializedSize();
+        ByteString head = ByteString.fromArrayUnsafe(dataHeader(data, payload));
+        return payload == 0 ? head : head.concat(shared(data.getData()));
+    }
+
+    /**
+     * The bytes of a data chunk that come before its payload of {@code payload} bytes: the chunk and data tags and
+     * lengths, {@code fields}' stream, offset and timestamp (its own data, if any, is not written), and the data tag.
+     */
+    static byte[] dataHeader(LogData fields, int payload) {
+        int dataSize = fieldsSize(fields) + (payload == 0 ? 0
+                : CodedOutputStream.computeTagSize(DATA_FIELD) + CodedOutputStream.computeUInt32SizeNoTag(payload) + payload);
         byte[] header = new byte[MAX_HEADER_BYTES];
         CodedOutputStream out = CodedOutputStream.newInstance(header);
         try {
             out.writeTag(CHUNK_DATA_FIELD, WireFormat.WIRETYPE_LENGTH_DELIMITED);
             out.writeUInt32NoTag(dataSize);
-            if (data.getStreamValue() != 0) {
-                out.writeEnum(LogData.STREAM_FIELD_NUMBER, data.getStreamValue());
+            if (fields.getStreamValue() != 0) {
+                out.writeEnum(LogData.STREAM_FIELD_NUMBER, fields.getStreamValue());
             }
-            if (data.getOffset() != 0) {
-                out.writeInt64(LogData.OFFSET_FIELD_NUMBER, data.getOffset());
+            if (fields.getOffset() != 0) {
+                out.writeInt64(LogData.OFFSET_FIELD_NUMBER, fields.getOffset());
             }
-            if (data.hasTimestamp()) {
-                out.writeMessage(LogData.TIMESTAMP_FIELD_NUMBER, data.getTimestamp());
+            if (fields.hasTimestamp()) {
+                out.writeMessage(LogData.TIMESTAMP_FIELD_NUMBER, fields.getTimestamp());
             }
             if (payload > 0) {
                 out.writeTag(DATA_FIELD, WireFormat.WIRETYPE_LENGTH_DELIMITED);
@@ -64,8 +74,22 @@ final class LogChunkSerializer implements ProtobufSerializer<LogChunk> {
         } catch (IOException e) {
             throw new UncheckedIOException("log chunk header larger than " + MAX_HEADER_BYTES + " bytes", e);
         }
-        ByteString head = ByteString.fromArrayUnsafe(header, 0, out.getTotalBytesWritten());
-        return payload == 0 ? head : head.concat(shared(data.getData()));
+        return java.util.Arrays.copyOf(header, out.getTotalBytesWritten());
+    }
+
+    /** The size of {@code fields} serialized without its payload. */
+    private static int fieldsSize(LogData fields) {
+        int size = 0;
+        if (fields.getStreamValue() != 0) {
+            size += CodedOutputStream.computeEnumSize(LogData.STREAM_FIELD_NUMBER, fields.getStreamValue());
+        }
+        if (fields.getOffset() != 0) {
+            size += CodedOutputStream.computeInt64Size(LogData.OFFSET_FIELD_NUMBER, fields.getOffset());
+        }
+        if (fields.hasTimestamp()) {
+            size += CodedOutputStream.computeMessageSize(LogData.TIMESTAMP_FIELD_NUMBER, fields.getTimestamp());
+        }
+        return size;
     }
 
     @Override

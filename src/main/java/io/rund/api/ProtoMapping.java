@@ -225,17 +225,23 @@ final class ProtoMapping {
      * immutable): with N followers the payload is copied once per follower, when the chunk is serialized.
      */
     static LogChunk toProto(LogRecord record, boolean withTimestamp) {
+        return LogChunk.newBuilder()
+                .setData(dataFields(record, withTimestamp).setData(UnsafeByteOperations.unsafeWrap(record.bytes())))
+                .build();
+    }
+
+    /** A record's chunk data without its output: stream, offset, and its timestamp only if asked for. */
+    static LogData.Builder dataFields(LogRecord record, boolean withTimestamp) {
         LogData.Builder data = LogData.newBuilder()
                 .setStream(switch (record.stream()) {
                     case STDOUT -> LogStream.LOG_STREAM_STDOUT;
                     case STDERR -> LogStream.LOG_STREAM_STDERR;
                 })
-                .setOffset(record.offset())
-                .setData(UnsafeByteOperations.unsafeWrap(record.bytes()));
+                .setOffset(record.offset());
         if (withTimestamp) {
             data.setTimestamp(toProto(record.timestamp()));
         }
-        return LogChunk.newBuilder().setData(data).build();
+        return data;
     }
 
     static LogChunk trailer(JobStatus status) {

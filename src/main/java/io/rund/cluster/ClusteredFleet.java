@@ -264,7 +264,8 @@ final class ClusteredFleet implements Fleet {
         }
         Directory.Peer peer = owner.get();
         return this.<NodeGateway.LogReply>ask(peer,
-                        replyTo -> new NodeGateway.OpenLog(jobId, caller, NodeGateway.WireQuery.of(query), follower, replyTo), askTimeout)
+                        replyTo -> new NodeGateway.OpenLog(jobId, caller, NodeGateway.WireQuery.of(query), follower, replyTo,
+                                true), askTimeout)
                 .thenCompose(reply -> reply.failure() != null ? failedAnswer(reply.failure())
                         : reply.log() == null ? done(new LogOpening.NotFound(jobId))
                         : done(new LogOpening.Opened(inClusterSystem(LogRelay.receive(reply.log(), lossOf(peer.index()))

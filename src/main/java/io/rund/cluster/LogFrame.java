@@ -1,5 +1,6 @@
 package io.rund.cluster;
 
+import io.rund.logs.Deflated;
 import io.rund.logs.LogRecord;
 import io.rund.logs.LogStream;
 import java.time.Instant;
@@ -14,23 +15,45 @@ import java.util.Objects;
  */
 public sealed interface LogFrame extends NodeMessage {
 
-    /** One output record, as the owner's log holds it (at most 64 KiB of bytes: well under Artery's frame size). */
-    record Output(long offset, long timestampNanos, LogStream stream, byte[] bytes) implements LogFrame {
+    /**
+     * One output record, as the owner's log holds it (at most 64 KiB of bytes: well under Artery's frame size): its
+     * {@code bytes}, or, when the follower's node asked for it and the output compresses, {@code deflated} with the
+     * {@code crc32} and {@code length} of the bytes (see {@link Deflated}), which the follower's node sends on as its
+     * clients' gzip messages without inflating them. A frame from a node that predates compression has bytes only.
+     */
+    record Output(long offset, long timestampNanos, LogStream stream, byte[] bytes, byte[] deflated, int crc32, int length)
+            implements LogFrame {
         public Output {
             Objects.requireNonNull(stream, "stream");
-            Objects.requireNonNull(bytes, "bytes");
+            if ((bytes == null) == (deflated == null)) {
+                throw new IllegalArgumentException("an output frame carries its bytes or their deflated form, one of the two");
+            }
+            if (bytes != null) {
+                crc32 = 0;
+                length = bytes.length;
+            }
         }
 
-        static Output of(LogRecord record) {
+        /** The record as it crosses: deflated if {@code compressed} and that is worth it, else its bytes. */
+        static Output of(LogRecord record, boolean compressed) {
             Instant at = record.timestamp();
-            return new Output(record.offset(), Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000_000L),
-                    at.getNano()), record.stream(), record.bytes());
+            long nanos = Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000_000L), at.getNano());
+            Deflated output = compressed ? record.deflated() : null;
+            return output == null
+                    ? new Output(record.offset(), nanos, record.stream(), record.bytes(), null, 0, 0)
+                    : new Output(record.offset(), nanos, record.stream(), null, output.deflate(), output.crc32(), output.length());
         }
 
         LogRecord toRecord() {
             Instant at = Instant.ofEpochSecond(Math.floorDiv(timestampNanos, 1_000_000_000L),
                     Math.floorMod(timestampNanos, 1_000_000_000L));
-            return new LogRecord(offset, at, stream, bytes);
+            return bytes != null ? new LogRecord(offset, at, stream, bytes)
+                    : LogRecord.compressed(offset, at, stream, new Deflated(deflated, crc32, length));
+        }
+
+        /** The bytes this frame carries across: the deflated form's if it has one. */
+        int wireBytes() {
+            return bytes != null ? bytes.length : deflated.length;
         }
     }
 

@@ -42,13 +42,15 @@ public final class LogRelay {
     private LogRelay() {}
 
     /**
-     * On the owner: runs {@code records} (a local follower) for one remote subscriber. The follower starts now (it
+     * On the owner: runs {@code records} (a local follower) for one remote subscriber; {@code compressed}: the
+     * follower's node takes output deflated ({@link LogFrame.Output}), as compressed once for every follower here. The follower starts now (it
      * holds its follower slot from here) and reads nothing until the far side asks; a ref nobody claims within
      * {@code stream-ref.subscription-timeout} is dropped, releasing the follower.
      */
-    public static SourceRef<LogFrame> offer(Source<LogRecord, NotUsed> records, Materializer clusterMaterializer) {
+    public static SourceRef<LogFrame> offer(Source<LogRecord, NotUsed> records, boolean compressed,
+                                            Materializer clusterMaterializer) {
         return records
-                .<LogFrame>map(LogFrame.Output::of)
+                .<LogFrame>map(record -> LogFrame.Output.of(record, compressed))
                 .recover(new PFBuilder<Throwable, LogFrame>()
                         .match(OffsetDroppedException.class,
                                 e -> new LogFrame.OffsetDropped(e.requestedOffset(), e.firstRetainedOffset()))
@@ -116,7 +118,7 @@ public final class LogRelay {
     }
 
     private static long payloadBytes(LogFrame frame) {
-        return frame instanceof LogFrame.Output output ? output.bytes().length : 0;
+        return frame instanceof LogFrame.Output output ? output.wireBytes() : 0;
     }
 
     /** Consecutive output frames gathered while the far side has not asked, and the error frame that may end them. */

@@ -56,8 +56,12 @@ public final class NodeGateway {
 
     public record CountActive(ActorRef<CountReply> replyTo) implements Command {}
 
-    public record OpenLog(String jobId, Set<String> caller, WireQuery query, String follower, ActorRef<LogReply> replyTo)
-            implements Command {}
+    /**
+     * {@code compressedOutput}: the asking node takes output deflated where it compresses ({@link LogFrame.Output});
+     * a node that predates compression leaves it out (false) and gets bytes, so mixed versions still follow logs.
+     */
+    public record OpenLog(String jobId, Set<String> caller, WireQuery query, String follower, ActorRef<LogReply> replyTo,
+                          boolean compressedOutput) implements Command {}
 
     public record Update(String jobId, Set<String> caller, io.rund.cgroup.LimitChange change, ActorRef<UpdateReply> replyTo)
             implements Command {}
@@ -145,7 +149,8 @@ public final class NodeGateway {
                     .onMessage(OpenLog.class, m -> reply(local.follow(m.jobId(), m.caller(), m.query().query(),
                                     m.follower()), m.replyTo(),
                             opening -> switch (opening) {
-                                case LogOpening.Opened opened -> new LogReply(m.jobId(), LogRelay.offer(opened.records(), materializer), null);
+                                case LogOpening.Opened opened -> new LogReply(m.jobId(),
+                                        LogRelay.offer(opened.records(), m.compressedOutput(), materializer), null);
                                 case LogOpening.NotFound notFound -> new LogReply(m.jobId(), null, null);
                             }, failure -> new LogReply(m.jobId(), null, failure)))
                     .onMessage(Update.class, m -> reply(local.update(m.jobId(), m.caller(), m.change()), m.replyTo(),

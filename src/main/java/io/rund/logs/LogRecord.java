@@ -13,13 +13,17 @@ import java.util.function.Supplier;
  * returned by a read are contiguous. The array belongs to the record: readers must not modify it.
  * <p>
  * A record read from a log file is <em>shared</em>: the read cache hands the same object to every follower at that
- * point of the log, so what a reader derives from it (the API's compressed message) can be derived once for all of
- * them ({@link #derived}). A record made for one reader (a part of a shared one, a record from another node) is
- * not, and keeps nothing.
+ * point of the log, so what readers derive from it (its output {@link #deflated}, the API's compressed message) is
+ * derived once for all of them ({@link #derived}). A record made for one reader (a part of a shared one) is not, and
+ * keeps nothing. A record that crossed from another node came compressed ({@link #compressed}): its bytes are
+ * inflated only if a reader asks for them.
  */
 public final class LogRecord {
 
     private static final VarHandle DERIVED;
+
+    /** What {@link #deflated} keeps when the output is not worth compressing. */
+    private static final Object NOT_DEFLATED = new Object();
 
     static {
         try {
@@ -32,30 +36,42 @@ public final class LogRecord {
     private final long offset;
     private final Instant timestamp;
     private final LogStream stream;
-    private final byte[] bytes;
+    private final int length;
+    /** The output; for a record that came compressed, null until a reader asks for it. */
+    private volatile byte[] bytes;
     private final boolean shared;
+    /** Deflated, NOT_DEFLATED, or null: not known yet (a shared record) or not to be made (a record of one reader). */
+    private volatile Object deflated;
     @SuppressWarnings("unused") // through DERIVED
     private volatile Object derived;
 
     /** A record for one reader. */
     public LogRecord(long offset, Instant timestamp, LogStream stream, byte[] bytes) {
-        this(offset, timestamp, stream, bytes, false);
+        this(offset, timestamp, stream, Objects.requireNonNull(bytes, "bytes").length, bytes, null, false);
     }
 
-    private LogRecord(long offset, Instant timestamp, LogStream stream, byte[] bytes, boolean shared) {
+    private LogRecord(long offset, Instant timestamp, LogStream stream, int length, byte[] bytes, Deflated deflated,
+                      boolean shared) {
         if (offset < 0) {
             throw new IllegalArgumentException("offset must be >= 0, was " + offset);
         }
         this.offset = offset;
         this.timestamp = Objects.requireNonNull(timestamp, "timestamp");
         this.stream = Objects.requireNonNull(stream, "stream");
-        this.bytes = Objects.requireNonNull(bytes, "bytes");
+        this.length = length;
+        this.bytes = bytes;
+        this.deflated = deflated;
         this.shared = shared;
     }
 
     /** A record that may reach many readers as one object: as read from a log file into the read cache. */
     public static LogRecord shared(long offset, Instant timestamp, LogStream stream, byte[] bytes) {
-        return new LogRecord(offset, timestamp, stream, bytes, true);
+        return new LogRecord(offset, timestamp, stream, Objects.requireNonNull(bytes, "bytes").length, bytes, null, true);
+    }
+
+    /** A record for one reader that arrived compressed (from another node): its bytes are inflated when asked for. */
+    public static LogRecord compressed(long offset, Instant timestamp, LogStream stream, Deflated output) {
+        return new LogRecord(offset, timestamp, stream, output.length(), null, output, false);
     }
 
     public long offset() {
@@ -70,8 +86,34 @@ public final class LogRecord {
         return stream;
     }
 
+    /** The output (inflated on the first call for a record that came compressed). */
     public byte[] bytes() {
-        return bytes;
+        byte[] known = bytes;
+        if (known == null) {
+            known = ((Deflated) deflated).inflate();
+            bytes = known;
+        }
+        return known;
+    }
+
+    /** How many bytes of output the record holds. */
+    public int length() {
+        return length;
+    }
+
+    /**
+     * The output deflated, or null when it is not worth it. A shared record compresses its bytes on the first call
+     * and keeps the result for every reader; a record that came compressed has it already; any other record, made for
+     * one reader, answers null (compressing it would be work for one message only).
+     */
+    public Deflated deflated() {
+        Object known = deflated;
+        if (known == null && shared) {
+            Deflated made = Deflated.of(bytes);
+            known = made == null ? NOT_DEFLATED : made;
+            deflated = known;
+        }
+        return known instanceof Deflated output ? output : null;
     }
 
     /** Whether the same object may reach many readers (see the class comment). */
@@ -81,7 +123,7 @@ public final class LogRecord {
 
     /** The logical offset just past this record's last byte: where the next record starts. */
     public long endOffset() {
-        return offset + bytes.length;
+        return offset + length;
     }
 
     /**
@@ -109,17 +151,17 @@ public final class LogRecord {
                 && offset == that.offset
                 && timestamp.equals(that.timestamp)
                 && stream == that.stream
-                && Arrays.equals(bytes, that.bytes);
+                && Arrays.equals(bytes(), that.bytes());
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(offset, timestamp, stream, Arrays.hashCode(bytes));
+        return Objects.hash(offset, timestamp, stream, Arrays.hashCode(bytes()));
     }
 
     @Override
     public String toString() {
         return "LogRecord[offset=" + offset + ", timestamp=" + timestamp + ", stream=" + stream
-                + ", length=" + bytes.length + "]";
+                + ", length=" + length + "]";
     }
 }

@@ -1,5 +1,6 @@
 package io.rund.api;
 
+import io.rund.logs.Deflated;
 import io.rund.logs.LogRecord;
 import io.rund.logs.LogStream;
 import org.junit.jupiter.api.Test;
@@ -44,17 +45,34 @@ class SharedCompressionTest {
         byte[] mixed = text(64 * 1024);
         System.arraycopy(random, 0, mixed, 0, 8 * 1024);
         assertPlain(LogRecord.shared(0, AT, LogStream.STDOUT, mixed), "random bytes, then text");
-        assertPlain(LogRecord.shared(0, AT, LogStream.STDOUT, text(SharedCompression.MIN_BYTES - 1)), "a short record");
+        assertPlain(LogRecord.shared(0, AT, LogStream.STDOUT, text(Deflated.MIN_BYTES - 1)), "a short record");
         assertPlain(new LogRecord(0, AT, LogStream.STDOUT, text(64 * 1024)), "one reader's record");
     }
 
     @Test
-    void gzipGivesUpPastItsLimitAndOtherwiseInflatesToItsInput() throws IOException {
-        byte[] text = text(100_000);
-        byte[] gzipped = SharedCompression.gzip(text, text.length);
-        assertArrayEquals(text, gunzip(gzipped));
-        assertEquals(null, SharedCompression.gzip(text, gzipped.length - 1), "one byte short of what it needs");
-        assertArrayEquals(text, gunzip(SharedCompression.gzip(text, gzipped.length)));
+    void aRecordThatCameDeflatedBecomesAGzipMessageOfExactlyItsChunk() throws IOException {
+        byte[] text = text(40_000);
+        LogRecord arrived = LogRecord.compressed(77, AT, LogStream.STDOUT, Deflated.of(text));
+        for (boolean timestamps : new boolean[] {false, true}) {
+            SharedCompression.Message message = SharedCompression.of(arrived, timestamps);
+            assertTrue(message.compressed());
+            LogRecord plain = new LogRecord(77, AT, LogStream.STDOUT, text);
+            assertArrayEquals(LogChunkSerializer.INSTANCE.serialize(ProtoMapping.toProto(plain, timestamps)).toArray(),
+                    gunzip(message.bytes().toArray()), "inflates to the chunk protobuf writes, timestamps " + timestamps);
+        }
+    }
+
+    @Test
+    void theGzipTrailerCarriesTheCrcAndLengthOfHeaderAndOutputTogether() throws IOException {
+        byte[] header = {1, 2, 3, 4, 5};
+        for (int length : new int[] {Deflated.MIN_BYTES, 70_000, 200_000}) {
+            byte[] output = text(length);
+            byte[] whole = new byte[header.length + length];
+            System.arraycopy(header, 0, whole, 0, header.length);
+            System.arraycopy(output, 0, whole, header.length, length);
+            // GZIPInputStream checks both the CRC-32 and the length in the trailer.
+            assertArrayEquals(whole, gunzip(SharedCompression.gzip(header, Deflated.of(output)).toArray()), length + " bytes");
+        }
     }
 
     private static void assertPlain(LogRecord record, String what) {

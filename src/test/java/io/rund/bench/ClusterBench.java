@@ -195,22 +195,34 @@ final class ClusterBench {
 
     private List<Figure> followThroughput(RundClient viaA, RundClient viaB) throws Exception {
         long bytes = (quick ? 50L : 200L) * MIB;
-        String job = viaA.start(StartRequest.newBuilder().setCommand("head").addArgs("-c").addArgs(Long.toString(bytes))
-                .addArgs("/dev/urandom").setHost(NODE_B).build()).getJobId();
+        String size = String.format(Locale.ROOT, "%d MiB of output", bytes / MIB);
+        List<Figure> figures = new ArrayList<>(followThroughput(viaA, viaB, "log text",
+                List.of("/bin/sh", "-c", SampleLogText.command(bytes)), bytes,
+                size + " of log lines (`SampleLogText`), which compress: both followers get gzip messages"));
+        figures.addAll(followThroughput(viaA, viaB, "random bytes",
+                List.of("head", "-c", Long.toString(bytes), "/dev/urandom"), bytes,
+                size + " of random bytes, which do not compress: both followers get them as they are"));
+        return figures;
+    }
+
+    /** One follower of a finished job on B through B, then through A, in turns; MB/s. */
+    private List<Figure> followThroughput(RundClient viaA, RundClient viaB, String output, List<String> command,
+                                          long bytes, String note) throws Exception {
+        String job = viaA.start(StartRequest.newBuilder().setCommand(command.getFirst())
+                .addAllArgs(command.subList(1, command.size())).setHost(NODE_B).build()).getJobId();
         awaitEnded(viaA, job);
-        Figure local = new Figure(SECTION, "follow of a finished job on B through B (local), one follower", "MB/s")
-                .as("local follow");
-        Figure routed = new Figure(SECTION, "follow of a finished job on B through A (cross-node), one follower",
-                "MB/s").comparedWith(local).target("≥ 70% of local", v -> v >= 0.7 * local.median());
+        Figure local = new Figure(SECTION, "follow of a finished job on B through B (local), one follower, " + output,
+                "MB/s").as("local follow, " + output);
+        Figure routed = new Figure(SECTION, "follow of a finished job on B through A (cross-node), one follower, "
+                + output, "MB/s").comparedWith(local).target("≥ 70% of local", v -> v >= 0.7 * local.median());
         readAll(viaB, job, bytes); // warms both paths
         readAll(viaA, job, bytes);
         for (int run = 1; run <= bench.plan().repetitions(); run++) {
-            bench.progress("cluster: follow throughput, run " + run + "/" + bench.plan().repetitions());
+            bench.progress("cluster: follow throughput (" + output + "), run " + run + "/" + bench.plan().repetitions());
             local.add(readAll(viaB, job, bytes));
             routed.add(readAll(viaA, job, bytes));
         }
-        String size = String.format(Locale.ROOT, "%d MiB of output", bytes / MIB);
-        return List.of(routed.note(size), local.note(size));
+        return List.of(routed.note(note), local.note(note));
     }
 
     /** Reads the job's whole log from offset 0; MB/s. */

@@ -86,8 +86,6 @@ public final class LogFanoutBenchmark {
     private static final String REPORT_END = "<!-- log-fanout:end -->";
     private static final Path REPORT = Path.of("docs/BENCHMARKS.md");
     private static final String HELLO = "hello\n";
-    /** The burst repeats this much of {@link SampleLogText}. */
-    private static final int SAMPLE_BYTES = 4 * 1024 * 1024;
     private static final Duration HANG_GUARD = Duration.ofMinutes(10);
     private static final Duration SERVER_EXIT = Duration.ofMinutes(1);
     private static final String SERVER_HEAP = "4g";
@@ -189,25 +187,17 @@ public final class LogFanoutBenchmark {
         String line = "x".repeat(lineBytes - 1);
         return String.format(Locale.ROOT, "printf '%s'; while [ ! -e %s ]; do sleep 0.05; done; i=0; "
                         + "while [ $i -lt %d ]; do echo %s; sleep %s; i=$((i+1)); done; "
-                        + "while cat %s; do :; done | head -c %d",
-                HELLO.replace("\n", "\\n"), go, lines, line, pause, SAMPLE.get(), burst);
+                        + "%s",
+                HELLO.replace("\n", "\\n"), go, lines, line, pause, sampleCommand(burst));
     }
 
-    /** The burst's text (log lines: {@link SampleLogText}), written once per bench process, removed at its exit. */
-    private static final Supplier<Path> SAMPLE = memoized(() -> {
+    /** The burst: log lines ({@link SampleLogText}), as fast as the pipe takes them. */
+    private static String sampleCommand(long bytes) {
         try {
-            Path file = Path.of("/tmp", "rund-bench-sample-" + UUID.randomUUID() + ".log");
-            SampleLogText.write(file, SAMPLE_BYTES);
-            file.toFile().deleteOnExit();
-            return file;
+            return SampleLogText.command(bytes);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    });
-
-    private static <T> Supplier<T> memoized(Supplier<T> make) {
-        java.util.concurrent.atomic.AtomicReference<T> made = new java.util.concurrent.atomic.AtomicReference<>();
-        return () -> made.updateAndGet(known -> known != null ? known : make.get());
     }
 
     /** Seconds between two paced lines for each follower to get its share of the lines per second in all. */
@@ -419,7 +409,7 @@ public final class LogFanoutBenchmark {
         md.append("- *delivered MB/s*: a burst of ").append(options.burstBytesPerRun() / 1_000_000)
                 .append(" MB in all (split evenly among the followers) of log lines (`SampleLogText`: timestamps, levels, classes,")
                 .append(" paths, numbers, hex ids and digests, which deflate's fastest level reduces to ")
-                .append(String.format(Locale.ROOT, "%.0f%%", 100 * SampleLogText.compressedShare(SampleLogText.text(SAMPLE_BYTES))))
+                .append(String.format(Locale.ROOT, "%.0f%%", 100 * SampleLogText.compressedShare(SampleLogText.text(SampleLogText.FILE_BYTES))))
                 .append(" in 64 KiB pieces) written as fast as the pipe takes it; bytes received")
                 .append(" by all followers over the time from the first burst byte received to the last follower complete.\n")
                 .append("- *latency*: output paced at ").append(options.pacedLinesPerSecondInAll())

@@ -25,7 +25,29 @@ final class SampleLogText {
             "stopsWithinTheGracePeriod", "keepsTheExitCode", "listsPageByPage", "survivesARestart"};
     private static final int PIECE_BYTES = 64 * 1024;
 
+    /** The size of {@link #file()}: large enough that a job repeating it is not mostly one cached page. */
+    static final int FILE_BYTES = 4 * 1024 * 1024;
+
+    /** {@link #file()}'s path, written on first use by this bench process and removed at its exit. */
+    private static volatile Path file;
+
     private SampleLogText() {}
+
+    /** A file of {@link #FILE_BYTES} of the text that jobs can read: a job repeats it to print log lines fast. */
+    static synchronized Path file() throws IOException {
+        if (file == null) {
+            Path made = Path.of("/tmp", "rund-bench-sample-" + java.util.UUID.randomUUID() + ".log");
+            write(made, FILE_BYTES);
+            made.toFile().deleteOnExit();
+            file = made;
+        }
+        return file;
+    }
+
+    /** A shell command printing {@code bytes} of the text (the file, over and over, cut at that length). */
+    static String command(long bytes) throws IOException {
+        return "while cat " + file() + "; do :; done | head -c " + bytes;
+    }
 
     /** Writes {@code bytes} of the text to {@code file} (readable by every user: a job reads it). */
     static Path write(Path file, int bytes) throws IOException {

@@ -88,14 +88,34 @@ class LogRelayTest {
 
     @Test
     void logFramesCrossAsJacksonCborBoundToNodeMessage() throws Exception {
-        LogFrame.Output frame = new LogFrame.Output(7, 1_733_000_000_123_456_789L, LogStream.STDERR, new byte[] {0, 1, -1});
+        LogFrame.Output frame = new LogFrame.Output(7, 1_733_000_000_123_456_789L, LogStream.STDERR, new byte[] {0, 1, -1},
+                null, 0, 0);
         Serialization serialization = SerializationExtension.get(nodeA);
         assertInstanceOf(JacksonCborSerializer.class, serialization.findSerializerFor(frame));
-        byte[] bytes = serialization.serialize(frame).get();
-        LogFrame.Output back = (LogFrame.Output) serialization.deserialize(bytes,
-                serialization.findSerializerFor(frame).identifier(), LogFrame.Output.class.getName()).get();
+        LogFrame.Output back = roundTrip(serialization, frame);
         assertEquals(frame.offset(), back.offset());
         assertEquals(frame.toRecord(), back.toRecord());
+
+        // Text from a shared record crosses deflated, and comes back as the same record, its bytes inflated on demand.
+        byte[] text = new byte[MAX_RECORD];
+        fillText(text, text.length, new SplittableRandom(3));
+        LogRecord shared = LogRecord.shared(99, java.time.Instant.parse("2026-12-06T10:00:00.000000001Z"), LogStream.STDOUT, text);
+        LogFrame.Output deflated = LogFrame.Output.of(shared, true);
+        assertEquals(null, deflated.bytes(), "text goes deflated");
+        assertTrue(deflated.wireBytes() < text.length / 2, deflated.wireBytes() + " bytes for " + text.length);
+        LogRecord arrived = roundTrip(serialization, deflated).toRecord();
+        assertEquals(shared.deflated(), arrived.deflated(), "the owner's deflated form, to be sent on as it is");
+        assertEquals(text.length, arrived.length());
+        assertArrayEquals(text, arrived.bytes());
+        assertEquals(shared, arrived);
+        // To a node from before compression (it does not ask), the same record goes as bytes.
+        assertArrayEquals(text, LogFrame.Output.of(shared, false).bytes());
+    }
+
+    private static LogFrame.Output roundTrip(Serialization serialization, LogFrame.Output frame) {
+        byte[] bytes = serialization.serialize(frame).get();
+        return (LogFrame.Output) serialization.deserialize(bytes,
+                serialization.findSerializerFor(frame).identifier(), LogFrame.Output.class.getName()).get();
     }
 
     @Test
@@ -103,7 +123,7 @@ class LogRelayTest {
         List<LogFrame.Output> records = new ArrayList<>();
         for (int i = 0; i < LogRelay.MAX_FRAME_PAYLOAD_BYTES / MAX_RECORD; i++) {
             records.add(new LogFrame.Output((long) i * MAX_RECORD, 1_733_000_000_123_456_789L, LogStream.STDOUT,
-                    new byte[MAX_RECORD]));
+                    new byte[MAX_RECORD], null, 0, 0));
         }
         LogFrame.Outputs frame = new LogFrame.Outputs(records);
         Serialization serialization = SerializationExtension.get(nodeA);
@@ -135,6 +155,8 @@ class LogRelayTest {
         assertEquals(local, remote, "the relay delivers the same records (offsets, streams, times, bytes)");
         assertEquals(0, remote.firstOffset);
         assertEquals(total, remote.endOffset);
+        assertTrue(remote.arrivedDeflated > 0 && remote.arrivedDeflated < remote.count,
+                "text crossed deflated, random bytes as they are: " + remote.arrivedDeflated + " of " + remote.count);
 
         // Resume in the middle, inside a record: the same bytes from that exact offset as a local follow.
         long middle = total / 2 + 7;
@@ -146,6 +168,21 @@ class LogRelayTest {
         assertEquals(total - middle, resumedRemote.bytes);
         assertEquals(resumedLocal, resumedRemote);
         awaitFollowers(log, 0);
+    }
+
+    @Test
+    void aNodeThatDoesNotAskForDeflatedOutputGetsBytesExactly() throws Exception {
+        LogStore log = LogSpace.create(LogSettings.unlimited()).createLog(dir.resolve("older-node.log"));
+        long total = writeMixed(log.writer(), 4 * MIB, new SplittableRandom(11));
+        log.writer().seal();
+        nodes.compressedOutput = false;
+        Tally remote = relay(log, 0, true).runWith(Tally.sink(), nodeA)
+                .toCompletableFuture().get(HANG_GUARD.toSeconds(), TimeUnit.SECONDS);
+        Tally local = log.follow(LogQuery.from(0, false)).runWith(Tally.sink(), nodeB)
+                .toCompletableFuture().get(HANG_GUARD.toSeconds(), TimeUnit.SECONDS);
+        assertEquals(total, remote.bytes);
+        assertEquals(local, remote);
+        assertEquals(0, remote.arrivedDeflated, "as a node from before compression reads them: bytes only");
     }
 
     // ---- 2. errors in-band ---------------------------------------------------------------------------------
@@ -367,6 +404,18 @@ class LogRelayTest {
     }
 
     /** Appends about {@code bytes} of pseudo-random output in records of 1..64 KiB, on both streams. */
+    /** Log-like lines in {@code chunk[0, size)}: output that compresses, as real logs do. */
+    static void fillText(byte[] chunk, int size, SplittableRandom random) {
+        int at = 0;
+        for (int line = 0; at < size; line++) {
+            byte[] text = ("2026-12-06T10:" + line % 60 + " INFO [worker-" + random.nextInt(8) + "] step " + line
+                    + " took " + random.nextInt(10_000) + " ms\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            int n = Math.min(text.length, size - at);
+            System.arraycopy(text, 0, chunk, at, n);
+            at += n;
+        }
+    }
+
     static long writeMixed(LogWriter writer, long bytes, SplittableRandom random) throws Exception {
         return writeMixed(writer, bytes, random, null);
     }
@@ -377,7 +426,11 @@ class LogRelayTest {
         long written = 0;
         while (written < bytes) {
             int size = (int) Math.min(bytes - written, random.nextInt(1, MAX_RECORD + 1));
-            random.nextBytes(chunk);
+            if (random.nextBoolean()) {
+                random.nextBytes(chunk);
+            } else {
+                fillText(chunk, size, random); // compresses: crosses deflated
+            }
             if (digest != null) {
                 digest.update(chunk, 0, size);
             }
@@ -437,6 +490,9 @@ class LogRelayTest {
         long firstOffset = -1;
         long endOffset = -1;
         long bytes;
+        /** Records that arrived deflated from another node (not compared: a local follow's records have none). */
+        long arrivedDeflated;
+        long count;
         private byte[] recordsDigest;
         private byte[] payloadDigest;
 
@@ -452,6 +508,10 @@ class LogRelayTest {
                 throw new AssertionError("offsets not contiguous: " + endOffset + " then " + record.offset());
             }
             endOffset = record.endOffset();
+            count++;
+            if (!record.shared() && record.deflated() != null) {
+                arrivedDeflated++;
+            }
             bytes += record.bytes().length;
             ByteBuffer header = ByteBuffer.allocate(24).putLong(record.offset())
                     .putLong(record.timestamp().getEpochSecond() * 1_000_000_000L + record.timestamp().getNano())

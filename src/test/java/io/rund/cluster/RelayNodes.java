@@ -37,10 +37,12 @@ final class RelayNodes implements AutoCloseable {
 
     /** Only guards against a hang; nothing here is a performance claim. */
     static final Duration HANG_GUARD = Duration.ofMinutes(3);
+    /** Whether A asks B for output deflated, as every current node does (false: as a node from before compression). */
+    volatile boolean compressedOutput = true;
     static final String FOLLOWER = "URI:spiffe://test/alice";
 
     /** Asks the owner's gateway stand-in for a relay of its log; the reply carries the SourceRef across. */
-    record OpenRelay(long fromOffset, boolean follow, ActorRef<RelayOffered> replyTo) implements NodeMessage {}
+    record OpenRelay(long fromOffset, boolean follow, boolean compressed, ActorRef<RelayOffered> replyTo) implements NodeMessage {}
 
     record RelayOffered(SourceRef<LogFrame> ref) implements NodeMessage {}
 
@@ -87,7 +89,7 @@ final class RelayNodes implements AutoCloseable {
             Source<LogRecord, NotUsed> records = tap.apply(
                     log.follow(LogQuery.from(open.fromOffset(), open.follow()), FOLLOWER));
             open.replyTo().tell(new RelayOffered(
-                    LogRelay.offer(records, Materializer.matFromSystem(context.getSystem()))));
+                    LogRelay.offer(records, open.compressed(), Materializer.matFromSystem(context.getSystem()))));
             return Behaviors.same();
         });
     }
@@ -99,7 +101,7 @@ final class RelayNodes implements AutoCloseable {
         ActorRef<OpenRelay> fromA = ActorRefResolver.get(nodeA)
                 .resolveActorRef(ActorRefResolver.get(nodeB).toSerializationFormat(onB));
         CompletionStage<RelayOffered> reply = AskPattern.ask(fromA,
-                replyTo -> new OpenRelay(from, follow, replyTo), Duration.ofSeconds(30), nodeA.scheduler());
+                replyTo -> new OpenRelay(from, follow, compressedOutput, replyTo), Duration.ofSeconds(30), nodeA.scheduler());
         return reply.toCompletableFuture().get(HANG_GUARD.toSeconds(), TimeUnit.SECONDS).ref();
     }
 
