@@ -171,7 +171,32 @@ final class ClusterBench {
             routedP50.add(s[1].p50Micros());
             routedP99.add(s[1].p99Micros());
         }
-        return List.of(routedP50, routedP99, localP50, localP99);
+        // Status of a job on B against one on A, through A: the hop to the owner and back, without a spawn beside it.
+        Figure statusLocal = new Figure(SECTION, "Status on A of a job on A, p50", "µs").as("local Status");
+        Figure statusRouted = new Figure(SECTION, "Status on A of a job on B, p50", "µs").comparedWith(statusLocal);
+        String onA = viaA.start(TRUE.clone().setHost(NODE_A).build()).getJobId();
+        String onB = viaA.start(TRUE.clone().setHost(NODE_B).build()).getJobId();
+        statusLatencies(viaA, onA, onB, bench.plan().warmUpStarts());
+        for (int run = 1; run <= bench.plan().repetitions(); run++) {
+            Samples[] s = statusLatencies(viaA, onA, onB, samples);
+            statusLocal.add(s[0].p50Micros());
+            statusRouted.add(s[1].p50Micros());
+        }
+        return List.of(routedP50, routedP99, localP50, localP99, statusRouted, statusLocal);
+    }
+
+    private static Samples[] statusLatencies(RundClient viaA, String onA, String onB, int samples) {
+        Samples local = new Samples(samples);
+        Samples routed = new Samples(samples);
+        for (int i = 0; i < samples; i++) {
+            long begin = System.nanoTime();
+            viaA.status(StatusRequest.newBuilder().setJobId(onA).build());
+            local.add(System.nanoTime() - begin);
+            begin = System.nanoTime();
+            viaA.status(StatusRequest.newBuilder().setJobId(onB).build());
+            routed.add(System.nanoTime() - begin);
+        }
+        return new Samples[] {local, routed};
     }
 
     /** Alternates a Start for node1 and one for node2 through node1: [local, routed]. */
