@@ -35,7 +35,9 @@ class GroupsAdoptionTest {
                 running = alice.start(StartRequest.newBuilder().setCommand("sleep").addArgs("300").setGroup("adm")
                         .addGroups("" + NAMELESS).build()).getJobId();
                 ended = alice.start(StartRequest.newBuilder().setCommand("true").addGroups("adm").build()).getJobId();
-                LogReads.awaitEnd(alice, ended);
+                // A job that failed to start keeps no record, so it could not be found after the restart: say so here.
+                JobStatus end = LogReads.awaitEnd(alice, ended);
+                assertEquals(io.rund.proto.v1.JobState.JOB_STATE_EXITED, end.getState(), "ran and ended: " + end);
             }
             DaemonProcess next = daemons.killAndAdopt();
 
