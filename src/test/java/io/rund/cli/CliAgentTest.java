@@ -180,12 +180,28 @@ class CliAgentTest {
         builder.environment().keySet().removeIf(name -> name.startsWith("RUND_"));
         Process started = builder.start();
         long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!Files.exists(socket) && started.isAlive() && System.nanoTime() < deadline) {
+        // The socket's file appears at bind(2), a moment before listen(2): a connect in between is refused, and the
+        // front end then runs its fallback (seen once under load). So wait until it listens.
+        while (!listening(socket) && started.isAlive() && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
-        assertTrue(Files.exists(socket), "the agent serves " + socket);
+        assertTrue(listening(socket), "the agent serves " + socket);
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket.getParent())));
         return started;
+    }
+
+    /** Whether a Unix socket bound at {@code path} listens (/proc/net/unix: flag __SO_ACCEPTCON, 0x10000). */
+    private static boolean listening(Path path) throws IOException {
+        String name = path.toAbsolutePath().toString();
+        for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
+            // Num RefCount Protocol Flags Type St Inode Path
+            String[] fields = line.trim().split("\\s+");
+            if (fields.length >= 8 && fields[7].equals(name) && fields[3].matches("[0-9A-Fa-f]+")
+                    && (Long.parseLong(fields[3], 16) & 0x10000) != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private String started(List<String> flags) throws Exception {
